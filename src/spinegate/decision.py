@@ -1,0 +1,97 @@
+"""What goes into the gate (`ToolCall`) and what comes out (`Decision`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .effects import EffectClass
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .manifest import FunctionEntry
+    from .receipts import Receipt
+
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call an agent proposes, in framework-neutral terms.
+
+    `plugin` is None for tools that have none (LangChain tools, OpenAI
+    functions). `proposal_id` is the framework's id for the call (a model's
+    tool-call id) and becomes the receipt's `proposal_id`; one is generated
+    when absent. `framework` and `model` fill the receipt's executor.
+    """
+
+    function: str
+    plugin: str | None = None
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    proposal_id: str | None = None
+    framework: str = "python"
+    model: str | None = None
+
+    @property
+    def tool_name(self) -> str:
+        return f"{self.plugin}.{self.function}" if self.plugin else self.function
+
+
+class Verdict(str, Enum):
+    APPROVE = "approve"
+    DENY = "deny"
+    ESCALATE = "escalate"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The gate's answer for one call, with the receipt that records it.
+
+    `reason` is a reason code (for example ``TOOL_NOT_IN_MANIFEST``), None
+    when approved. `rule` says in words which rule decided. In shadow mode
+    `approved` is True even when `enforced_verdict` would have denied.
+    """
+
+    verdict: Verdict
+    reason: str | None
+    effect_class: EffectClass
+    call: ToolCall
+    rule: str
+    receipt: "Receipt | None" = None
+    entry: "FunctionEntry | None" = None
+    target_paths: tuple[str, ...] = ()
+    shadow: bool = False
+    would_have: Verdict | None = None
+    decided_by: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.verdict is Verdict.APPROVE
+
+    @property
+    def denied(self) -> bool:
+        return self.verdict is Verdict.DENY
+
+    @property
+    def receipt_id(self) -> str | None:
+        return self.receipt.receipt_id if self.receipt is not None else None
+
+    @property
+    def tool_name(self) -> str:
+        return self.call.tool_name
+
+    def refusal_message(self) -> str:
+        """A refusal a model (or a person) can read: what, why, and the receipt to cite."""
+        return (f"spinegate refused the call to {self.tool_name}: {self.reason} "
+                f"(effect {self.effect_class.value}; receipt {self.receipt_id or 'none'}). "
+                "The call did not run.")
+
+    def raise_if_denied(self) -> "Decision":
+        """Raise `GovernanceVeto` unless approved; return self otherwise."""
+        if not self.approved:
+            from .errors import GovernanceVeto
+
+            raise GovernanceVeto(self)
+        return self

@@ -1,0 +1,340 @@
+"""The signed-off manifest: which tools exist, what they do, whether they may run.
+
+Loaded with frozen pydantic models; `manifest_hash` is verified at load and
+the gate re-checks, on every call, that neither the file nor what it holds in
+memory has changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from .canonical import RawNumber, manifest_canonical, manifest_hash, sha256_hex
+from .effects import EffectClass, Posture
+from .errors import ManifestError, ManifestHashMismatch
+
+SUPPORTED_MAJOR = "1"
+
+
+def _from_wire(enum: Any, field: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum)
+            raise ValueError(f"unknown {field} {value!r}; expected one of {allowed}") from None
+    return value
+
+
+class FunctionEntry(BaseModel):
+    """One declared tool. `plugin` is null for tools that have none (LangChain, OpenAI)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    plugin: str | None = None
+    function: str = Field(min_length=1)
+    effect_class: EffectClass
+    allowed: bool
+    reason: str | None = None
+    max_calls_per_session: int | None = Field(default=None, ge=0)
+    # v1.1 (additive): write the call's argument values into the receipt's
+    # `command` field. Off by default, so secrets never reach the log.
+    record_arguments: bool = False
+
+    # v1.1 (additive): write the call's output (truncated) into outcome receipts.
+    record_output: bool = True
+    # v1.1 (additive): a person (the gate's approver) must confirm each call.
+    requires_confirmation: bool = False
+
+    @field_validator("effect_class", mode="before")
+    @classmethod
+    def _effect_from_wire(cls, value: Any) -> Any:
+        return _from_wire(EffectClass, "effect_class", value)
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        return (self.plugin, self.function)
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified_name(self.plugin, self.function)
+
+
+def qualified_name(plugin: str | None, function: str) -> str:
+    """`Plugin.Function`, or just `function` for tools without a plugin."""
+    return f"{plugin}.{function}" if plugin else function
+
+
+class Manifest(BaseModel):
+    """A validated, hash-verified manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    version: str
+    posture: Posture
+    functions: tuple[FunctionEntry, ...]
+    manifest_hash: str | None = None
+
+    _source: str = PrivateAttr(default="<memory>")
+    _index: dict[tuple[str | None, str], int] = PrivateAttr(default_factory=dict)
+    _snapshot: tuple[Any, ...] = PrivateAttr(default=())
+
+    @field_validator("posture", mode="before")
+    @classmethod
+    def _posture_from_wire(cls, value: Any) -> Any:
+        return _from_wire(Posture, "posture", value)
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"version must look like 1.0.0, got {value!r}")
+        if parts[0] != SUPPORTED_MAJOR:
+            raise ValueError(f"version {value} is not supported (this reader understands 1.x.y)")
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
+        index: dict[tuple[str | None, str], int] = {}
+        for i, entry in enumerate(self.functions):
+            if entry.key in index:
+                first = index[entry.key]
+                raise ManifestError(
+                    f"duplicate entry for {entry.qualified_name!r} (first declared at functions[{first}])",
+                    location=f"functions[{i}] ({entry.qualified_name})",
+                    fix="declare each (plugin, function) pair once",
+                )
+            index[entry.key] = i
+        self._index = index
+        self._snapshot = self._state()
+
+    # -- lookup ------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
+        """The entry declared for exactly (plugin, function), or None."""
+        i = self._index.get((plugin, function))
+        if i is None:
+            return None
+        entry = self.functions[i]
+        if entry.plugin != plugin or entry.function != function:
+            return None  # the index was tampered with; integrity check will say so
+        return entry
+
+    def __iter__(self) -> Iterable[FunctionEntry]:  # type: ignore[override]
+        return iter(self.functions)
+
+    # -- integrity ---------------------------------------------------------
+
+    def _state(self) -> tuple[Any, ...]:
+        return (
+            self.version,
+            self.posture,
+            self.manifest_hash,
+            self.functions,
+            tuple(tuple(e.__dict__.items()) for e in self.functions),
+            tuple(self._index.items()),
+        )
+
+    def unchanged(self) -> bool:
+        """True while what this object holds is what was verified at load."""
+        return self._state() == self._snapshot
+
+
+# --------------------------------------------------------------------------
+# Reading
+
+
+def _reject_duplicate_keys(source: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in seen:
+                raise ManifestError(f"duplicate key {k!r} in a JSON object", source=source,
+                                    fix="remove the repeated key")
+            seen[k] = v
+        return seen
+
+    return hook
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_raw_manifest(text: str, *, source: str = "<memory>") -> dict[str, Any]:
+    """Parse manifest JSON keeping numbers as written (for the hash)."""
+    try:
+        raw = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys(source),
+            parse_float=RawNumber,
+            parse_int=RawNumber,
+            parse_constant=_reject_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            f"not valid JSON: {exc.msg}", source=source,
+            location=f"line {exc.lineno}, column {exc.colno}", fix="correct the JSON syntax",
+        ) from None
+    except ValueError as exc:
+        if isinstance(exc, ManifestError):
+            raise
+        raise ManifestError(f"not valid JSON: {exc}", source=source) from None
+    if not isinstance(raw, dict):
+        raise ManifestError("the manifest must be a JSON object", source=source,
+                            fix='start from {"version": "1.0.0", "posture": "NORMAL", "functions": []}')
+    return raw
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, RawNumber):
+        return value.value()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _describe_location(raw: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "functions" and isinstance(loc[1], int):
+        i = loc[1]
+        name = ""
+        functions = raw.get("functions")
+        if isinstance(functions, list) and i < len(functions) and isinstance(functions[i], dict):
+            f = functions[i]
+            plugin, function = f.get("plugin"), f.get("function")
+            if isinstance(function, str):
+                name = f" ({qualified_name(plugin if isinstance(plugin, str) else None, function)})"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"functions[{i}]{name}" + (f" field {rest!r}" if rest else "")
+    return ".".join(str(p) for p in loc) or "<top level>"
+
+
+def manifest_from_raw(raw: dict[str, Any], *, source: str = "<memory>", verify_hash: bool = True) -> Manifest:
+    """Validate a raw manifest document and, unless told not to, verify its hash."""
+    plain = _plain(raw)
+    if isinstance(plain.get("functions"), list):
+        plain["functions"] = tuple(plain["functions"])
+    try:
+        manifest = Manifest.model_validate(plain)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _describe_location(raw, tuple(err["loc"]))
+            msg = err["msg"]
+            if err["type"] == "enum":
+                expected = err.get("ctx", {}).get("expected", "")
+                msg = f"unknown value {err.get('input')!r}; expected one of {expected}"
+            problems.append(f"{where}: {msg}")
+        first_loc = _describe_location(raw, tuple(exc.errors()[0]["loc"]))
+        raise ManifestError(
+            "invalid manifest: " + "; ".join(problems), source=source, location=first_loc,
+            fix="see SPEC.md's manifest format for the field types and allowed values",
+        ) from None
+    except ManifestError as exc:
+        raise ManifestError(exc.detail, source=source, location=exc.location, fix=exc.fix) from None
+    if verify_hash:
+        computed = manifest_hash(raw)
+        if manifest.manifest_hash != computed:
+            raise ManifestHashMismatch(source=source, stored=manifest.manifest_hash, computed=computed)
+    manifest._source = source
+    return manifest
+
+
+def read_manifest_text(path: str | os.PathLike[str]) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"cannot read the manifest: {exc.strerror or exc}", source=str(path),
+                            fix="check the path and its permissions") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path),
+                            fix="save the manifest as UTF-8") from None
+
+
+def load_manifest(path: str | os.PathLike[str], *, verify_hash: bool = True) -> Manifest:
+    """Read, validate and hash-verify the manifest at `path`."""
+    source = str(path)
+    return manifest_from_raw(parse_raw_manifest(read_manifest_text(path), source=source),
+                             source=source, verify_hash=verify_hash)
+
+
+def compute_file_hash(path: str | os.PathLike[str]) -> str:
+    """The manifest hash the file's content should carry."""
+    return manifest_hash(parse_raw_manifest(read_manifest_text(path), source=str(path)))
+
+
+def _pretty(value: Any, indent: int = 0) -> str:
+    pad = "  " * (indent + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [f"{pad}{_pretty(v, indent + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+    return manifest_canonical(value)
+
+
+def seal_manifest(path: str | os.PathLike[str]) -> str:
+    """Write the correct `manifest_hash` into the file (atomically) and return it.
+
+    The content is validated first, so a broken manifest is never sealed.
+    Key order and number spelling are kept; the file is re-indented.
+    """
+    source = str(path)
+    raw = parse_raw_manifest(read_manifest_text(path), source=source)
+    digest = manifest_hash(raw)
+    raw["manifest_hash"] = digest
+    manifest_from_raw(raw, source=source)  # validates; raises on any problem
+    text = _pretty(raw) + "\n"
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return digest
+
+
+def file_fingerprint(path: str) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime_ns) of a file, or None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+__all__ = [
+    "FunctionEntry", "Manifest", "load_manifest", "seal_manifest", "manifest_from_raw",
+    "parse_raw_manifest", "compute_file_hash", "qualified_name", "file_fingerprint", "sha256_hex",
+]

@@ -1,0 +1,273 @@
+"""Append-only receipt persistence.
+
+The default store is a JSONL file, one canonical receipt per line. Every
+line goes to the operating system in a single `write` before the gate lets
+the call proceed (with ``durability="fsync"``, to the disk). Writers in one
+process are serialised by the emitter; writers in several processes by an
+exclusive `flock` on the log itself, so lines never interleave. The log is
+never truncated or rewritten: a torn last line left by a crash stops all
+writing until `recover_torn_tail` (``spinegate recover``) has moved the
+fragment to a side file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterator, Literal, Protocol
+
+from .errors import ReceiptLogError, ReceiptWriteError, TornLogError
+
+try:  # POSIX advisory locks; absent on Windows, where one process per log is assumed.
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+except ImportError:  # pragma: no cover
+    def _lock(fd: int) -> None:
+        return None
+
+    def _unlock(fd: int) -> None:
+        return None
+
+Durability = Literal["flush", "fsync"]
+RECOVER_HINT = "run `spinegate recover {path}` to move the fragment to a side file, then retry"
+
+
+class ReceiptStore(Protocol):
+    """Where receipts go. `append` must be durable to the chosen level when it returns."""
+
+    location: str
+
+    def append(self, line: str) -> None: ...
+
+    def last_receipt(self, session_id: str) -> dict[str, Any] | None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryReceiptStore:
+    """Keeps receipts in a list. For tests and benchmarks, never for audit."""
+
+    location = "<memory>"
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def append(self, line: str) -> None:
+        self.lines.append(line)
+
+    def last_receipt(self, session_id: str) -> dict[str, Any] | None:
+        for line in reversed(self.lines):
+            data = json.loads(line)
+            if data.get("session_id") == session_id:
+                return data
+        return None
+
+    def receipts(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines]
+
+    def close(self) -> None:
+        pass
+
+
+def find_torn_tail(path: str | os.PathLike[str]) -> int | None:
+    """Offset of a partial last line (no trailing newline), or None if the log is whole."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return None
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return None
+            # Walk back to the previous newline to find where the fragment starts.
+            pos = size
+            chunk = 65536
+            while pos > 0:
+                start = max(0, pos - chunk)
+                fh.seek(start)
+                block = fh.read(pos - start)
+                nl = block.rfind(b"\n")
+                if nl != -1:
+                    return start + nl + 1
+                pos = start
+            return 0
+    except FileNotFoundError:
+        return None
+
+
+def count_lines_before(path: str | os.PathLike[str], offset: int) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        remaining = offset
+        while remaining > 0:
+            block = fh.read(min(1 << 20, remaining))
+            if not block:
+                break
+            n += block.count(b"\n")
+            remaining -= len(block)
+    return n
+
+
+def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = None) -> tuple[str, int] | None:
+    """Move a torn last line to `<log>.torn-<UTC time>` and cut it from the log.
+
+    The fragment is written and fsynced to the side file before the log is
+    shortened, so no byte is ever lost. Returns (side file, fragment length),
+    or None when the log was whole.
+    """
+    path = str(path)
+    with open(path, "r+b") as fh:
+        _lock(fh.fileno())
+        try:
+            offset = find_torn_tail(path)
+            if offset is None:
+                return None
+            fh.seek(offset)
+            fragment = fh.read()
+            stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+            side = f"{path}.torn-{stamp}"
+            fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, fragment)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            fh.truncate(offset)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return side, len(fragment)
+        finally:
+            _unlock(fh.fileno())
+
+
+class JsonlReceiptStore:
+    """Append-only JSONL receipt log, safe across threads and processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "flush") -> None:
+        if durability not in ("flush", "fsync"):
+            raise ValueError(f"durability must be 'flush' or 'fsync', not {durability!r}")
+        self.location = str(path)
+        self.durability = durability
+        self._fd: int | None = None
+        self._expected_end = -1
+        self._broken: str | None = None
+        self._mutex = threading.Lock()
+        torn = find_torn_tail(self.location)
+        if torn is not None:
+            raise TornLogError(
+                "the log ends in a torn (partial) line, left by an interrupted write",
+                path=self.location, offset=torn, line=count_lines_before(self.location, torn) + 1,
+                fix=RECOVER_HINT.format(path=self.location),
+            )
+        try:
+            self._open()
+        except ReceiptWriteError:
+            pass  # reported, and the call refused, on the first append
+
+    def _open(self) -> int:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.location, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            except OSError as exc:
+                raise ReceiptWriteError(
+                    f"cannot open the receipt log: {exc.strerror or exc}", path=self.location,
+                    fix="make sure the directory exists and is writable",
+                ) from exc
+        return self._fd
+
+    def append(self, line: str) -> None:
+        data = (line + "\n").encode("ascii")
+        with self._mutex:
+            if self._broken:
+                raise TornLogError(self._broken, path=self.location, fix=RECOVER_HINT.format(path=self.location))
+            fd = self._open()
+            _lock(fd)
+            try:
+                end = os.fstat(fd).st_size
+                if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                    self._broken = "another writer left a torn line at the end of the log"
+                    raise TornLogError(self._broken, path=self.location, offset=end,
+                                       fix=RECOVER_HINT.format(path=self.location))
+                self._write_all(fd, data, end)
+                if self.durability == "fsync":
+                    os.fsync(fd)
+                self._expected_end = end + len(data)
+            finally:
+                _unlock(fd)
+
+    def _write_all(self, fd: int, data: bytes, start: int) -> None:
+        written = 0
+        try:
+            while written < len(data):
+                n = os.write(fd, data[written:])
+                if n <= 0:
+                    raise OSError("write returned no progress")
+                written += n
+        except OSError as exc:
+            if written:
+                self._broken = f"a receipt was only partly written ({written} of {len(data)} bytes)"
+            raise ReceiptWriteError(
+                f"cannot write the receipt: {exc.strerror or exc}", path=self.location, offset=start,
+                fix="free disk space or fix permissions; a partial line must be recovered before writing resumes",
+            ) from exc
+
+    def last_receipt(self, session_id: str) -> dict[str, Any] | None:
+        """The last receipt of `session_id` in the log (for continuing its chain)."""
+        needle = f'"session_id":{json.dumps(session_id)}'.encode()
+        last: bytes | None = None
+        try:
+            with open(self.location, "rb") as fh:
+                for raw in fh:
+                    if needle in raw:
+                        last = raw
+        except FileNotFoundError:
+            return None
+        if last is None:
+            return None
+        try:
+            data = json.loads(last)
+        except ValueError as exc:
+            raise ReceiptLogError(f"the last receipt of session {session_id} is not valid JSON: {exc}",
+                                  path=self.location) from None
+        return data if data.get("session_id") == session_id else None
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._fd is not None:
+                try:
+                    if self.durability == "fsync":
+                        os.fsync(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def open_store(receipts: "str | os.PathLike[str] | ReceiptStore", *, durability: Durability = "flush") -> ReceiptStore:
+    if isinstance(receipts, (str, os.PathLike)):
+        return JsonlReceiptStore(receipts, durability=durability)
+    if hasattr(receipts, "append") and hasattr(receipts, "last_receipt"):
+        return receipts
+    raise TypeError(f"receipts must be a path or a ReceiptStore, not {type(receipts).__name__}")
+
+
+def iter_log_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            yield n, raw
+
