@@ -290,6 +290,23 @@ class Gate:
             prepared = await self._escalate_async(prepared)
         return self._finish(prepared)
 
+    def deny(self, call: ToolCall, reason: str, rule: str) -> Decision:
+        """Record a refusal decided before policy could run, and return it.
+
+        For adapters that find a call unusable on its own terms (arguments that
+        are not valid JSON, a tool with no callable): the call is refused with
+        `reason` and a receipt like any other, even in shadow mode, since it
+        cannot run anyway.
+        """
+        try:
+            entry = self.manifest.lookup(call.plugin, call.function)
+        except Exception:  # noqa: BLE001
+            entry = None
+        effect = entry.effect_class if entry is not None else None
+        prepared = _Prepared(call, entry, Classification(effect, effect, rule),
+                             Ruling(Verdict.DENY, _bounded(reason, REASON_LIMIT), rule))
+        return self._finish(prepared, enforce=True)
+
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None) -> Receipt:
         """Write a receipt for what an approved call did.
@@ -487,13 +504,14 @@ class Gate:
             "reversibility": REVERSIBILITY[effect],
         }
 
-    def _finish(self, p: "_Prepared") -> Decision:
+    def _finish(self, p: "_Prepared", *, enforce: bool = False) -> Decision:
         call, entry, cls, ruling = p.call, p.entry, p.classification, p.ruling
+        shadow = self.shadow and not enforce
         effect = cls.effect if (cls.effect is not None and entry is not None) else EffectClass.SHELL_DANGEROUS
         enforced = ruling.verdict
         if enforced is Verdict.ESCALATE:  # unresolved escalation never runs
             enforced = Verdict.DENY
-        verdict = Verdict.APPROVE if self.shadow else enforced
+        verdict = Verdict.APPROVE if shadow else enforced
         denied = enforced is Verdict.DENY
         risk = self.risk_deltas.get(effect, 0.0)
         try:
@@ -507,26 +525,26 @@ class Gate:
             command = None
             if not denied:
                 denied, enforced = True, Verdict.DENY
-                verdict = Verdict.APPROVE if self.shadow else Verdict.DENY
+                verdict = Verdict.APPROVE if shadow else Verdict.DENY
                 ruling = Ruling(Verdict.DENY, _bounded(f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}",
                                                        REASON_LIMIT), "the arguments could not be hashed")
         name = _bounded(call.tool_name, NAME_LIMIT)
         by = f" by {p.decided_by}" if p.decided_by else ""
-        if self.shadow and denied:
+        if shadow and denied:
             operation = "shadow_decision"
             description = (f"SHADOW (not enforced): would deny {name}: {ruling.reason}; {ruling.rule}; "
                            f"args_sha256={args_digest}")
         else:
-            operation = "shadow_decision" if self.shadow else "decision"
+            operation = "shadow_decision" if shadow else "decision"
             word = "approved" if not denied else "denied"
-            prefix = "SHADOW (not enforced): " if self.shadow else ""
+            prefix = "SHADOW (not enforced): " if shadow else ""
             description = f"{prefix}{word}{by} {name}: {ruling.rule}; args_sha256={args_digest}"
         description = _bounded(description, REASON_LIMIT * 2)
         paths = list(cls.target_paths)
         result = {
-            "status": "blocked" if (denied and not self.shadow) else "success",
+            "status": "blocked" if (denied and not shadow) else "success",
             "exit_code": None,
-            "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if (denied and not self.shadow) else None,
+            "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if (denied and not shadow) else None,
             "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
             "stdout_truncated": None,
         }
@@ -556,9 +574,9 @@ class Gate:
                 (s.steps, s.commands, s.writes, s.risk, s.posture, s.files, s.calls_by_tool) = saved
                 return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
                                 "the receipt could not be written, so the call may not run", None, entry,
-                                tuple(paths), self.shadow, enforced, p.decided_by)
+                                tuple(paths), shadow, enforced, p.decided_by)
         return Decision(verdict, ruling.reason if denied else None, effect, call, ruling.rule, receipt, entry,
-                        tuple(paths), self.shadow, enforced if self.shadow else None, p.decided_by)
+                        tuple(paths), shadow, enforced if shadow else None, p.decided_by)
 
     def _tighten_posture(self) -> None:
         s = self.session
