@@ -1,0 +1,84 @@
+"""The command-line hook: one proposed call on stdin, exit 0 allow / 2 block."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from spinegate.cli import main
+from spinegate.verify import verify_path
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.fixture()
+def manifest(tmp_path: Path) -> Path:
+    target = tmp_path / "manifest.json"
+    shutil.copy(SAMPLES / "manifest.json", target)
+    return target
+
+
+def run(manifest: Path, log: Path, payload: object) -> tuple[int, str, str]:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    result = CliRunner().invoke(main, ["hook", "--manifest", str(manifest), "--receipts", str(log)], input=text)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_declared_call_is_allowed_with_a_receipt(manifest: Path, tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    code, out, _ = run(manifest, log, {"tool_name": "search", "tool_input": {"q": "x"},
+                                       "session_id": "s1", "tool_use_id": "toolu_1"})
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["decision"] == "allow" and decision["session_id"] == "s1"
+    receipt = json.loads(log.read_text().splitlines()[0])
+    assert receipt["proposal_id"] == "toolu_1" and receipt["executor"]["type"] == "hook"
+
+
+def test_undeclared_call_is_blocked_with_reason_on_stderr(manifest: Path, tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    code, out, err = run(manifest, log, {"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}})
+    assert code == 2
+    assert json.loads(out)["reason"] == "TOOL_NOT_IN_MANIFEST"
+    assert "TOOL_NOT_IN_MANIFEST" in err and "did not run" in err
+    assert verify_path(log).ok
+
+
+@pytest.mark.parametrize("payload", ["not json", "[1, 2]", {"tool_input": {}}, {"tool_name": "search", "tool_input": 3},
+                                     {"tool_name": "search", "session_id": "../../etc"}])
+def test_bad_input_blocks_and_writes_nothing(manifest: Path, tmp_path: Path, payload: object) -> None:
+    log = tmp_path / "r.jsonl"
+    code, _, err = run(manifest, log, payload)
+    assert code == 2 and "blocked" in err
+    assert not log.exists() or log.read_text() == ""
+
+
+def test_tampered_manifest_blocks(manifest: Path, tmp_path: Path) -> None:
+    manifest.write_text(manifest.read_text().replace('"allowed": false', '"allowed": true'))
+    code, _, err = run(manifest, tmp_path / "r.jsonl", {"tool_name": "search", "tool_input": {}})
+    assert code == 2 and "manifest_hash mismatch" in err
+
+
+def test_one_session_across_processes_stays_one_chain(manifest: Path, tmp_path: Path) -> None:
+    """Parallel hook processes for one session must not fork its chain."""
+    log = tmp_path / "r.jsonl"
+    cmd = [sys.executable, "-m", "spinegate.cli", "hook", "--manifest", str(manifest), "--receipts", str(log)]
+
+    def one(i: int) -> int:
+        payload = json.dumps({"tool_name": "search", "tool_input": {"i": i}, "session_id": "shared",
+                              "tool_use_id": f"t{i}"})
+        return subprocess.run(cmd, input=payload, capture_output=True, text=True, timeout=60).returncode
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(one, range(12)))
+    assert codes == [0] * 12
+    report = verify_path(log)
+    assert report.ok, [str(f) for f in report.failures]
+    assert report.receipts == 12 and report.sessions == 1
