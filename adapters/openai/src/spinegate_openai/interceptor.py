@@ -1,0 +1,467 @@
+"""Gate the tool calls an OpenAI model proposes, run the approved ones, answer every call.
+
+    interceptor = ToolCallInterceptor(gate, tools={"search": search})
+    messages += [message.model_dump(exclude_none=True), *interceptor.handle(message)]   # Chat Completions
+    next_input = interceptor.handle(response.output)                                    # Responses API
+
+Every call the model proposes gets a receipt and an answer in the shape the
+next request needs, in the model's order: a ``{"role": "tool", ...}`` message
+per Chat Completions tool call, a ``{"type": "function_call_output", ...}``
+item per Responses function call. A refused call answers with the reason and
+the receipt id, and runs nothing; the conversation goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+
+from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema import validators as jsonschema_validators
+from pydantic_core import to_json
+from spinegate import Decision, Gate, ToolCall
+from spinegate.errors import SpinegateError
+
+FRAMEWORK = "openai"
+
+# Reason codes for calls refused before policy runs (the gate's own codes,
+# such as TOOL_NOT_IN_MANIFEST, come from the gate).
+INVALID_ARGUMENTS_JSON = "INVALID_ARGUMENTS_JSON"
+ARGUMENTS_NOT_OBJECT = "ARGUMENTS_NOT_OBJECT"
+ARGUMENTS_SCHEMA_MISMATCH = "ARGUMENTS_SCHEMA_MISMATCH"
+NO_CALLABLE_FOR_TOOL = "NO_CALLABLE_FOR_TOOL"
+UNSUPPORTED_TOOL_CALL_TYPE = "UNSUPPORTED_TOOL_CALL_TYPE"
+MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
+
+DETAIL_LIMIT = 500
+
+# Responses API items the client must answer; every other item (reasoning,
+# message, hosted tool calls the service already ran) needs no answer.
+_RESPONSES_CALL_TYPES = frozenset({
+    "function_call", "custom_tool_call", "computer_call", "local_shell_call", "shell_call", "apply_patch_call",
+})
+
+ToolFunction = Callable[..., Any]
+
+
+class UnrecognisedOutput(SpinegateError, TypeError):
+    """`handle` was given something that is neither a chat message nor a Responses output."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What happened to one proposed call: its decision, what ran, what the model is told.
+
+    `ran` is True only when the callable was invoked. `error` holds the
+    exception a callable raised. `reply` is the message or item for the next
+    request.
+    """
+
+    call_id: str | None
+    name: str
+    decision: Decision
+    ran: bool
+    output: str
+    reply: dict[str, Any]
+    error: BaseException | None = None
+    outcome_receipt_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Proposal:
+    """One call as the model wrote it, normalised across the two APIs."""
+
+    api: str  # "chat" or "responses"
+    kind: str  # "function", or the unsupported type ("custom", "custom_tool_call", ...)
+    call_id: str | None
+    name: str | None
+    raw_arguments: Any
+    item_id: str | None = None  # Responses item id (local_shell_call_output answers by it)
+    caller: Any = None  # Responses: the program that made the call, copied to the output
+
+
+@dataclass(slots=True)
+class _Planned:
+    """A proposal after gating: either refused (decision denied or problem) or ready to run."""
+
+    proposal: _Proposal
+    decision: Decision
+    function: ToolFunction | None
+    arguments: dict[str, Any]
+    detail: str | None = None
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    """Read a field from an SDK object or a plain dict alike."""
+    if type(obj) is dict:  # the common case, without the slower abstract-class check
+        return obj.get(key, default)
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def serialise_result(value: Any) -> str:
+    """A tool result as the model reads it: text as-is, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return to_json(value, fallback=str).decode("utf-8")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parameters_from_specs(specs: Iterable[Any] | None) -> dict[str, dict[str, Any]]:
+    """Map tool name -> JSON-schema parameters from the tool specs sent to the model.
+
+    Accepts the Chat Completions form (``{"type": "function", "function": {...}}``)
+    and the Responses form (``{"type": "function", "name": ..., "parameters": ...}``).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for spec in specs or ():
+        if _get(spec, "type", "function") != "function":
+            continue
+        body = _get(spec, "function") or spec
+        name, params = _get(body, "name"), _get(body, "parameters")
+        if isinstance(name, str) and isinstance(params, Mapping):
+            found[name] = dict(params)
+    return found
+
+
+def _run_coroutine_sync(awaitable: Awaitable[Any]) -> Any:
+    """Run an awaitable to completion from sync code, even under a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(awaitable))
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(_await(awaitable))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="spinegate-openai-async-tool")
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+class ToolCallInterceptor:
+    """Stands between an OpenAI model's tool calls and the functions that carry them out.
+
+    `tools` maps each function name the model may call to a sync or async
+    callable, invoked with the model's arguments as keyword arguments. Tools
+    are looked up in the manifest as (`plugin`, name); `plugin` is None by
+    default (manifest entries with ``"plugin": null``).
+
+    `parameters` maps tool names to the JSON Schema of their arguments (the
+    ``parameters`` of the tool spec sent to the model; see
+    `parameters_from_specs`); arguments that do not fit are refused with
+    ARGUMENTS_SCHEMA_MISMATCH. A tool without a schema is checked against its
+    callable's signature (names only, no types).
+    """
+
+    def __init__(
+        self,
+        gate: Gate,
+        tools: Mapping[str, ToolFunction],
+        *,
+        plugin: str | None = None,
+        record_outcomes: bool = True,
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.gate = gate
+        self.tools = dict(tools)
+        self.plugin = plugin
+        self.record_outcomes = record_outcomes
+        self.model = model
+        self._validators: dict[str, Any] = {}
+        for name, schema in (parameters or {}).items():
+            self.set_parameters(name, schema)
+        self._signatures: dict[str, inspect.Signature | None] = {}
+
+    # -- configuration ---------------------------------------------------------
+
+    def set_parameters(self, name: str, schema: Mapping[str, Any]) -> None:
+        """Validate `name`'s arguments against `schema` from now on. Raises SchemaError for a bad schema."""
+        cls = jsonschema_validators.validator_for(schema, default=jsonschema_validators.Draft202012Validator)
+        cls.check_schema(schema)
+        self._validators[name] = cls(dict(schema))
+
+    # -- public API --------------------------------------------------------------
+
+    def handle(self, output: Any) -> list[dict[str, Any]]:
+        """Gate, run and answer every call in `output`; return the next request's messages or items.
+
+        Sync callables run one after another in the calling thread; async
+        callables of the turn run concurrently on one event loop.
+        """
+        return [r.reply for r in self.process(output)]
+
+    async def ahandle(self, output: Any) -> list[dict[str, Any]]:
+        """`handle` for async code: the turn's approved calls run concurrently (sync ones in threads)."""
+        return [r.reply for r in await self.aprocess(output)]
+
+    def process(self, output: Any) -> list[CallResult]:
+        """Like `handle`, but returns each call's decision and result as well as its reply."""
+        proposals, model = self._proposals(output)
+        planned = [self._plan(p, model, self.gate.check) for p in proposals]
+        outcomes: dict[int, tuple[Any, BaseException | None]] = {}
+        coroutines: dict[int, Awaitable[Any]] = {}
+        for i, plan in enumerate(planned):
+            if not self._runnable(plan):
+                continue
+            try:
+                value = plan.function(**plan.arguments)  # type: ignore[misc]
+            except Exception as exc:  # noqa: BLE001 - reported to the model and the log
+                outcomes[i] = (None, exc)
+                continue
+            if inspect.isawaitable(value):
+                coroutines[i] = value
+            else:
+                outcomes[i] = (value, None)
+        if coroutines:
+            keys = list(coroutines)
+            values = _run_coroutine_sync(_gather_settled([coroutines[k] for k in keys]))
+            outcomes.update(zip(keys, values))
+        return [self._finish(i, plan, outcomes) for i, plan in enumerate(planned)]
+
+    async def aprocess(self, output: Any) -> list[CallResult]:
+        """Like `ahandle`, but returns each call's decision and result as well as its reply."""
+        proposals, model = self._proposals(output)
+        planned = []
+        for p in proposals:  # decided one by one, so receipts follow the model's order
+            planned.append(await self._aplan(p, model))
+        runnable = [i for i, plan in enumerate(planned) if self._runnable(plan)]
+        values = await _gather_settled([self._arun(planned[i]) for i in runnable])
+        outcomes = dict(zip(runnable, values))
+        return [self._finish(i, plan, outcomes) for i, plan in enumerate(planned)]
+
+    # -- reading the model's output ----------------------------------------------
+
+    def _proposals(self, output: Any) -> tuple[list[_Proposal], str | None]:
+        model = self.model
+        if isinstance(output, (list, tuple)):
+            return self._responses_proposals(output), model
+        if _get(output, "choices") is not None:  # a whole ChatCompletion
+            choices = _get(output, "choices") or []
+            model = model or _get(output, "model")
+            if not choices:
+                return [], model
+            output = _get(choices[0], "message")
+        if _get(output, "object") == "response" or (
+                _get(output, "output") is not None and _get(output, "role") is None):
+            model = model or _get(output, "model")
+            return self._responses_proposals(_get(output, "output") or []), model
+        if _get(output, "role") is not None or _get(output, "tool_calls") is not None:
+            return self._chat_proposals(_get(output, "tool_calls") or []), model
+        raise UnrecognisedOutput(
+            f"expected a Chat Completions assistant message (or ChatCompletion), a Responses output list "
+            f"(or Response), got {type(output).__name__}")
+
+    @staticmethod
+    def _chat_proposals(tool_calls: Sequence[Any]) -> list[_Proposal]:
+        found = []
+        for tc in tool_calls:
+            kind = _get(tc, "type") or "function"
+            if kind == "function":
+                fn = _get(tc, "function")
+                found.append(_Proposal("chat", "function", _get(tc, "id"), _get(fn, "name"), _get(fn, "arguments")))
+            else:
+                body = _get(tc, kind)
+                found.append(_Proposal("chat", str(kind), _get(tc, "id"), _get(body, "name"), _get(body, "input")))
+        return found
+
+    @staticmethod
+    def _responses_proposals(items: Sequence[Any]) -> list[_Proposal]:
+        found = []
+        for item in items:
+            kind = _get(item, "type")
+            if kind not in _RESPONSES_CALL_TYPES:
+                continue
+            name = _get(item, "name")
+            namespace = _get(item, "namespace")
+            if namespace and isinstance(name, str):
+                name = f"{namespace}.{name}"  # namespaced tools are distinct tools: register them so
+            kind_word = "function" if kind == "function_call" else str(kind)
+            args = _get(item, "arguments") if kind == "function_call" else _get(item, "input")
+            found.append(_Proposal("responses", kind_word, _get(item, "call_id"), name or str(kind), args,
+                                   _get(item, "id"), _get(item, "caller")))
+        return found
+
+    # -- deciding ------------------------------------------------------------------
+
+    def _tool_call(self, p: _Proposal, model: str | None, arguments: Mapping[str, Any]) -> ToolCall:
+        name = p.name if isinstance(p.name, str) and p.name else f"<{p.kind} call without a name>"
+        return ToolCall(function=name, plugin=self.plugin, arguments=arguments,
+                        proposal_id=p.call_id if isinstance(p.call_id, str) and p.call_id else None,
+                        framework=FRAMEWORK, model=model)
+
+    def _precheck(self, p: _Proposal, model: str | None) -> tuple[ToolCall, str | None, str | None,
+                                                                  ToolFunction | None]:
+        """Everything the adapter can refuse on its own: returns (call, reason, detail, function)."""
+        raw = p.raw_arguments
+        raw_args = {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
+        if p.kind != "function":
+            return (self._tool_call(p, model, raw_args), UNSUPPORTED_TOOL_CALL_TYPE,
+                    f"only function tool calls can be gated and run here, not {p.kind!r}", None)
+        if not isinstance(p.call_id, str) or not p.call_id or not isinstance(p.name, str) or not p.name:
+            return (self._tool_call(p, model, raw_args), MALFORMED_TOOL_CALL,
+                    "the tool call has no call id or no function name", None)
+        if not isinstance(raw, str):
+            return (self._tool_call(p, model, raw_args), INVALID_ARGUMENTS_JSON,
+                    "the arguments are not a JSON string", None)
+        try:
+            value = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
+        except ValueError as exc:
+            return (self._tool_call(p, model, raw_args), INVALID_ARGUMENTS_JSON,
+                    f"the arguments are not valid JSON: {exc}", None)
+        if not isinstance(value, dict):
+            return (self._tool_call(p, model, raw_args), ARGUMENTS_NOT_OBJECT,
+                    f"the arguments must be a JSON object, not {type(value).__name__}", None)
+        call = self._tool_call(p, model, value)
+        function = self.tools.get(p.name)
+        if function is None:
+            if self.gate.lookup(self.plugin, p.name) is None:
+                return call, None, None, None  # the gate refuses it: TOOL_NOT_IN_MANIFEST
+            return call, NO_CALLABLE_FOR_TOOL, f"no function is registered for the tool {p.name!r}", None
+        problem = self._arguments_problem(p.name, function, value)
+        if problem is not None:
+            return call, ARGUMENTS_SCHEMA_MISMATCH, problem, None
+        return call, None, None, function
+
+    def _arguments_problem(self, name: str, function: ToolFunction, arguments: dict[str, Any]) -> str | None:
+        validator = self._validators.get(name)
+        if validator is not None:
+            error = jsonschema_exceptions.best_match(validator.iter_errors(arguments))
+            if error is None:
+                return None
+            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            return f"the arguments do not fit the parameters of {name!r} at {where}: {error.message}"
+        if name not in self._signatures:
+            try:
+                self._signatures[name] = inspect.signature(function)
+            except (TypeError, ValueError):
+                self._signatures[name] = None
+        signature = self._signatures[name]
+        if signature is None:
+            return None
+        try:
+            signature.bind(**arguments)
+        except TypeError as exc:
+            return f"the arguments do not fit the signature of {name!r}: {exc}"
+        return None
+
+    def _plan(self, p: _Proposal, model: str | None, check: Callable[[ToolCall], Decision]) -> _Planned:
+        call, reason, detail, function = self._precheck(p, model)
+        if reason is not None:
+            decision = self.gate.deny(call, reason, detail or reason)
+        else:
+            decision = check(call)
+        return _Planned(p, decision, function, dict(call.arguments), detail)
+
+    async def _aplan(self, p: _Proposal, model: str | None) -> _Planned:
+        call, reason, detail, function = self._precheck(p, model)
+        if reason is not None:
+            decision = self.gate.deny(call, reason, detail or reason)
+        else:
+            decision = await self.gate.acheck(call)
+        return _Planned(p, decision, function, dict(call.arguments), detail)
+
+    @staticmethod
+    def _runnable(plan: _Planned) -> bool:
+        return plan.decision.approved and plan.function is not None
+
+    # -- running -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _arun(plan: _Planned) -> Any:
+        function = plan.function
+        assert function is not None
+        if inspect.iscoroutinefunction(function):
+            return await function(**plan.arguments)
+        value = await asyncio.to_thread(function, **plan.arguments)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _finish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
+                ) -> CallResult:
+        p, decision = plan.proposal, plan.decision
+        name = decision.call.function
+        if index not in outcomes:
+            text = decision.refusal_message()
+            if plan.detail:
+                text += f" Detail: {plan.detail[:DETAIL_LIMIT]}"
+            return CallResult(p.call_id, name, decision, False, text, _reply(p, text))
+        value, error = outcomes[index]
+        if error is not None:
+            receipt = self.gate.record_outcome(decision, error=error) if self.record_outcomes else None
+            rid = receipt.receipt_id if receipt is not None else decision.receipt_id
+            text = (f"Error: the tool {name} failed: {type(error).__name__}: {str(error)[:DETAIL_LIMIT]} "
+                    f"(receipt {rid or 'none'}).")
+            return CallResult(p.call_id, name, decision, True, text, _reply(p, text), error,
+                              receipt.receipt_id if receipt is not None else None)
+        try:
+            text = serialise_result(value)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be shown counts as a failure
+            return self._finish(index, plan, {index: (None, exc)})
+        receipt = self.gate.record_outcome(decision, output=text) if self.record_outcomes else None
+        return CallResult(p.call_id, name, decision, True, text, _reply(p, text), None,
+                          receipt.receipt_id if receipt is not None else None)
+
+
+async def _gather_settled(awaitables: Sequence[Awaitable[Any]]) -> list[tuple[Any, BaseException | None]]:
+    """Await all concurrently; each becomes (value, None) or (None, exception). Cancellation propagates."""
+
+    async def settle(aw: Awaitable[Any]) -> tuple[Any, BaseException | None]:
+        try:
+            return await aw, None
+        except Exception as exc:  # noqa: BLE001
+            return None, exc
+
+    return list(await asyncio.gather(*(settle(a) for a in awaitables)))
+
+
+def _reply(p: _Proposal, text: str) -> dict[str, Any]:
+    """The message or item that answers one call in the next request."""
+    if p.api == "chat":
+        return {"role": "tool", "tool_call_id": p.call_id, "content": text}
+    reply = _responses_reply(p, text)
+    if p.caller is not None and "call_id" in reply:  # answer a program's call to that program
+        dump = getattr(p.caller, "model_dump", None)
+        reply["caller"] = dump(mode="json", exclude_none=True) if callable(dump) else p.caller
+    return reply
+
+
+def _responses_reply(p: _Proposal, text: str) -> dict[str, Any]:
+    if p.kind == "function":
+        return {"type": "function_call_output", "call_id": p.call_id, "output": text}
+    if p.kind == "custom_tool_call":
+        return {"type": "custom_tool_call_output", "call_id": p.call_id, "output": text}
+    if p.kind == "apply_patch_call":
+        return {"type": "apply_patch_call_output", "call_id": p.call_id, "status": "failed", "output": text}
+    if p.kind == "shell_call":
+        return {"type": "shell_call_output", "call_id": p.call_id,
+                "output": [{"stdout": "", "stderr": text, "outcome": {"type": "exit", "exit_code": 1}}]}
+    if p.kind == "local_shell_call":
+        return {"type": "local_shell_call_output", "id": p.item_id or p.call_id,
+                "output": json.dumps({"error": text})}
+    # computer_call: the API only accepts a screenshot as its output, so the
+    # refusal is recorded but the next request cannot carry it as text.
+    return {"type": "function_call_output", "call_id": p.call_id, "output": text}
