@@ -1,0 +1,353 @@
+"""`SpineFilter`: a Semantic Kernel filter that puts every function call through a spinegate `Gate`.
+
+    from spinegate import Gate
+    from spinegate_semantic_kernel import SpineFilter
+
+    gate = Gate.open("manifest.json", receipts="receipts.jsonl")
+    SpineFilter(gate).attach(kernel)
+
+One object serves both filter types Semantic Kernel has for function calls:
+
+- FUNCTION_INVOCATION runs for every invocation (direct `kernel.invoke`,
+  `invoke_stream`, and calls the model chose). The gate decides before
+  `next` is called; a refused call raises `GovernanceVeto`, so its body
+  never runs. After an approved call returns or raises, the outcome is
+  recorded.
+- AUTO_FUNCTION_INVOCATION runs first for calls the model chose. It decides
+  there, with the model's tool-call id as the receipt's `proposal_id`, and on
+  refusal hands the model a readable refusal (reason and receipt id) instead
+  of Semantic Kernel's generic error text, or stops the loop
+  (``on_deny="terminate"``). An approved decision is handed to the
+  FUNCTION_INVOCATION pass of the same call, so one call gets one decision.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Literal
+
+from semantic_kernel.contents.kernel_content import KernelContent
+from semantic_kernel.filters.auto_function_invocation.auto_function_invocation_context import (
+    AutoFunctionInvocationContext,
+)
+from semantic_kernel.filters.filter_types import FilterTypes
+from semantic_kernel.filters.functions.function_invocation_context import FunctionInvocationContext
+from semantic_kernel.functions.function_result import FunctionResult
+from semantic_kernel.kernel import Kernel
+
+from spinegate import Decision, Gate, GovernanceVeto, ToolCall
+
+from .arguments import sanitize_arguments
+
+logger = logging.getLogger("spinegate_semantic_kernel")
+
+FRAMEWORK = "semantic_kernel"
+DECISION_METADATA_KEY = "spinegate_decision"
+"""Key under which a refusal's `FunctionResult.metadata` carries the `Decision`."""
+
+SK_ERROR_PREFIX = "An error occurred while invoking the function"
+"""How Semantic Kernel's auto-invocation handler reports a function that raised."""
+
+OnDeny = Literal["refuse", "terminate"]
+OnOutcomeError = Literal["log", "raise"]
+Context = FunctionInvocationContext | AutoFunctionInvocationContext
+Next = Callable[[Any], Awaitable[None]]
+
+
+class OutcomeNotRecorded(RuntimeError):
+    """The function ran but its outcome receipt could not be written (``on_outcome_error="raise"``).
+
+    `decision` is the approval the call ran under; `__cause__` is the store's error.
+    """
+
+    def __init__(self, decision: Decision, error: BaseException) -> None:
+        self.decision = decision
+        super().__init__(f"{decision.tool_name} ran (decision receipt {decision.receipt_id}) "
+                         f"but its outcome could not be recorded: {type(error).__name__}: {error}")
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An approval made in the auto-invocation pass, waiting for the function pass of the same call."""
+
+    owner: "SpineFilter"
+    call: ToolCall
+    decision: Decision
+    consumed: bool = field(default=False)
+
+
+# Each auto-invoked call runs in its own asyncio task (Semantic Kernel gathers
+# parallel tool calls), so a context variable keeps their approvals apart.
+_PENDING: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("spinegate_sk_pending", default=None)
+
+
+def unwrap_veto(exc: BaseException | None) -> GovernanceVeto | None:
+    """The `GovernanceVeto` behind `exc`, or None.
+
+    `kernel.invoke` wraps exceptions raised in a filter in
+    `KernelInvokeException`; this follows `__cause__` and `__context__` to
+    find the veto (and returns `exc` itself if it is one).
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, GovernanceVeto):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _flatten(value: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+    """The leaves of nested lists if every leaf is text or SK content, else None."""
+    leaves: list[Any] = []
+    stack: list[Any] = [iter(value)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, (list, tuple)):
+            if len(stack) > 16:
+                return None
+            stack.append(iter(item))
+        elif isinstance(item, (KernelContent, str)):
+            leaves.append(item)
+        else:
+            return None
+    return leaves
+
+
+_END = object()
+
+
+def _output_text(value: Any) -> Any:
+    """What to record as a function's output: text for SK content, data otherwise."""
+    if isinstance(value, FunctionResult):
+        value = value.value
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, KernelContent):
+        return str(value)
+    if isinstance(value, (list, tuple)) and value:
+        leaves = _flatten(value)
+        if leaves is not None:  # chunks of text or SK content (streamed prompt results are lists of lists)
+            return "".join(str(v) for v in leaves)
+    if isinstance(value, (dict, list, tuple, int, float, bool)):
+        return sanitize_arguments({"output": value}).data.get("output", str(value))
+    return str(value)
+
+
+class SpineFilter:
+    """Governs Semantic Kernel function calls with a spinegate `Gate`.
+
+    Options:
+      record_outcomes: write an outcome receipt after each approved call
+        (status, truncated output, output hash). Default True.
+      on_deny: for calls the model chose, ``"refuse"`` (default) answers the
+        model with a readable refusal and lets the chat go on;
+        ``"terminate"`` also stops the auto-invocation loop, so the caller
+        gets the refusal as the last message. Direct invocations always
+        raise `GovernanceVeto`.
+      on_outcome_error: the call already ran when an outcome receipt fails to
+        be written, so by default (``"log"``) the error is logged at ERROR on
+        the ``spinegate_semantic_kernel`` logger and the result is returned;
+        ``"raise"`` raises `OutcomeNotRecorded` instead.
+      model: the model name for the receipt's executor when Semantic Kernel's
+        execution settings do not name one.
+    """
+
+    def __init__(self, gate: Gate, *, record_outcomes: bool = True, on_deny: OnDeny = "refuse",
+                 on_outcome_error: OnOutcomeError = "log", model: str | None = None) -> None:
+        if on_deny not in ("refuse", "terminate"):
+            raise ValueError(f"on_deny must be 'refuse' or 'terminate', not {on_deny!r}")
+        if on_outcome_error not in ("log", "raise"):
+            raise ValueError(f"on_outcome_error must be 'log' or 'raise', not {on_outcome_error!r}")
+        self.gate = gate
+        self.record_outcomes = record_outcomes
+        self.on_deny: OnDeny = on_deny
+        self.on_outcome_error: OnOutcomeError = on_outcome_error
+        self.model = model
+
+    # -- registration --------------------------------------------------------------
+
+    def attach(self, kernel: Kernel) -> "SpineFilter":
+        """Register this filter on `kernel` for direct and model-chosen calls; returns self.
+
+        Idempotent: attaching twice does not decide each call twice.
+        """
+        for filter_type, registered in ((FilterTypes.FUNCTION_INVOCATION, kernel.function_invocation_filters),
+                                        (FilterTypes.AUTO_FUNCTION_INVOCATION,
+                                         kernel.auto_function_invocation_filters)):
+            if not any(f is self for _, f in registered):
+                kernel.add_filter(filter_type, self)
+        return self
+
+    def detach(self, kernel: Kernel) -> None:
+        """Remove this filter from `kernel` (both filter types)."""
+        for filter_type in (FilterTypes.FUNCTION_INVOCATION, FilterTypes.AUTO_FUNCTION_INVOCATION):
+            try:
+                kernel.remove_filter(filter_type, filter_id=id(self))
+            except Exception:  # noqa: BLE001 - not registered for this type
+                pass
+
+    async def __call__(self, context: Context, next: Next) -> None:  # noqa: A002 - SK passes `next=` by name
+        """The filter entry point Semantic Kernel calls, for either filter type."""
+        if isinstance(context, AutoFunctionInvocationContext):
+            await self._auto(context, next)
+        else:
+            await self._function(context, next)
+
+    # -- translation ----------------------------------------------------------------
+
+    def tool_call(self, context: Context, proposal_id: str | None = None) -> ToolCall:
+        """The `ToolCall` for an SK filter context (non-data arguments left out)."""
+        meta = context.function.metadata
+        sanitized = sanitize_arguments(context.arguments)
+        if sanitized.omitted:
+            logger.debug("arguments of %s left out as not data: %s", context.function.fully_qualified_name,
+                         ", ".join(sanitized.omitted))
+        model = self.model
+        settings = getattr(context, "execution_settings", None)
+        if settings is not None:
+            model = getattr(settings, "ai_model_id", None) or model
+        return ToolCall(function=meta.name, plugin=meta.plugin_name, arguments=sanitized.data,
+                        proposal_id=proposal_id, framework=FRAMEWORK, model=model)
+
+    async def _decide(self, context: Context, proposal_id: str | None) -> tuple[ToolCall, Decision]:
+        try:
+            call = self.tool_call(context, proposal_id)
+        except Exception as exc:  # noqa: BLE001 - fail closed: refuse, with a receipt
+            meta = context.function.metadata
+            call = ToolCall(function=meta.name, plugin=meta.plugin_name, proposal_id=proposal_id,
+                            framework=FRAMEWORK, model=self.model)
+            reason = f"EVALUATION_EXCEPTION: {type(exc).__name__}: {exc}"
+            return call, self.gate.deny(call, reason, "the call's arguments could not be read")
+        return call, await self.gate.acheck(call)
+
+    # -- FUNCTION_INVOCATION ------------------------------------------------------------
+
+    async def _function(self, context: FunctionInvocationContext, next: Next) -> None:  # noqa: A002
+        pending = _PENDING.get()
+        decision: Decision | None = None
+        if pending is not None and pending.owner is self and not pending.consumed:
+            pending.consumed = True
+            _PENDING.set(None)  # a nested kernel.invoke inside the body is decided on its own
+            try:
+                current: ToolCall | None = self.tool_call(context, pending.call.proposal_id)
+            except Exception:  # noqa: BLE001 - decided afresh below, which fails closed
+                current = None
+            if current is not None and (current.plugin, current.function, current.arguments) == (
+                    pending.call.plugin, pending.call.function, pending.call.arguments):
+                decision = pending.decision
+            else:  # changed between the two passes (another filter): decide what will actually run
+                _, decision = await self._decide(context, pending.call.proposal_id)
+        if decision is None:
+            _, decision = await self._decide(context, None)
+        if not decision.approved:
+            raise GovernanceVeto(decision)
+        await self._run(context, next, decision)
+
+    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:
+        try:
+            await next(context)
+        except BaseException as exc:
+            self._record(decision, error=exc, reraise_into=exc)
+            raise
+        if not self.record_outcomes:
+            return
+        result = context.result
+        value = result.value if result is not None else None
+        if context.is_streaming and (inspect.isasyncgen(value) or inspect.isgenerator(value)):
+            # The body runs as the caller iterates: record when the stream ends.
+            assert result is not None
+            result.value = (self._watch_async(value, decision) if inspect.isasyncgen(value)
+                            else self._watch_sync(value, decision))
+            return
+        self._record(decision, output=_output_text(value))
+
+    async def _watch_async(self, stream: AsyncIterator[Any], decision: Decision) -> AsyncIterator[Any]:
+        parts: list[Any] = []
+        try:
+            async for item in stream:
+                parts.append(item)
+                yield item
+        except GeneratorExit:  # the consumer stopped early: record what was produced
+            self._record(decision, output=_output_text(parts))
+            raise
+        except BaseException as exc:
+            self._record(decision, error=exc)
+            raise
+        self._record(decision, output=_output_text(parts))
+
+    def _watch_sync(self, stream: Iterator[Any], decision: Decision) -> Iterator[Any]:
+        parts: list[Any] = []
+        try:
+            for item in stream:
+                parts.append(item)
+                yield item
+        except GeneratorExit:
+            self._record(decision, output=_output_text(parts))
+            raise
+        except BaseException as exc:
+            self._record(decision, error=exc)
+            raise
+        self._record(decision, output=_output_text(parts))
+
+    def _record(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
+                     reraise_into: BaseException | None = None) -> None:
+        """Write the outcome receipt; a failure is logged, or raised with ``on_outcome_error="raise"``.
+
+        When the call itself failed (`reraise_into`), the call's own exception
+        wins: the recording failure is logged and attached as a note.
+        """
+        if not self.record_outcomes:
+            return
+        try:
+            self.gate.record_outcome(decision, output=output, error=error)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("spinegate could not record the outcome of %s (decision receipt %s): %s: %s",
+                         decision.tool_name, decision.receipt_id, type(exc).__name__, exc, exc_info=exc)
+            if reraise_into is not None:
+                reraise_into.add_note(f"spinegate could not record this outcome: {type(exc).__name__}: {exc}")
+            elif self.on_outcome_error == "raise":
+                raise OutcomeNotRecorded(decision, exc) from exc
+
+    # -- AUTO_FUNCTION_INVOCATION ---------------------------------------------------------
+
+    async def _auto(self, context: AutoFunctionInvocationContext, next: Next) -> None:  # noqa: A002
+        fcc = context.function_call_content
+        proposal_id = fcc.id if fcc is not None and fcc.id else None
+        try:
+            call, decision = await self._decide(context, proposal_id)
+        except Exception as exc:  # noqa: BLE001 - the gate itself failed: nothing runs
+            logger.error("spinegate could not decide %s: %s: %s", context.function.fully_qualified_name,
+                         type(exc).__name__, exc, exc_info=exc)
+            self._refuse(context, f"spinegate could not decide the call to {context.function.fully_qualified_name} "
+                                  f"({type(exc).__name__}); the call did not run.", None)
+            return
+        if not decision.approved:
+            self._refuse(context, decision.refusal_message(), decision)
+            return
+        pending = _Pending(self, call, decision)
+        token = _PENDING.set(pending)
+        try:
+            await next(context)
+        finally:
+            _PENDING.reset(token)
+        if not pending.consumed:
+            # No FUNCTION_INVOCATION pass of ours ran (only the auto filter is
+            # registered, or a later filter answered without running the body).
+            value = context.function_result.value if context.function_result is not None else None
+            if isinstance(value, str) and value.startswith(SK_ERROR_PREFIX):
+                self._record(decision, error=value)
+            else:
+                self._record(decision, output=_output_text(value))
+
+    def _refuse(self, context: AutoFunctionInvocationContext, message: str, decision: Decision | None) -> None:
+        metadata: dict[str, Any] = {DECISION_METADATA_KEY: decision} if decision is not None else {}
+        context.function_result = FunctionResult(function=context.function.metadata, value=message,
+                                                 metadata=metadata)
+        if self.on_deny == "terminate":
+            context.terminate = True
