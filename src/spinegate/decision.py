@@ -33,7 +33,21 @@ class ToolCall:
 
     @property
     def tool_name(self) -> str:
-        return f"{self.plugin}.{self.function}" if self.plugin else self.function
+        """`plugin.function`, or `function` alone; always a string, whatever an adapter passed in."""
+        plugin, function = as_text(self.plugin), as_text(self.function)
+        return f"{plugin}.{function}" if plugin else function
+
+
+def as_text(value: Any) -> str:
+    """`value` as a string for a receipt field, never raising ("" for None)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not stop the gate from denying
+        return f"<unprintable {type(value).__name__}>"
 
 
 class Verdict(str, Enum):

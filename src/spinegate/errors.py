@@ -34,6 +34,10 @@ class ManifestError(SpinegateError):
         super().__init__(text)
 
 
+class ManifestUnreadable(ManifestError):
+    """The manifest file cannot be read or is not a JSON object at all."""
+
+
 class ManifestHashMismatch(ManifestError):
     """The stored `manifest_hash` does not match the manifest's content."""
 

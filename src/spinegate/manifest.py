@@ -11,13 +11,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Annotated, Any, Iterable, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .canonical import RawNumber, manifest_canonical, manifest_hash, sha256_hex
 from .effects import EffectClass, Posture
-from .errors import ManifestError, ManifestHashMismatch
+from .errors import ManifestError, ManifestHashMismatch, ManifestUnreadable
 
 SUPPORTED_MAJOR = "1"
 
@@ -37,7 +37,8 @@ class FunctionEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
-    plugin: str | None = None
+    # null for tools without a plugin; "" is refused (it would never match a plugin-less lookup)
+    plugin: str | None = Field(default=None, min_length=1)
     function: str = Field(min_length=1)
     effect_class: EffectClass
     allowed: bool
@@ -51,11 +52,25 @@ class FunctionEntry(BaseModel):
     record_output: bool = True
     # v1.1 (additive): a person (the gate's approver) must confirm each call.
     requires_confirmation: bool = False
+    # v1.1 (additive): argument rules. `command_argument` names the argument
+    # holding a shell command line; `path_arguments` name arguments holding
+    # paths the call writes; `writable_roots` overrides the manifest's roots
+    # for this entry; `exceed_declared` says what happens when the arguments
+    # show a more restrictive effect than `effect_class` declares.
+    command_argument: str | None = Field(default=None, min_length=1)
+    path_arguments: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)] = ()
+    writable_roots: Annotated[tuple[Annotated[str, Field(min_length=1)], ...] | None, Field(strict=False)] = None
+    exceed_declared: Literal["deny", "escalate", "allow"] = "deny"
 
     @field_validator("effect_class", mode="before")
     @classmethod
     def _effect_from_wire(cls, value: Any) -> Any:
         return _from_wire(EffectClass, "effect_class", value)
+
+    @property
+    def has_argument_rules(self) -> bool:
+        """True when the call's arguments refine its effect (v1.1 argument rules)."""
+        return self.command_argument is not None or bool(self.path_arguments)
 
     @property
     def key(self) -> tuple[str | None, str]:
@@ -71,6 +86,61 @@ def qualified_name(plugin: str | None, function: str) -> str:
     return f"{plugin}.{function}" if plugin else function
 
 
+_Names = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)]
+
+
+class BudgetSettings(BaseModel):
+    """v1.1 `budgets`: session limits (null or absent: no limit)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    max_steps: int | None = Field(default=None, ge=0)
+    max_commands: int | None = Field(default=None, ge=0)
+    max_writes: int | None = Field(default=None, ge=0)
+
+
+class RiskSettings(BaseModel):
+    """v1.1 `risk`: risk added per denied call by effect class, and the posture thresholds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    deltas: dict[EffectClass, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    elevated_at: float = Field(default=0.3, gt=0, allow_inf_nan=False)
+    lockdown_at: float = Field(default=0.5, gt=0, allow_inf_nan=False)
+
+    @field_validator("deltas", mode="before")
+    @classmethod
+    def _deltas_from_wire(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {_from_wire(EffectClass, "risk.deltas key", k): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RiskSettings":
+        if self.lockdown_at < self.elevated_at:
+            raise ValueError(f"lockdown_at ({self.lockdown_at}) must not be below elevated_at ({self.elevated_at})")
+        return self
+
+
+class ShellSettings(BaseModel):
+    """v1.1 `shell`: programs treated as read-only (`allow`) or refused outright (`deny`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    allow: _Names = ()
+    deny: _Names = ()
+
+
+class PathSettings(BaseModel):
+    """v1.1 `paths`: extra restricted patterns and the default writable roots."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    restricted: _Names = ()
+    writable_roots: _Names | None = None
+    base_dir: str | None = Field(default=None, min_length=1)
+
+
 class Manifest(BaseModel):
     """A validated, hash-verified manifest."""
 
@@ -80,6 +150,11 @@ class Manifest(BaseModel):
     posture: Posture
     functions: tuple[FunctionEntry, ...]
     manifest_hash: str | None = None
+    # v1.1 (additive, all optional): session budgets, risk settings, shell and path rules.
+    budgets: BudgetSettings | None = None
+    risk: RiskSettings | None = None
+    shell: ShellSettings | None = None
+    paths: PathSettings | None = None
 
     _source: str = PrivateAttr(default="<memory>")
     _index: dict[tuple[str | None, str], int] = PrivateAttr(default_factory=dict)
@@ -143,6 +218,8 @@ class Manifest(BaseModel):
             self.functions,
             tuple(tuple(e.__dict__.items()) for e in self.functions),
             tuple(self._index.items()),
+            tuple(tuple(sorted(getattr(self, k).__dict__.items(), key=lambda kv: kv[0]))
+                  if getattr(self, k) is not None else None for k in ("budgets", "risk", "shell", "paths")),
         )
 
     def unchanged(self) -> bool:
@@ -159,7 +236,7 @@ def _reject_duplicate_keys(source: str):
         seen: dict[str, Any] = {}
         for k, v in pairs:
             if k in seen:
-                raise ManifestError(f"duplicate key {k!r} in a JSON object", source=source,
+                raise ManifestUnreadable(f"duplicate key {k!r} in a JSON object", source=source,
                                     fix="remove the repeated key")
             seen[k] = v
         return seen
@@ -182,16 +259,16 @@ def parse_raw_manifest(text: str, *, source: str = "<memory>") -> dict[str, Any]
             parse_constant=_reject_constant,
         )
     except json.JSONDecodeError as exc:
-        raise ManifestError(
+        raise ManifestUnreadable(
             f"not valid JSON: {exc.msg}", source=source,
             location=f"line {exc.lineno}, column {exc.colno}", fix="correct the JSON syntax",
         ) from None
     except ValueError as exc:
         if isinstance(exc, ManifestError):
             raise
-        raise ManifestError(f"not valid JSON: {exc}", source=source) from None
+        raise ManifestUnreadable(f"not valid JSON: {exc}", source=source) from None
     if not isinstance(raw, dict):
-        raise ManifestError("the manifest must be a JSON object", source=source,
+        raise ManifestUnreadable("the manifest must be a JSON object", source=source,
                             fix='start from {"version": "1.0.0", "posture": "NORMAL", "functions": []}')
     return raw
 
@@ -256,12 +333,12 @@ def read_manifest_text(path: str | os.PathLike[str]) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ManifestError(f"cannot read the manifest: {exc.strerror or exc}", source=str(path),
+        raise ManifestUnreadable(f"cannot read the manifest: {exc.strerror or exc}", source=str(path),
                             fix="check the path and its permissions") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path),
+        raise ManifestUnreadable(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path),
                             fix="save the manifest as UTF-8") from None
 
 
@@ -325,16 +402,34 @@ def seal_manifest(path: str | os.PathLike[str]) -> str:
     return digest
 
 
-def file_fingerprint(path: str) -> tuple[int, int, int, int] | None:
-    """(device, inode, size, mtime_ns) of a file, or None when it cannot be read."""
+def file_fingerprint(path: str) -> tuple[int, int, int, int, int] | None:
+    """(device, inode, size, mtime_ns, ctime_ns) of a file, or None when it cannot be read.
+
+    ctime is included because `touch -d` / `os.utime` can put an old mtime
+    back after an edit, but cannot set ctime.
+    """
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+#: A file changed less than this long ago may be changed again within the same
+#: file-system timestamp tick, leaving its fingerprint identical; the gate
+#: re-reads such a file on every check (git's "racy clean" rule).
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def fingerprint_is_racy(fp: tuple[int, int, int, int, int]) -> bool:
+    """True when the file changed so recently that an equal fingerprint proves nothing."""
+    import time
+
+    return time.time_ns() - max(fp[3], fp[4]) < RACY_WINDOW_NS
 
 
 __all__ = [
-    "FunctionEntry", "Manifest", "load_manifest", "seal_manifest", "manifest_from_raw",
-    "parse_raw_manifest", "compute_file_hash", "qualified_name", "file_fingerprint", "sha256_hex",
+    "FunctionEntry", "Manifest", "BudgetSettings", "RiskSettings", "ShellSettings", "PathSettings", "load_manifest", "seal_manifest", "manifest_from_raw",
+    "parse_raw_manifest", "compute_file_hash", "qualified_name", "file_fingerprint", "fingerprint_is_racy",
+    "sha256_hex",
 ]

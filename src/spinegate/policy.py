@@ -1,8 +1,22 @@
 """PolicyEvaluator: approve, deny or escalate. A pure function of its inputs.
 
 Follows SPEC.md's decision table in order (the first rule that applies
-decides), with spinegate's budget rules between the manifest's own deny and
-the posture rules, and escalation for entries that require confirmation.
+decides), with spinegate's own rules slotted in:
+
+ 1. tool not in the manifest                  TOOL_NOT_IN_MANIFEST
+ 2. classification failed                     EFFECT_CLASS_UNKNOWN
+ 3. RESTRICTED_WRITE                          RESTRICTED_WRITE_FORBIDDEN
+ 4. a write outside the writable roots        WRITE_OUTSIDE_ALLOWED_ROOTS
+ 5. a program on the shell deny list          COMMAND_DENIED
+ 6. entry has allowed: false                  the entry's reason, else MANIFEST_DENIED
+ 7. arguments exceed the declared effect      EFFECT_EXCEEDS_DECLARED (exceed_declared: "deny")
+ 8. max_calls_per_session reached             MAX_CALLS_EXCEEDED
+ 9. step / command / write budget used up     BUDGET_EXHAUSTED
+10. ELEVATED and NETWORK_ATTEMPT              ELEVATED_BLOCKS_NETWORK
+11. LOCKDOWN and not SHELL_SAFE               LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY
+12. requires_confirmation, or exceed_declared: "escalate" and exceeded
+                                              ESCALATE (APPROVAL_REQUIRED)
+13. otherwise                                 APPROVE
 """
 
 from __future__ import annotations
@@ -35,6 +49,8 @@ APPROVAL_DENIED = "APPROVAL_DENIED"
 APPROVAL_TIMEOUT = "APPROVAL_TIMEOUT"
 APPROVER_ERROR = "APPROVER_ERROR"
 RECEIPT_WRITE_FAILED = "RECEIPT_WRITE_FAILED"
+COMMAND_DENIED = "COMMAND_DENIED"
+EFFECT_EXCEEDS_DECLARED = "EFFECT_EXCEEDS_DECLARED"
 
 COMMAND_EFFECTS = frozenset({EffectClass.SHELL_SAFE, EffectClass.SHELL_MUTATING,
                              EffectClass.SHELL_DANGEROUS, EffectClass.NETWORK_ATTEMPT})
@@ -71,6 +87,12 @@ def _deny(reason: str, rule: str) -> Ruling:
     return Ruling(Verdict.DENY, reason, rule)
 
 
+# The approval rulings, built once: the hot path allocates nothing for them.
+_APPROVALS: dict[tuple[Posture, EffectClass], Ruling] = {
+    (p, e): Ruling(Verdict.APPROVE, None, f"posture {p.value} allows {e.value}") for p in Posture for e in EffectClass
+}
+
+
 class PolicyEvaluator:
     """Decides one call. Holds no state; the same inputs give the same ruling."""
 
@@ -87,8 +109,33 @@ class PolicyEvaluator:
         if classification.outside_roots:
             return _deny(WRITE_OUTSIDE_ALLOWED_ROOTS,
                          "writes outside the declared writable roots: " + ", ".join(classification.outside_roots))
+        if classification.denied_programs:
+            return _deny(COMMAND_DENIED, "the command line runs " + ", ".join(classification.denied_programs)
+                         + ", on the manifest's shell deny list")
         if not entry.allowed:
             return _deny(entry.reason or MANIFEST_DENIED, "the manifest entry has allowed: false")
+        exceed = classification.exceeds_declared and entry.exceed_declared
+        if exceed == "deny":
+            return _deny(EFFECT_EXCEEDS_DECLARED, classification.rule)
+        limited = self.limits_and_posture(entry, effect, posture, usage, limits)
+        if limited is not None:
+            return limited
+        if entry.requires_confirmation:
+            return Ruling(Verdict.ESCALATE, APPROVAL_REQUIRED, f"{entry.qualified_name} requires confirmation")
+        if exceed == "escalate":
+            return Ruling(Verdict.ESCALATE, APPROVAL_REQUIRED,
+                          f"{entry.qualified_name} needs confirmation: {classification.rule}")
+        return _APPROVALS[(posture, effect)]
+
+    @staticmethod
+    def limits_and_posture(entry: "FunctionEntry", effect: EffectClass, posture: Posture, usage: Usage,
+                           limits: Limits) -> Ruling | None:
+        """The rules that depend on session state (budgets, posture): a denial, or None.
+
+        The gate runs these again under its lock just before it records an
+        approval, so concurrent calls (or a slow approver) cannot overrun a
+        budget or slip past a posture that tightened in the meantime.
+        """
         if entry.max_calls_per_session is not None and \
                 usage.calls_by_tool.get(entry.key, 0) >= entry.max_calls_per_session:
             return _deny(MAX_CALLS_EXCEEDED,
@@ -103,6 +150,4 @@ class PolicyEvaluator:
             return _deny(ELEVATED_BLOCKS_NETWORK, "posture ELEVATED blocks network access")
         if posture is Posture.LOCKDOWN and effect is not EffectClass.SHELL_SAFE:
             return _deny(LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY, f"posture LOCKDOWN allows SHELL_SAFE only, not {effect.value}")
-        if entry.requires_confirmation:
-            return Ruling(Verdict.ESCALATE, APPROVAL_REQUIRED, f"{entry.qualified_name} requires confirmation")
-        return Ruling(Verdict.APPROVE, None, f"posture {posture.value} allows {effect.value}")
+        return None
