@@ -10,7 +10,7 @@ from .classifier import Classification, EffectClassifier
 from .decision import Decision, ToolCall, Verdict
 from .effects import EffectClass, Posture
 from .errors import (
-    GovernanceVeto, KeyFileError, ManifestError, ManifestHashMismatch, ReceiptFormatError, ReceiptLogError,
+    GovernanceVeto, KeyFileError, ManifestError, ManifestHashMismatch, ManifestUnreadable, ReceiptFormatError, ReceiptLogError,
     ReceiptWriteError, SpinegateError, TornLogError,
 )
 from .gate import Approval, ApprovalRequest, Gate, ReceiptEmitter
@@ -26,7 +26,7 @@ __all__ = [
     "ReceiptEmitter", "Receipt", "Approval", "ApprovalRequest",
     "Manifest", "FunctionEntry", "load_manifest", "seal_manifest",
     "ReceiptStore", "JsonlReceiptStore", "MemoryReceiptStore", "VerifyReport", "verify_path",
-    "SpinegateError", "ManifestError", "ManifestHashMismatch", "ReceiptLogError", "ReceiptWriteError",
+    "SpinegateError", "ManifestError", "ManifestHashMismatch", "ManifestUnreadable", "ReceiptLogError", "ReceiptWriteError",
     "TornLogError", "ReceiptFormatError", "KeyFileError",
 ]
 __version__ = "0.1.0"

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from .errors import ManifestError, ManifestHashMismatch, ReceiptLogError
+from .errors import KeyFileError, ManifestError, ManifestHashMismatch, ManifestUnreadable, ReceiptLogError
 from .manifest import compute_file_hash, load_manifest, seal_manifest
+from .signing import checkpoint_path_for, verify_checkpoints, write_keypair
 from .store import recover_torn_tail
 from .verify import verify_path
 
@@ -34,34 +35,66 @@ def main() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--max-failures", default=10, show_default=True, help="How many failures to print.")
-def verify(path: Path, as_json: bool, max_failures: int) -> None:
+@click.option("--public-key", "public_key", default=None, type=click.Path(path_type=Path),
+              help="Also check the log against its signed checkpoints (PATH.checkpoints.jsonl) with this "
+                   "Ed25519 public key (NAME.pub from `spinegate keygen`).")
+@click.option("--checkpoints", "checkpoints", default=None, type=click.Path(path_type=Path),
+              help="The checkpoint file, if not PATH.checkpoints.jsonl.")
+def verify(path: Path, as_json: bool, max_failures: int, public_key: Path | None,
+           checkpoints: Path | None) -> None:
     """Verify a receipt log (JSONL file or per-session directory).
 
-    Exits 0 when every chain verifies, 1 when one does not, 2 when PATH
-    cannot be read.
+    With --public-key, also check that the log still holds exactly the
+    receipts the key holder signed (rewritten or deleted receipts, a cut-off
+    tail, forged, edited, reordered or deleted checkpoints, a wrong key).
+    Exits 0 when everything verifies, 1 when something does not, 2 when PATH
+    or the key cannot be read.
     """
     if not path.exists():
         click.echo(f"spinegate verify: {path}: no such file or directory", err=True)
         sys.exit(EXIT_UNREADABLE)
+    if public_key is not None and path.is_dir():
+        click.echo(f"spinegate verify: {path}: --public-key applies to a JSONL log, not a directory", err=True)
+        sys.exit(EXIT_UNREADABLE)
     try:
         report = verify_path(path)
+        signed = verify_checkpoints(path, public_key, checkpoints) if public_key is not None else None
+    except KeyFileError as exc:
+        click.echo(f"spinegate verify: {exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         click.echo(f"spinegate verify: {path}: cannot read: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
+    failures = list(report.failures) + (signed.failures if signed is not None else [])
+    failure_count = report.failure_count + (signed.failure_count if signed is not None else 0)
+    ok = report.ok and (signed is None or signed.ok)
     if as_json:
-        click.echo(json.dumps({
-            "path": report.path, "valid": report.ok, "receipts": report.receipts, "sessions": report.sessions,
+        doc: dict[str, Any] = {
+            "path": report.path, "valid": ok, "receipts": report.receipts, "sessions": report.sessions,
             "approvals": report.approvals, "denials": report.denials, "outcomes": report.outcomes,
-            "failure_count": report.failure_count,
-            "failures": [f.__dict__ if hasattr(f, "__dict__") else _failure_dict(f) for f in report.failures],
-        }, indent=2))
+            "failure_count": failure_count,
+            "failures": [f.__dict__ if hasattr(f, "__dict__") else _failure_dict(f) for f in failures],
+        }
+        if signed is not None:
+            doc["checkpoints"] = {
+                "path": signed.checkpoints_path, "valid": signed.ok, "key_id": signed.key_id,
+                "checkpoints": signed.checkpoints, "verified": signed.verified_checkpoints,
+                "covered_receipts": signed.covered_receipts, "uncovered_receipts": signed.uncovered,
+                "unclosed_sessions": signed.unclosed,
+            }
+        click.echo(json.dumps(doc, indent=2))
     else:
         click.echo(report.summary())
-        for failure in report.failures[:max_failures]:
+        if signed is not None:
+            click.echo(signed.summary())
+        elif path.is_file() and Path(checkpoint_path_for(path)).exists():
+            click.echo(f"note: {checkpoint_path_for(path)} holds signed checkpoints; pass --public-key KEY.pub "
+                       "to check that no receipt was rewritten or cut off")
+        for failure in failures[:max_failures]:
             click.echo(f"  {failure}")
-        if report.failure_count > max_failures:
-            click.echo(f"  ... and {report.failure_count - max_failures} more")
-    sys.exit(EXIT_OK if report.ok else EXIT_INVALID)
+        if failure_count > max_failures:
+            click.echo(f"  ... and {failure_count - max_failures} more")
+    sys.exit(EXIT_OK if ok else EXIT_INVALID)
 
 
 def _failure_dict(f: Any) -> dict[str, Any]:
@@ -106,9 +139,7 @@ def manifest_check(file: Path) -> None:
 
 
 def _unreadable(exc: ManifestError) -> bool:
-    text = exc.detail
-    return text.startswith("cannot read") or text.startswith("not UTF-8") or text.startswith("not valid JSON") \
-        or text.startswith("the manifest must be a JSON object") or text.startswith("duplicate key")
+    return isinstance(exc, ManifestUnreadable)
 
 
 @main.command("hash-manifest", hidden=True)
@@ -150,23 +181,155 @@ def show(path: Path, session: str | None, tail: int | None) -> None:
 
 
 @main.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Private key file to create; the public key goes to OUT.pub.")
+def keygen(out: Path) -> None:
+    """Create an Ed25519 key pair for signed checkpoints.
+
+    OUT gets the private key (PEM, mode 0600, created atomically; an existing
+    file is never overwritten) and OUT.pub the public key to verify with.
+    """
+    try:
+        priv, pub, kid = write_keypair(out)
+    except FileExistsError as exc:
+        click.echo(f"spinegate keygen: {exc.args[0]} already exists; refusing to overwrite a key", err=True)
+        sys.exit(EXIT_INVALID)
+    except OSError as exc:
+        click.echo(f"spinegate keygen: {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    click.echo(f"private key {priv} (keep it secret), public key {pub}, key id {kid}")
+
+
+@main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def recover(path: Path) -> None:
     """Move a torn last line (from a crash mid-write) to a side file so writing can resume.
 
     Nothing is deleted: the fragment is saved to PATH.torn-<time> before the
-    log is shortened to its last complete line.
+    log is shortened to its last complete line. The log's signed checkpoint
+    file (PATH.checkpoints.jsonl), if any, is recovered the same way.
     """
+    targets = [path]
+    sidecar = Path(checkpoint_path_for(path))
+    if sidecar.is_file():
+        targets.append(sidecar)
+    for target in targets:
+        try:
+            moved = recover_torn_tail(target)
+        except (OSError, ReceiptLogError) as exc:
+            click.echo(f"spinegate recover: {target}: {exc}", err=True)
+            sys.exit(EXIT_UNREADABLE)
+        if moved is None:
+            if target == path:
+                click.echo(f"{path}: the log ends in a complete line; nothing to recover")
+            continue
+        side, size = moved
+        click.echo(f"{target}: moved a torn fragment of {size} bytes to {side}; writing can resume")
+
+
+@main.command()
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(path_type=Path),
+              help="The sealed manifest.")
+@click.option("--receipts", "receipts_path", required=True, type=click.Path(path_type=Path),
+              help="The JSONL receipt log.")
+def hook(manifest_path: Path, receipts_path: Path) -> None:
+    """Gate one proposed tool call read as JSON from standard input.
+
+    Prints the decision as JSON; exits 0 to allow, 2 to block (reason on
+    standard error). Bad input, a bad manifest or an unwritable log block too.
+    """
+    from .hook import HookInputError, decision_json, run_hook
+
     try:
-        moved = recover_torn_tail(path)
-    except (OSError, ReceiptLogError) as exc:
-        click.echo(f"spinegate recover: {path}: {exc}", err=True)
-        sys.exit(EXIT_UNREADABLE)
-    if moved is None:
-        click.echo(f"{path}: the log ends in a complete line; nothing to recover")
-        return
-    side, size = moved
-    click.echo(f"{path}: moved a torn fragment of {size} bytes to {side}; writing can resume")
+        decision = run_hook(manifest_path, receipts_path, sys.stdin.read())
+    except (HookInputError, ManifestError, ReceiptLogError) as exc:
+        click.echo(f"spinegate hook: blocked: {exc}", err=True)
+        sys.exit(2)
+    click.echo(decision_json(decision))
+    if not decision.approved:
+        click.echo(decision.refusal_message(), err=True)
+        sys.exit(2)
+
+
+# -- policy: classify a command line, dry-run a call ------------------------------------
+
+
+@main.command("classify-command")
+@click.argument("command")
+@click.option("--explain", is_flag=True, help="Show every part of the line and which one decided.")
+@click.option("--manifest", "manifest_path", default=None, type=click.Path(path_type=Path),
+              help="Use this manifest's shell allow/deny lists and path settings.")
+def classify_command(command: str, explain: bool, manifest_path: Path | None) -> None:
+    """Print the effect class of a shell command line (parsed, not prefix-matched)."""
+    from .classifier import EffectClassifier
+    from .shell import ShellClassifier
+
+    shell = ShellClassifier()
+    if manifest_path is not None:
+        try:
+            shell = EffectClassifier.for_manifest(load_manifest(manifest_path)).shell
+        except ManifestError as exc:
+            click.echo(f"spinegate classify-command: {exc}", err=True)
+            sys.exit(EXIT_INVALID)
+    result = shell.classify(command)
+    click.echo(result.explain() if explain else result.effect.value)
+
+
+@main.command("check")
+@click.argument("manifest_file", metavar="MANIFEST", type=click.Path(path_type=Path))
+@click.argument("tool")
+@click.option("--args", "args_json", default="{}", show_default=True, help="The call's arguments as a JSON object.")
+@click.option("--plugin", default=None, help="The tool's plugin (omit for tools without one).")
+@click.option("--posture", default=None, type=click.Choice(["NORMAL", "ELEVATED", "LOCKDOWN"]),
+              help="Decide as if the session were in this posture (default: the manifest's).")
+def check_call(manifest_file: Path, tool: str, args_json: str, plugin: str | None, posture: str | None) -> None:
+    """Decide one call against MANIFEST without running it or writing a receipt.
+
+    Prints the decision, effect, reason and the rule that decided. Exits 0
+    approve, 1 deny (also for an unusable manifest or arguments), 2 escalate.
+    """
+    from .classifier import EffectClassifier
+    from .decision import ToolCall, Verdict
+    from .effects import Posture
+    from .policy import Limits, PolicyEvaluator, Usage
+
+    try:
+        m = load_manifest(manifest_file)
+    except ManifestError as exc:
+        click.echo(f"spinegate check: {exc}", err=True)
+        click.echo("decision: deny (the gate would not open with this manifest)")
+        sys.exit(EXIT_INVALID)
+    try:
+        arguments = json.loads(args_json)
+        if not isinstance(arguments, dict):
+            raise ValueError("--args must be a JSON object")
+    except ValueError as exc:
+        click.echo(f"spinegate check: --args: {exc}", err=True)
+        click.echo("decision: deny (arguments are not a JSON object)")
+        sys.exit(EXIT_INVALID)
+    call = ToolCall(function=tool, plugin=plugin, arguments=arguments)
+    entry = m.lookup(plugin, tool)
+    classification = EffectClassifier.for_manifest(m).classify(call, entry)
+    b = m.budgets
+    limits = Limits(b.max_steps, b.max_commands, b.max_writes) if b is not None else Limits()
+    ruling = PolicyEvaluator().evaluate(call, entry, classification, Posture(posture) if posture else m.posture,
+                                        Usage(), limits)
+    effect = classification.effect.value if classification.effect is not None else "unknown (recorded as SHELL_DANGEROUS)"
+    declared = f" (declared {classification.declared.value})" if classification.declared is not None else ""
+    click.echo(f"decision: {ruling.verdict.value}")
+    click.echo(f"effect:   {effect}{declared}")
+    click.echo(f"reason:   {ruling.reason or '-'}")
+    click.echo(f"rule:     {ruling.rule}")
+    click.echo(f"class:    {classification.rule}")
+    if classification.command is not None:
+        click.echo(f"command:  {classification.command}")
+    if classification.target_paths:
+        click.echo("paths:    " + ", ".join(classification.target_paths))
+    if classification.explanation:
+        click.echo("parts:")
+        for line in classification.explanation.splitlines()[2:]:
+            click.echo(f"  {line}")
+    sys.exit({Verdict.APPROVE: EXIT_OK, Verdict.DENY: EXIT_INVALID, Verdict.ESCALATE: 2}[ruling.verdict])
 
 
 if __name__ == "__main__":  # pragma: no cover

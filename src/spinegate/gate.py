@@ -26,22 +26,30 @@ from typing import Any, Awaitable, Callable, Mapping, Union
 
 from .canonical import arguments_hash, canonical_arguments, manifest_hash, sha256_hex
 from .classifier import Classification, EffectClassifier
-from .decision import Decision, ToolCall, Verdict
+from .decision import Decision, ToolCall, Verdict, as_text
 from .effects import DEFAULT_RISK_DELTAS, REVERSIBILITY, EffectClass, Posture
 from .errors import ManifestError, ReceiptLogError
 from .gitinfo import git_context as read_git_context
-from .manifest import FunctionEntry, Manifest, file_fingerprint, load_manifest, parse_raw_manifest, read_manifest_text
+from .manifest import (
+    FunctionEntry, Manifest, file_fingerprint, fingerprint_is_racy, load_manifest, parse_raw_manifest,
+    read_manifest_text,
+)
 from .policy import (
     APPROVAL_DENIED, APPROVAL_REQUIRED, APPROVAL_TIMEOUT, APPROVER_ERROR, COMMAND_EFFECTS,
     EVALUATION_EXCEPTION, MANIFEST_INTEGRITY_FAILURE, RECEIPT_WRITE_FAILED, WRITE_EFFECTS,
     Limits, PolicyEvaluator, Ruling,
 )
 from .receipts import STDOUT_LIMIT, Receipt, format_timestamp, seal
+from .signing import DEFAULT_CHECKPOINT_EVERY, Checkpointer, SigningKey, checkpoint_path_for
 from .store import Durability, ReceiptStore, open_store
 
 NAME_LIMIT = 200
 REASON_LIMIT = 1000
 COMMAND_LIMIT = 2000
+PATH_LIMIT = 500     # characters of one target path in a receipt
+PATHS_LIMIT = 20     # target paths listed in a receipt (the arguments' hash covers them all)
+#: steps_remaining when the session has no step budget (the field is a required integer).
+UNLIMITED_STEPS = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,33 @@ def _bounded(text: str, limit: int) -> str:
     return text[: limit - 30] + "...[sha256:" + sha256_hex(text)[:16] + "]"
 
 
+def _safe_arguments_hash(arguments: Any) -> str:
+    """The arguments' hash for a receipt description; never raises."""
+    try:
+        return arguments_hash(arguments)
+    except Exception:  # noqa: BLE001
+        return "unhashable"
+
+
+def _read_bytes(path: str) -> bytes | None:
+    """The file's bytes, or None when it cannot be read (the caller then reports why)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _bounded_paths(paths: list[str]) -> list[str]:
+    """Target paths for a receipt: each bounded, at most PATHS_LIMIT, and a note of how many were left out."""
+    if len(paths) <= PATHS_LIMIT and all(len(x) <= PATH_LIMIT for x in paths):
+        return paths
+    shown = [_bounded(x, PATH_LIMIT) for x in paths[:PATHS_LIMIT]]
+    if len(paths) > PATHS_LIMIT:
+        shown[-1] = f"...[{len(paths) - PATHS_LIMIT + 1} more paths not listed; see args_sha256]"
+    return shown
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -94,7 +129,7 @@ class Session:
         self.posture_note: str | None = None
 
     def snapshot(self, now: float, limits: Limits) -> dict[str, Any]:
-        remaining = max(0, limits.max_steps - self.steps) if limits.max_steps is not None else 0
+        remaining = max(0, limits.max_steps - self.steps) if limits.max_steps is not None else UNLIMITED_STEPS
         return {
             "steps_used": self.steps,
             "steps_remaining": remaining,
@@ -124,9 +159,22 @@ class ReceiptEmitter:
         self.clock = clock
         self.sequence = sequence
         self.previous_hash = previous_hash
+        self.checkpointer: Checkpointer | None = None  # signs checkpoints when the gate has a key
 
     def emit(self, *, proposal_id: str, executor_type: str, model: str, action: dict[str, Any],
              result: dict[str, Any], budget: dict[str, Any]) -> Receipt:
+        receipt, sync = self.emit_unsynced(proposal_id=proposal_id, executor_type=executor_type, model=model,
+                                           action=action, result=result, budget=budget)
+        sync()
+        return receipt
+
+    def emit_unsynced(self, *, proposal_id: str, executor_type: str, model: str, action: dict[str, Any],
+                      result: dict[str, Any], budget: dict[str, Any]) -> tuple[Receipt, Callable[[], None]]:
+        """`emit`, but the receipt may not be on disk yet: call the returned function before the call runs.
+
+        With fsync durability the gate calls it outside its lock, so that
+        concurrent calls share one fsync (group commit).
+        """
         body = {
             "receipt_id": str(uuid.uuid4()),
             "session_id": self.session_id,
@@ -140,10 +188,24 @@ class ReceiptEmitter:
             "git_context": dict(self.git),
         }
         receipt = seal(body, self.previous_hash)
-        self.store.append(receipt.to_json())  # raises: then nothing advances
+        write = getattr(self.store, "write", None)
+        if callable(write) and callable(getattr(self.store, "sync", None)):
+            ticket = write(receipt.to_json())  # raises: then nothing advances
+            store_sync = self.store.sync  # type: ignore[attr-defined]
+
+            def sync() -> None:
+                store_sync(ticket)
+        else:
+            self.store.append(receipt.to_json())
+
+            def sync() -> None:
+                return None
+        previous = self.previous_hash
         self.sequence += 1
         self.previous_hash = receipt.receipt_hash
-        return receipt
+        if self.checkpointer is not None:
+            self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
+        return receipt, sync
 
 
 class Gate:
@@ -174,10 +236,13 @@ class Gate:
         monotonic: Callable[[], float] = time.monotonic,
         git: Mapping[str, str | None] | None = None,
         executor_type: str | None = None,
+        signing_key: SigningKey | None = None,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        checkpoints: str | os.PathLike[str] | None = None,
     ) -> None:
         self.manifest = manifest
         self.store = store
-        self.classifier = classifier or EffectClassifier()
+        self.classifier = classifier or EffectClassifier.for_manifest(manifest)
         self.evaluator = evaluator or PolicyEvaluator()
         self.limits = limits or Limits()
         self.approver = approver
@@ -191,6 +256,7 @@ class Gate:
         self._lock = threading.RLock()
         self._manifest_path = manifest_path
         self._manifest_fp = file_fingerprint(manifest_path) if manifest_path else None
+        self._manifest_text: bytes | None = None  # the file's bytes when last verified (see _check_integrity)
         self._sealed_hash = manifest.manifest_hash
         self._integrity_problem: str | None = None
 
@@ -207,6 +273,27 @@ class Gate:
         )
         if previous:
             self._resume_counters(previous)
+            self._resume_tool_counts()
+        self._closed = False
+        self.checkpointer: Checkpointer | None = None
+        if signing_key is not None:
+            self.checkpointer = self._make_checkpointer(signing_key, checkpoint_every, checkpoints, clock,
+                                                        resume=previous is not None)
+            self.emitter.checkpointer = self.checkpointer
+
+    def _make_checkpointer(self, key: SigningKey, every: int, path: str | os.PathLike[str] | None,
+                           clock: Callable[[], datetime], *, resume: bool) -> Checkpointer:
+        """Signed checkpoints in `<log>.checkpoints.jsonl` (or `path`), continuing a resumed session's chain."""
+        location = getattr(self.store, "location", None)
+        on_disk = isinstance(location, str) and location != "<memory>"
+        if path is None and not on_disk:
+            raise ValueError("signing_key needs a file receipt log, or checkpoints=PATH for the checkpoint file")
+        cp = Checkpointer(key, path if path is not None else checkpoint_path_for(location), session_id=self.session_id,
+                          every=every, durability=getattr(self.store, "durability", "flush"), clock=clock,
+                          before_write=getattr(self.store, "sync_all", None))
+        if resume and on_disk:
+            cp.resume(location)
+        return cp
 
     # -- construction --------------------------------------------------------
 
@@ -224,8 +311,16 @@ class Gate:
     ) -> "Gate":
         """Load and verify the manifest, open (or resume) the receipt log.
 
+        `durability` is "flush" (to the operating system, the default) or
+        "fsync" (to the disk, with group commit). Options include
+        `signing_key=PATH` (an Ed25519 key from `spinegate keygen`: signed
+        checkpoints go to `<log>.checkpoints.jsonl`) and `checkpoint_every=N`;
+        see docs/tamper-evidence.md.
+
         Raises ManifestError for a manifest that is unreadable, invalid or whose
-        hash does not match, and TornLogError for a log that ends in a torn line.
+        hash does not match, TornLogError for a log that ends in a torn line,
+        KeyFileError for an unusable signing key, and ReceiptLogError when a
+        resumed session's log no longer matches its last signed checkpoint.
         """
         path: str | None = None
         if not isinstance(manifest, Manifest):
@@ -234,8 +329,22 @@ class Gate:
         elif manifest.source != "<memory>" and os.path.exists(manifest.source):
             path = manifest.source
         store = open_store(receipts, durability=durability)
-        limits = Limits(max_steps=max_steps, max_commands=max_commands, max_writes=max_writes)
-        return cls(manifest, store, manifest_path=path, limits=limits, **options)
+        b = manifest.budgets  # v1.1: the manifest's budgets; explicit arguments win
+        limits = Limits(
+            max_steps=max_steps if max_steps is not None else (b.max_steps if b is not None else None),
+            max_commands=max_commands if max_commands is not None else (b.max_commands if b is not None else None),
+            max_writes=max_writes if max_writes is not None else (b.max_writes if b is not None else None),
+        )
+        if manifest.risk is not None:  # v1.1: the manifest's risk settings; explicit arguments win
+            options.setdefault("elevated_at", manifest.risk.elevated_at)
+            options.setdefault("lockdown_at", manifest.risk.lockdown_at)
+            options["risk_deltas"] = {**manifest.risk.deltas, **(options.get("risk_deltas") or {})}
+        try:
+            return cls(manifest, store, manifest_path=path, limits=limits, **options)
+        except BaseException:
+            if store is not receipts:  # opened here (from a path): do not leak its file descriptor
+                store.close()
+            raise
 
     def _resume_counters(self, last: Mapping[str, Any]) -> None:
         snap = last.get("budget_snapshot", {})
@@ -252,6 +361,31 @@ class Gate:
         except ValueError:
             pass
 
+    def _resume_tool_counts(self) -> None:
+        """Per-tool call counts and touched files of a continued session, read back from its receipts.
+
+        Without this, reopening a session would reset `max_calls_per_session`
+        and shrink `files_touched`. Counts approved decisions, as `_finish` does.
+        """
+        receipts = getattr(self.store, "session_receipts", None)
+        if not callable(receipts):
+            return
+        keys = {e.qualified_name: e.key for e in self.manifest.functions}
+        s = self.session
+        for r in receipts(self.session_id):
+            action, result = r.get("action") or {}, r.get("result") or {}
+            operation = action.get("operation")
+            if result.get("status") != "success" or operation not in ("decision", "shadow_decision"):
+                continue
+            if operation == "shadow_decision" and "would deny" in str(action.get("description", "")):
+                continue
+            key = keys.get(action.get("tool"))
+            if key is None:
+                continue
+            s.calls_by_tool[key] = s.calls_by_tool.get(key, 0) + 1
+            if action.get("effect_class") in {e.value for e in WRITE_EFFECTS}:
+                s.files.update(p for p in action.get("target_paths") or () if isinstance(p, str))
+
     # -- public API ------------------------------------------------------------
 
     @property
@@ -264,9 +398,11 @@ class Gate:
 
     def set_posture(self, posture: Posture | str, *, by: str = "operator") -> None:
         """Change the posture (tighten or loosen). The next receipt shows it."""
+        new = Posture(posture)  # raises ValueError for an unknown posture before anything changes
         with self._lock:
-            self.session.posture = Posture(posture)
-            self.session.posture_note = f"posture set to {Posture(posture).value} by {by}"
+            old = self.session.posture
+            self.session.posture = new
+            self.session.posture_note = f"posture set from {old.value} to {new.value} by {_bounded(by, NAME_LIMIT)}"
 
     def budget(self) -> dict[str, Any]:
         """The session's budget snapshot as the next receipt would show it."""
@@ -276,18 +412,37 @@ class Gate:
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         return self.manifest.lookup(plugin, function)
 
-    def check(self, call: ToolCall) -> Decision:
-        """Decide `call` and write its receipt. Never raises for a bad call: it denies."""
+    def check(self, call: ToolCall, *, approver: Approver | None = None) -> Decision:
+        """Decide `call` and write its receipt. Never raises for a bad call: it denies.
+
+        `approver`, when given, answers an escalation of this one call in place of
+        the gate's own (for an adapter that asked a person its framework's way,
+        such as a LangGraph interrupt, which must run in the framework's context).
+        """
         prepared = self._prepare(call)
         if prepared.ruling.verdict is Verdict.ESCALATE:
-            prepared = self._escalate_sync(prepared)
+            prepared = self._escalate_sync(prepared, approver)
         return self._finish(prepared)
 
-    async def acheck(self, call: ToolCall) -> Decision:
+    def approval_request(self, call: ToolCall) -> ApprovalRequest | None:
+        """The question an approver would be asked about `call` now, or None if it would not escalate.
+
+        Writes nothing and changes nothing. For adapters that must ask a person
+        in their framework's own way before `check` (then passed as `check`'s
+        `approver`); `check` decides again, so a stale answer cannot widen it.
+        """
+        prepared = self._prepare(call)
+        if prepared.ruling.verdict is not Verdict.ESCALATE:
+            return None
+        return self._approval_request(prepared)
+
+    async def acheck(self, call: ToolCall, *, approver: Approver | None = None) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
         prepared = self._prepare(call)
         if prepared.ruling.verdict is Verdict.ESCALATE:
-            prepared = await self._escalate_async(prepared)
+            prepared = await self._escalate_async(prepared, approver)
+        if self._offload_writes:  # never block the event loop on fsync
+            return await asyncio.to_thread(self._finish, prepared)
         return self._finish(prepared)
 
     def deny(self, call: ToolCall, reason: str, rule: str) -> Decision:
@@ -338,7 +493,7 @@ class Gate:
         action = self._action(
             call, decision.effect_class, "outcome", 0.0,
             f"outcome of {_bounded(call.tool_name, NAME_LIMIT)} for decision receipt {decision.receipt_id}: "
-            f"{status}; output_sha256={digest or 'none'}",
+            f"{status}; output_sha256={digest or 'none'}; args_sha256={_safe_arguments_hash(call.arguments)}",
             None, list(decision.target_paths),
         )
         result = {
@@ -347,19 +502,40 @@ class Gate:
             "stdout_truncated": text[:STDOUT_LIMIT] if (text is not None and record) else None,
         }
         with self._lock:
-            return self.emitter.emit(
+            note = self.session.posture_note
+            if note:  # a posture change shows in the next receipt, whichever kind it is
+                action["description"] = _bounded(f"{action['description']}; {note}", REASON_LIMIT * 2)
+            receipt, sync = self.emitter.emit_unsynced(
                 proposal_id=decision.receipt["proposal_id"] if decision.receipt is not None else self._proposal(call),
-                executor_type=self._executor_type(call), model=call.model or "unknown",
+                executor_type=self._executor_type(call), model=_bounded(as_text(call.model) or "unknown", NAME_LIMIT),
                 action=action, result=result,
                 budget=self.session.snapshot(self._monotonic(), self.limits),
             )
+            self.session.posture_note = None
+        sync()  # outside the lock: concurrent writers share one fsync
+        return receipt
 
     async def arecord_outcome(self, decision: Decision, **kwargs: Any) -> Receipt:
+        if self._offload_writes:
+            return await asyncio.to_thread(lambda: self.record_outcome(decision, **kwargs))
         return self.record_outcome(decision, **kwargs)
 
+    @property
+    def _offload_writes(self) -> bool:
+        """True when writing a receipt may wait on the disk (fsync): async callers then use a thread."""
+        return getattr(self.store, "durability", "flush") == "fsync"
+
     def close(self) -> None:
+        """Write the final signed checkpoint (with a signing key), flush and close the log. Idempotent."""
         with self._lock:
-            self.store.close()
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self.checkpointer is not None:
+                    self.checkpointer.close()
+            finally:
+                self.store.close()
 
     def __enter__(self) -> "Gate":
         return self
@@ -376,11 +552,14 @@ class Gate:
     # -- internals ---------------------------------------------------------------
 
     def _executor_type(self, call: ToolCall) -> str:
-        return self.executor_type or call.framework
+        return _bounded(as_text(self.executor_type or call.framework) or "unknown", NAME_LIMIT)
 
     @staticmethod
     def _proposal(call: ToolCall) -> str:
-        return call.proposal_id if call.proposal_id else uuid.uuid4().hex
+        # str(): a framework may hand over a non-string id; the receipt field is a string
+        # bounded: the id may come from model output, and the receipt must stay small
+        return _bounded(as_text(call.proposal_id), NAME_LIMIT) if call.proposal_id not in (None, "") \
+            else uuid.uuid4().hex
 
     def _check_integrity(self) -> str | None:
         if self._integrity_problem:
@@ -390,10 +569,25 @@ class Gate:
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self._manifest_path is not None:
             fp = file_fingerprint(self._manifest_path)
-            if fp != self._manifest_fp:
+            if fp is None or fp != self._manifest_fp or fingerprint_is_racy(fp):
+                # Re-read the file: it moved, changed, or changed so recently that an equal
+                # fingerprint proves nothing. Text identical to the last verified text needs
+                # no re-hash (keeps checks cheap in the seconds after a manifest is written).
                 try:
-                    raw = parse_raw_manifest(read_manifest_text(self._manifest_path), source=self._manifest_path)
-                    current = manifest_hash(raw)
+                    text = _read_bytes(self._manifest_path)
+                    if text is not None and text == self._manifest_text:
+                        raw, current = {"manifest_hash": self._sealed_hash}, self._sealed_hash
+                    else:  # hash exactly the bytes that will be remembered as verified
+                        try:
+                            decoded = text.decode("utf-8-sig") if text is not None else None
+                        except UnicodeDecodeError:
+                            decoded = None
+                        if decoded is None:
+                            read_manifest_text(self._manifest_path)  # raises ManifestError saying why
+                            raise ManifestError("the file changed while it was being read",
+                                                source=self._manifest_path)
+                        raw = parse_raw_manifest(decoded, source=self._manifest_path)
+                        current = manifest_hash(raw)
                 except ManifestError as exc:
                     current = None
                     problem = f"the manifest file can no longer be read: {exc}"
@@ -404,6 +598,7 @@ class Gate:
                     problem = f"the manifest file {self._manifest_path} no longer carries the loaded manifest_hash"
                 if problem is None:
                     self._manifest_fp = fp
+                    self._manifest_text = text
         if problem:
             self._integrity_problem = problem  # sticky: reopen the gate after a review
         return problem
@@ -444,12 +639,12 @@ class Gate:
             return p.with_ruling(Ruling(Verdict.APPROVE, None, f"approved by {verdict.by}{note}"), verdict.by)
         return p.with_ruling(Ruling(Verdict.DENY, APPROVAL_DENIED, f"refused by {verdict.by}{note}"), verdict.by)
 
-    def _escalate_sync(self, p: "_Prepared") -> "_Prepared":
-        if self.approver is None:
+    def _escalate_sync(self, p: "_Prepared", override: Approver | None = None) -> "_Prepared":
+        approver = override if override is not None else self.approver
+        if approver is None:
             return p.with_ruling(Ruling(Verdict.DENY, APPROVAL_REQUIRED,
                                         f"{p.ruling.rule}, and no approver is configured"))
         request = self._approval_request(p)
-        approver = self.approver
 
         def ask() -> Any:
             answer = approver(request)
@@ -470,12 +665,12 @@ class Gate:
             pool.shutdown(wait=False, cancel_futures=True)
         return self._apply_answer(p, answer)
 
-    async def _escalate_async(self, p: "_Prepared") -> "_Prepared":
-        if self.approver is None:
+    async def _escalate_async(self, p: "_Prepared", override: Approver | None = None) -> "_Prepared":
+        approver = override if override is not None else self.approver
+        if approver is None:
             return p.with_ruling(Ruling(Verdict.DENY, APPROVAL_REQUIRED,
                                         f"{p.ruling.rule}, and no approver is configured"))
         request = self._approval_request(p)
-        approver = self.approver
         try:
             if inspect.iscoroutinefunction(approver):
                 answer = await asyncio.wait_for(approver(request), self.approval_timeout)  # type: ignore[arg-type]
@@ -500,7 +695,7 @@ class Gate:
             "risk_delta": risk,
             "description": description,
             "command": command,
-            "target_paths": paths,
+            "target_paths": _bounded_paths(paths),
             "reversibility": REVERSIBILITY[effect],
         }
 
@@ -508,6 +703,8 @@ class Gate:
         call, entry, cls, ruling = p.call, p.entry, p.classification, p.ruling
         shadow = self.shadow and not enforce
         effect = cls.effect if (cls.effect is not None and entry is not None) else EffectClass.SHELL_DANGEROUS
+        if cls.effect is None and cls.declared is EffectClass.RESTRICTED_WRITE:
+            effect = cls.declared  # unclassifiable is recorded as SHELL_DANGEROUS, never below the declaration
         enforced = ruling.verdict
         if enforced is Verdict.ESCALATE:  # unresolved escalation never runs
             enforced = Verdict.DENY
@@ -530,27 +727,41 @@ class Gate:
                                                        REASON_LIMIT), "the arguments could not be hashed")
         name = _bounded(call.tool_name, NAME_LIMIT)
         by = f" by {p.decided_by}" if p.decided_by else ""
-        if shadow and denied:
-            operation = "shadow_decision"
-            description = (f"SHADOW (not enforced): would deny {name}: {ruling.reason}; {ruling.rule}; "
-                           f"args_sha256={args_digest}")
-        else:
-            operation = "shadow_decision" if shadow else "decision"
-            word = "approved" if not denied else "denied"
-            prefix = "SHADOW (not enforced): " if shadow else ""
-            description = f"{prefix}{word}{by} {name}: {ruling.rule}; args_sha256={args_digest}"
-        description = _bounded(description, REASON_LIMIT * 2)
         paths = list(cls.target_paths)
-        result = {
-            "status": "blocked" if (denied and not shadow) else "success",
-            "exit_code": None,
-            "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if (denied and not shadow) else None,
-            "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
-            "stdout_truncated": None,
-        }
         with self._lock:
             s = self.session
-            saved = (s.steps, s.commands, s.writes, s.risk, s.posture, set(s.files), dict(s.calls_by_tool))
+            if not denied and entry is not None:
+                # Budgets and posture again, under the lock: concurrent calls or a slow
+                # approver must not overrun a budget or slip past a tightened posture.
+                try:
+                    recheck = getattr(self.evaluator, "limits_and_posture", PolicyEvaluator.limits_and_posture)
+                    late = recheck(entry, effect, s.posture, s, self.limits)
+                except Exception as exc:  # noqa: BLE001 - fail closed
+                    late = Ruling(Verdict.DENY, _bounded(f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}",
+                                                         REASON_LIMIT), "the late budget and posture check failed")
+                if late is not None:
+                    ruling, enforced, denied = late, Verdict.DENY, True
+                    verdict = Verdict.APPROVE if shadow else Verdict.DENY
+            if shadow and denied:
+                operation = "shadow_decision"
+                # rule and reason bounded on their own, so the arguments' hash always survives in the receipt
+                description = (f"SHADOW (not enforced): would deny {name}: {_bounded(ruling.reason or '', 300)}; "
+                               f"{_bounded(ruling.rule, REASON_LIMIT)}; args_sha256={args_digest}")
+            else:
+                operation = "shadow_decision" if shadow else "decision"
+                word = "approved" if not denied else "denied"
+                prefix = "SHADOW (not enforced): " if shadow else ""
+                rule = _bounded(ruling.rule, REASON_LIMIT)
+                description = f"{prefix}{word}{_bounded(by, NAME_LIMIT)} {name}: {rule}; args_sha256={args_digest}"
+            result = {
+                "status": "blocked" if (denied and not shadow) else "success",
+                "exit_code": None,
+                "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if (denied and not shadow) else None,
+                "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
+                "stdout_truncated": None,
+            }
+            saved = (s.steps, s.commands, s.writes, s.risk, s.posture, set(s.files), dict(s.calls_by_tool),
+                     s.posture_note)
             s.steps += 1
             if effect in COMMAND_EFFECTS:
                 s.commands += 1
@@ -561,29 +772,46 @@ class Gate:
                 self._tighten_posture()
             elif entry is not None:
                 s.calls_by_tool[entry.key] = s.calls_by_tool.get(entry.key, 0) + 1
-                if effect in WRITE_EFFECTS:
+                if paths:
                     s.files.update(paths)
+            if s.posture_note:  # a posture change (operator or automatic) shows in this receipt
+                description = f"{description}; {s.posture_note}"
+                s.posture_note = None
+            description = _bounded(description, REASON_LIMIT * 2)
             try:
-                receipt = self.emitter.emit(
+                receipt, sync = self.emitter.emit_unsynced(
                     proposal_id=self._proposal(call), executor_type=self._executor_type(call),
-                    model=call.model or "unknown",
-                    action=self._action(call, effect, operation, risk if denied else 0.0, description, command, paths),
+                    model=_bounded(as_text(call.model) or "unknown", NAME_LIMIT),
+                    action=self._action(call, effect, operation, risk, description, command, paths),
                     result=result, budget=s.snapshot(self._monotonic(), self.limits),
                 )
-            except (ReceiptLogError, OSError, ValueError) as exc:
-                (s.steps, s.commands, s.writes, s.risk, s.posture, s.files, s.calls_by_tool) = saved
+            except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
+                (s.steps, s.commands, s.writes, s.risk, s.posture, s.files, s.calls_by_tool, s.posture_note) = saved
                 return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
                                 "the receipt could not be written, so the call may not run", None, entry,
                                 tuple(paths), shadow, enforced, p.decided_by)
+        try:
+            sync()  # fsync durability: outside the lock, so concurrent calls share one fsync (group commit)
+        except Exception as exc:  # noqa: BLE001 - not durable: fail closed, nothing runs
+            return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
+                            "the receipt was written but could not be made durable, so the call may not run",
+                            receipt, entry, tuple(paths), shadow, enforced, p.decided_by)
         return Decision(verdict, ruling.reason if denied else None, effect, call, ruling.rule, receipt, entry,
                         tuple(paths), shadow, enforced if shadow else None, p.decided_by)
 
     def _tighten_posture(self) -> None:
+        """Tighten (never loosen) the posture when the session risk crosses a threshold."""
         s = self.session
+        before = s.posture
         if s.risk >= self.lockdown_at and s.posture.rank < Posture.LOCKDOWN.rank:
             s.posture = Posture.LOCKDOWN
         elif s.risk >= self.elevated_at and s.posture.rank < Posture.ELEVATED.rank:
             s.posture = Posture.ELEVATED
+        if s.posture is not before:
+            threshold = self.lockdown_at if s.posture is Posture.LOCKDOWN else self.elevated_at
+            note = (f"posture tightened automatically from {before.value} to {s.posture.value} "
+                    f"(session risk {round(s.risk, 4)} >= {threshold})")
+            s.posture_note = f"{s.posture_note}; {note}" if s.posture_note else note
 
 
 @dataclass(frozen=True, slots=True)

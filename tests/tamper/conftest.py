@@ -1,0 +1,59 @@
+"""Fixtures for the tamper-evidence, durability and crash tests: a sealed manifest, keys, signed logs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tamper_support import FUNCTIONS, GIT, Clock, read_call  # noqa: E402
+
+from spinegate import Gate  # noqa: E402
+from spinegate.manifest import seal_manifest  # noqa: E402
+from spinegate.signing import write_keypair  # noqa: E402
+
+
+@pytest.fixture
+def manifest_path(tmp_path: Path) -> Path:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"version": "1.0.0", "posture": "NORMAL", "functions": FUNCTIONS,
+                                "manifest_hash": ""}), encoding="utf-8")
+    seal_manifest(path)
+    return path
+
+
+@pytest.fixture
+def keypair(tmp_path: Path) -> tuple[Path, Path]:
+    priv, pub, _ = write_keypair(tmp_path / "signing.key")
+    return Path(priv), Path(pub)
+
+
+@pytest.fixture
+def other_keypair(tmp_path: Path) -> tuple[Path, Path]:
+    priv, pub, _ = write_keypair(tmp_path / "other.key")
+    return Path(priv), Path(pub)
+
+
+@pytest.fixture
+def signed_log(tmp_path: Path, manifest_path: Path, keypair: tuple[Path, Path]) -> Callable[..., Path]:
+    """Write a signed log: `sessions` gates taking turns, `n` receipts each, then close (unless told not to)."""
+
+    def build(n: int = 10, *, every: int = 3, sessions: int = 1, close: bool = True,
+              name: str = "receipts.jsonl") -> Path:
+        log = tmp_path / name
+        gates = [Gate.open(manifest_path, receipts=log, signing_key=keypair[0], checkpoint_every=every,
+                           clock=Clock(), git=GIT) for _ in range(sessions)]
+        for i in range(n):
+            for g in gates:
+                assert g.check(read_call(i)).approved
+        if close:
+            for g in gates:
+                g.close()
+        return log
+
+    return build
