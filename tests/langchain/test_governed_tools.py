@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -311,3 +312,30 @@ async def test_simple_tool_async(gate, log_path, h) -> None:
     assert "TOOL_NOT_IN_MANIFEST" in await unknown.ainvoke("no")
     assert seen == ["hey"]
     assert [r["result"]["status"] for r in h.check_log(log_path)] == ["success", "success", "blocked"]
+
+
+def test_a_string_input_is_decided_under_the_argument_it_fills(tmp_path, h) -> None:
+    """LangChain binds a string input to the first field of the args schema: the gate must see that name,
+    or a path rule on it would never fire (a write to .env approved as a plain scoped write)."""
+    from spinegate import Gate, seal_manifest
+
+    manifest = tmp_path / "paths.json"
+    manifest.write_text(json.dumps({"version": "1.1.0", "posture": "NORMAL", "paths": {"base_dir": str(tmp_path)},
+                                    "functions": [h.entry("write_note", "SCOPED_WRITE", path_arguments=["path"])]}),
+                        encoding="utf-8")
+    seal_manifest(manifest)
+    written: list[str] = []
+
+    @tool
+    def write_note(path: str, text: str = "") -> str:
+        """Write a note to a file."""
+        written.append(path)
+        return "written"
+
+    with Gate.open(manifest, receipts=tmp_path / "r.jsonl") as gate:
+        governed = govern_tool(write_note, gate)
+        assert governed.invoke("notes/today.txt") == "written"
+        refusal = governed.invoke(str(tmp_path / ".env"))
+        refusal_async = asyncio.run(governed.ainvoke(str(tmp_path / ".env")))
+    assert written == ["notes/today.txt"]
+    assert "RESTRICTED_WRITE_FORBIDDEN" in refusal and "RESTRICTED_WRITE_FORBIDDEN" in refusal_async

@@ -30,6 +30,7 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("a_lookup", "lookup", {"key": "k1"}, "ran"),
     ("a_delete", "delete_file", {"path": "/etc"}, "DESTRUCTIVE_OPERATION_BLOCKED"),
     ("a_badjson", "search", '{"query": ', "INVALID_ARGUMENTS_JSON"),
+    ("a_notobject", "lookup", "[1, 2]", "ARGUMENTS_NOT_OBJECT"),
     ("a_mismatch", "search", {"q": 1}, "ARGUMENTS_SCHEMA_MISMATCH"),
     ("a_unknown", "undeclared", {"path": "x"}, "TOOL_NOT_IN_MANIFEST"),
     ("a_explode", "explode", {"path": "p"}, "failed"),
@@ -156,3 +157,46 @@ def test_governing_twice_adds_one_guardrail(gate: Gate) -> None:
             assert [g.get_name() for g in tool.tool_input_guardrails] == ["spinegate"]
             assert [g.get_name() for g in tool.tool_output_guardrails] == ["spinegate"]
     assert isinstance(twice.tools[-1], WebSearchTool)  # hosted tools are kept, not gated
+
+
+async def test_the_guardrail_refuses_arguments_nested_too_deeply(gate: Gate, receipts) -> None:
+    """Called directly: the SDK's own planning step fails on such arguments before any guardrail runs."""
+    from agents.tool_context import ToolContext
+    from agents.tool_guardrails import ToolInputGuardrailData
+
+    ran: dict[str, int] = {}
+    governed = govern_agent(make_agent(ran, "gpt-test"), gate)
+    search = governed.tools[0]
+    ctx = ToolContext(context=None, tool_name="search", tool_call_id="deep",
+                      tool_arguments="[" * 100_000 + "]" * 100_000)
+    out = await search.tool_input_guardrails[-1].run(ToolInputGuardrailData(context=ctx, agent=governed))
+    assert out.behavior["type"] == "reject_content"
+    assert "INVALID_ARGUMENTS_JSON" in out.behavior["message"]
+    assert decisions(receipts())["deep"]["result"]["blocked_by"] == "INVALID_ARGUMENTS_JSON"
+    assert ran == {}
+
+
+async def test_an_unwritable_outcome_receipt_does_not_end_the_run(manifest_path, caplog) -> None:
+    """The tool ran; its outcome receipt cannot be written: logged, and the model still gets the result."""
+    from spinegate import MemoryReceiptStore
+
+    class FullAfterOne(MemoryReceiptStore):
+        def append(self, line: str) -> None:
+            if self.receipts():
+                raise OSError("No space left on device")
+            super().append(line)
+
+    store = FullAfterOne()
+    first = chat_completion(tool_calls=[chat_tool_call("o1", "search", {"query": "x"})])
+    with FakeOpenAIServer(chat=[first, chat_completion(content="done")]) as server, \
+            Gate.open(manifest_path, receipts=store) as gate:
+        client = server.async_client()
+        ran: dict[str, int] = {}
+        agent = make_agent(ran, OpenAIChatCompletionsModel(model="gpt-test", openai_client=client))
+        result = await Runner.run(govern_agent(agent, gate), "go")
+        bodies = server.requests_to("chat")
+        await client.close()
+    assert result.final_output == "done" and ran == {"search": 1}
+    assert [m["content"] for m in bodies[1]["messages"] if m["role"] == "tool"] == ["results for x"]
+    assert "outcome receipt for decision" in caplog.text
+    assert [r["proposal_id"] for r in store.receipts()] == ["o1"]

@@ -110,3 +110,81 @@ def test_arbitrary_model_output_never_crashes(proposed: list[tuple[str, str, str
 def test_manifest_loaded_from_disk_is_the_same(manifest_path) -> None:
     """The in-memory manifests used above match the sealed file the other tests use."""
     assert load_manifest(manifest_path).manifest_hash == _manifest().manifest_hash
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # valid-looking JSON nested deeper than the parser's recursion limit
+
+
+@pytest.mark.parametrize("use_responses", [False, True])
+@pytest.mark.parametrize("raw", [DEEP, '{"query": ' + "[" * 5_000 + "]" * 5_000 + "}"])
+async def test_arguments_nested_too_deeply_are_refused_not_raised(tools, use_responses: bool, raw: str) -> None:
+    store = MemoryReceiptStore()
+    gate = Gate(_manifest(), store, git=GIT)
+    interceptor = ToolCallInterceptor(gate, tools.mapping(), parameters={"search": SEARCH_PARAMS})
+    output: Any = ([function_call("deep", "search", raw)] if use_responses
+                   else chat_completion(tool_calls=[chat_tool_call("deep", "search", raw)]))
+    for results in (interceptor.process(output), await interceptor.aprocess(output)):
+        (result,) = results
+        assert not result.ran and result.decision.reason == "INVALID_ARGUMENTS_JSON"
+        assert result.decision.receipt_id in result.output
+    assert tools.calls == {}
+    assert [r["result"]["blocked_by"] for r in store.receipts()] == ["INVALID_ARGUMENTS_JSON"] * 2
+
+
+def test_odd_shapes_of_tool_calls_are_refused_not_raised(tools) -> None:
+    """Payloads no schema promises (the SDK builds its objects without validating them)."""
+    store = MemoryReceiptStore()
+    gate = Gate(_manifest(), store, git=GIT)
+    interceptor = ToolCallInterceptor(gate, tools.mapping())
+    odd_type = interceptor.process({"role": "assistant", "tool_calls": [{"id": "t", "type": ["function"]}]})
+    assert [(r.decision.reason, r.reply["tool_call_id"]) for r in odd_type] == [("UNSUPPORTED_TOOL_CALL_TYPE", "t")]
+    not_a_list = interceptor.process({"role": "assistant", "tool_calls": {"id": "one", "type": "function",
+                                                                          "function": {"name": "search"}}})
+    assert [(r.decision.reason, r.reply["tool_call_id"]) for r in not_a_list] == [("INVALID_ARGUMENTS_JSON", "one")]
+    assert interceptor.process([{"type": ["function_call"], "call_id": "x"}]) == []  # not a call: no answer
+    assert tools.calls == {}
+    assert len(store.receipts()) == 2
+
+
+def test_shadow_mode_still_refuses_a_call_with_nothing_to_run(tools) -> None:
+    """Shadow mode approves policy denials, but an undeclared tool with no callable cannot run: refused."""
+    store = MemoryReceiptStore()
+    gate = Gate(_manifest(), store, git=GIT, shadow=True)
+    (result,) = ToolCallInterceptor(gate, tools.mapping()).process(
+        chat_completion(tool_calls=[chat_tool_call("s", "no_such_tool", {"x": 1})]))
+    assert not result.decision.approved and not result.ran
+    assert result.decision.reason == "TOOL_NOT_IN_MANIFEST"
+    assert result.output.startswith("spinegate refused the call to no_such_tool: TOOL_NOT_IN_MANIFEST")
+    (row,) = store.receipts()
+    assert row["result"]["status"] == "blocked" and row["proposal_id"] == "s"
+
+
+class FailsFrom(MemoryReceiptStore):
+    """A receipt store whose disk fills up after `good` receipts."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.good = good
+
+    def append(self, line: str) -> None:
+        if len(self.receipts()) >= self.good:
+            raise OSError("No space left on device")
+        super().append(line)
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_an_unwritable_outcome_receipt_loses_no_result(tools, caplog, use_async: bool) -> None:
+    """Both calls ran before their outcome receipts failed: both answers come back, the failure is logged,
+    and the next turn is refused because the log is still unwritable."""
+    gate = Gate(_manifest(), FailsFrom(good=2), git=GIT)
+    interceptor = ToolCallInterceptor(gate, tools.mapping())
+    turn = chat_completion(tool_calls=[chat_tool_call("a", "search", {"query": "x"}),
+                                       chat_tool_call("b", "lookup", {"key": "k"})])
+    results = await interceptor.aprocess(turn) if use_async else interceptor.process(turn)
+    assert [(r.ran, r.outcome_receipt_id) for r in results] == [(True, None), (True, None)]
+    assert results[1].output == "value of k"
+    assert tools.calls == {"search": 1, "lookup": 1}
+    assert caplog.text.count("outcome receipt for decision") == 2
+    again = interceptor.process(turn)
+    assert all(not r.ran and r.decision.reason.startswith("RECEIPT_WRITE_FAILED") for r in again)
+    assert tools.calls == {"search": 1, "lookup": 1}

@@ -85,3 +85,12 @@ async def test_async_responses_loop_bound(gate: Gate, tools, receipts) -> None:
     assert [b["input"][0]["call_id"] for b in bodies[1:]] == ["f0", "f1"]
     assert tools.calls == {"lookup": 2}
     assert [r["proposal_id"] for r in receipts()] == ["f0", "f0", "f1", "f1"]
+
+
+def test_an_answer_without_choices_ends_the_chat_loop(gate: Gate, tools, receipts) -> None:
+    empty = chat_completion(content="unused")
+    empty["choices"] = []
+    with FakeOpenAIServer(chat=[empty]) as server:
+        result = run_tool_loop(server.client(), gate, tools.mapping(), model="gpt-test", messages=USER)
+    assert result.rounds == 1 and result.response.choices == [] and result.results == []
+    assert tools.calls == {} and receipts() == []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.tools import BaseTool, Tool
+from langchain_core.tools import BaseTool
+from langchain_core.utils.pydantic import get_fields
+from langgraph.types import Command
 from spinegate import Decision, Gate, ToolCall
 
 FRAMEWORK = "langchain"
@@ -16,6 +18,18 @@ FRAMEWORK = "langchain"
 MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
 
 log = logging.getLogger("spinegate_langchain")
+
+T = TypeVar("T")
+
+#: What the caller gets on deny: a refusal the model can read, or `GovernanceVeto` raised.
+OnDeny = Literal["refuse", "raise"]
+
+
+def checked_on_deny(on_deny: str) -> OnDeny:
+    """`on_deny`, or ValueError when it is neither "refuse" nor "raise"."""
+    if on_deny not in ("refuse", "raise"):
+        raise ValueError(f"on_deny must be 'refuse' or 'raise', not {on_deny!r}")
+    return on_deny  # type: ignore[return-value]
 
 
 def injected_keys(tool: BaseTool | None) -> frozenset[str]:
@@ -32,22 +46,32 @@ def injected_keys(tool: BaseTool | None) -> frozenset[str]:
         return frozenset()
 
 
+def string_input_key(tool: BaseTool | None) -> str:
+    """The argument LangChain binds a string input to: the first field of a pydantic args schema.
+
+    That is the argument the tool body receives, so the gate (and any path or
+    command rule on that argument) must see the string under that name. A
+    plain `Tool` without a schema, or a tool unknown here, uses `__arg1`, the
+    name LangChain's OpenAI conversion gives it.
+    """
+    schema = getattr(tool, "args_schema", None)
+    if isinstance(schema, type):
+        try:
+            fields = get_fields(schema)
+        except Exception:  # noqa: BLE001 - not a pydantic model: LangChain refuses string input to it anyway
+            return "__arg1"
+        if fields:
+            return str(next(iter(fields)))
+    return "__arg1"
+
+
 def model_arguments(tool: BaseTool | None, tool_input: Any) -> dict[str, Any] | None:
     """The arguments as the model (or caller) proposed them, or None if unusable.
 
-    A string input (single-input tools) is keyed by the tool's one argument name,
-    or `__arg1` as LangChain's own OpenAI conversion names it.
+    A string input (single-input tools) is keyed by the argument it fills (see `string_input_key`).
     """
     if isinstance(tool_input, str):
-        key = "__arg1"
-        if tool is not None and not (isinstance(tool, Tool) and not tool.args_schema):
-            try:
-                keys = [k for k in tool.args if k != "kwargs"]
-                if len(keys) == 1:
-                    key = keys[0]
-            except Exception:  # noqa: BLE001
-                pass
-        return {key: tool_input}
+        return {string_input_key(tool): tool_input}
     if isinstance(tool_input, Mapping):
         skip = injected_keys(tool)
         if not all(isinstance(k, str) for k in tool_input):
@@ -76,18 +100,17 @@ def output_text(result: Any) -> tuple[str | None, bool]:
     if isinstance(result, ToolMessage):
         failed = result.status == "error"
         content = result.content
-    else:
-        update = getattr(result, "update", None)  # langgraph.types.Command
-        if update is not None and type(result).__name__ == "Command":
-            messages = update.get("messages") if isinstance(update, Mapping) else None
-            tool_messages = [m for m in (messages or []) if isinstance(m, ToolMessage)]
-            if tool_messages:
-                failed = any(m.status == "error" for m in tool_messages)
-                content = [m.content for m in tool_messages]
-                if len(content) == 1:
-                    content = content[0]
-            else:
-                content = update
+    elif isinstance(result, Command) and result.update is not None:
+        update = result.update
+        messages = update.get("messages") if isinstance(update, Mapping) else None
+        tool_messages = [m for m in (messages or []) if isinstance(m, ToolMessage)]
+        if tool_messages:
+            failed = any(m.status == "error" for m in tool_messages)
+            content = [m.content for m in tool_messages]
+            if len(content) == 1:
+                content = content[0]
+        else:
+            content = update
     if content is None:
         return None, failed
     if isinstance(content, str):
@@ -98,7 +121,15 @@ def output_text(result: Any) -> tuple[str | None, bool]:
         return repr(content), failed
 
 
-def record(gate: Gate, decision: Decision, *, result: Any = None, error: BaseException | None = None) -> None:
+def _outcome(result: Any, error: BaseException | None) -> dict[str, Any]:
+    """`Gate.record_outcome` keyword arguments for what the call returned or raised."""
+    if error is not None:
+        return {"error": error}
+    text, failed = output_text(result)
+    return {"output": text, "status": "failed" if failed else "success"}
+
+
+def _write(gate: Gate, decision: Decision, result: Any, error: BaseException | None) -> None:
     """Write the outcome receipt of an approved call that ran (or failed).
 
     The call has already happened, so a receipt that cannot be written is
@@ -107,13 +138,43 @@ def record(gate: Gate, decision: Decision, *, result: Any = None, error: BaseExc
     the log stays unwritable.
     """
     try:
-        if error is not None:
-            gate.record_outcome(decision, error=error)
-            return
-        text, failed = output_text(result)
-        gate.record_outcome(decision, output=text, status="failed" if failed else "success")
+        gate.record_outcome(decision, **_outcome(result, error))
     except Exception:  # noqa: BLE001
         log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
+
+
+async def _awrite(gate: Gate, decision: Decision, result: Any, error: BaseException | None) -> None:
+    """`_write` with `Gate.arecord_outcome`, which keeps an fsync off the event loop."""
+    try:
+        await gate.arecord_outcome(decision, **_outcome(result, error))
+    except Exception:  # noqa: BLE001
+        log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
+
+
+def run_recorded(gate: Gate, decision: Decision, run: Callable[[], T], *, record: bool) -> T:
+    """Run an approved call; with `record`, write its outcome receipt. Exceptions are recorded and re-raised."""
+    try:
+        result = run()
+    except BaseException as exc:
+        if record:
+            _write(gate, decision, None, exc)
+        raise
+    if record:
+        _write(gate, decision, result, None)
+    return result
+
+
+async def arun_recorded(gate: Gate, decision: Decision, run: Callable[[], Awaitable[T]], *, record: bool) -> T:
+    """`run_recorded` for async calls."""
+    try:
+        result = await run()
+    except BaseException as exc:
+        if record:
+            await _awrite(gate, decision, None, exc)
+        raise
+    if record:
+        await _awrite(gate, decision, result, None)
+    return result
 
 
 def model_of(state: Any, tool_call_id: str | None) -> str | None:

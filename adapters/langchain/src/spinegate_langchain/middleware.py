@@ -12,7 +12,7 @@ The same object also works on a LangGraph `ToolNode`:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import ToolMessage
@@ -21,7 +21,9 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command, interrupt
 from spinegate import Approval, ApprovalRequest, Decision, Gate, GovernanceVeto, ToolCall
 
-from ._common import FRAMEWORK, decide_malformed, model_arguments, model_of, record
+from ._common import (
+    FRAMEWORK, OnDeny, arun_recorded, checked_on_deny, decide_malformed, model_arguments, model_of, run_recorded,
+)
 
 #: The `kind` of the value SpineMiddleware passes to `langgraph.types.interrupt`.
 APPROVAL_INTERRUPT = "spinegate.approval"
@@ -68,17 +70,15 @@ class SpineMiddleware(AgentMiddleware):
     """
 
     def __init__(self, gate: Gate, *, plugin: str | None = None, plugins: Mapping[str, str | None] | None = None,
-                 on_deny: Literal["refuse", "raise"] = "refuse", record_outcomes: bool = True,
+                 on_deny: OnDeny = "refuse", record_outcomes: bool = True,
                  human_in_the_loop: bool = False, model: str | None = None) -> None:
         """`plugin` (or per tool name, `plugins`) is the manifest plugin the tools are declared under;
         None (the default) matches entries declared with `"plugin": null`."""
-        if on_deny not in ("refuse", "raise"):
-            raise ValueError(f"on_deny must be 'refuse' or 'raise', not {on_deny!r}")
         super().__init__()
         self.gate = gate
         self.plugin = plugin
         self.plugins = dict(plugins or {})
-        self.on_deny = on_deny
+        self.on_deny = checked_on_deny(on_deny)
         self.record_outcomes = record_outcomes
         self.human_in_the_loop = human_in_the_loop
         self.model = model
@@ -96,10 +96,11 @@ class SpineMiddleware(AgentMiddleware):
         model = self.model or model_of(request.state, proposal_id)
         if not isinstance(name, str) or not name:
             return decide_malformed(self.gate, name, plugin, proposal_id, model, "the tool call has no tool name")
-        arguments = model_arguments(request.tool, tc.get("args"))
-        if arguments is None or isinstance(tc.get("args"), str):
+        args = tc.get("args")
+        arguments = None if isinstance(args, str) else model_arguments(request.tool, args)
+        if arguments is None:
             return decide_malformed(self.gate, name, plugin, proposal_id, model,
-                                    f"the tool call's args are a {type(tc.get('args')).__name__}, not an object")
+                                    f"the tool call's args are a {type(args).__name__}, not an object")
         return ToolCall(function=name, plugin=plugin, arguments=arguments, proposal_id=proposal_id,
                         framework=FRAMEWORK, model=model)
 
@@ -164,15 +165,7 @@ class SpineMiddleware(AgentMiddleware):
             decision = self.gate.check(call, approver=self._ask_person(call))
         if not decision.approved:
             return self._refusal(request, decision)
-        try:
-            result = handler(request)
-        except BaseException as exc:
-            if self.record_outcomes:
-                record(self.gate, decision, error=exc)
-            raise
-        if self.record_outcomes:
-            record(self.gate, decision, result=result)
-        return result
+        return run_recorded(self.gate, decision, lambda: handler(request), record=self.record_outcomes)
 
     async def awrap_tool_call(self, request: ToolCallRequest,
                               handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]) -> ToolResult:
@@ -184,12 +177,4 @@ class SpineMiddleware(AgentMiddleware):
             decision = await self.gate.acheck(call, approver=self._ask_person(call))
         if not decision.approved:
             return self._refusal(request, decision)
-        try:
-            result = await handler(request)
-        except BaseException as exc:
-            if self.record_outcomes:
-                record(self.gate, decision, error=exc)
-            raise
-        if self.record_outcomes:
-            record(self.gate, decision, result=result)
-        return result
+        return await arun_recorded(self.gate, decision, lambda: handler(request), record=self.record_outcomes)

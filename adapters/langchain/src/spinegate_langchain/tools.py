@@ -11,7 +11,7 @@ run, and runs the original tool only when the gate approves.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, Tool
@@ -21,9 +21,10 @@ from pydantic import ConfigDict, Field
 from spinegate import Decision, Gate, GovernanceVeto, ToolCall
 from spinegate.errors import SpinegateError
 
-from ._common import FRAMEWORK, decide_malformed, injected_keys, model_arguments, record
+from ._common import (
+    FRAMEWORK, OnDeny, arun_recorded, checked_on_deny, decide_malformed, injected_keys, model_arguments, run_recorded,
+)
 
-OnDeny = Literal["refuse", "raise"]
 
 class GovernedTool(BaseTool):
     """A proxy tool: the gate decides every call before the wrapped tool runs.
@@ -46,14 +47,14 @@ class GovernedTool(BaseTool):
     # -- what the model sees: exactly the wrapped tool's view ----------------------
 
     @property
-    def tool_call_schema(self) -> ArgsSchema:  # type: ignore[override]
+    def tool_call_schema(self) -> ArgsSchema:
         return self.wrapped.tool_call_schema
 
     def get_input_schema(self, config: RunnableConfig | None = None) -> Any:
         return self.wrapped.get_input_schema(config)
 
     @property
-    def _injected_args_keys(self) -> frozenset[str]:  # type: ignore[override]
+    def _injected_args_keys(self) -> frozenset[str]:
         return injected_keys(self.wrapped)
 
     # -- the gate ---------------------------------------------------------------
@@ -84,15 +85,9 @@ class GovernedTool(BaseTool):
         decision = self.gate.check(call) if call is not None else self._malformed(tool_input, tool_call_id)
         if not decision.approved:
             return self._refuse(decision, tool_call_id)
-        try:
-            result = self.wrapped.run(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
-        except BaseException as exc:
-            if self.record_outcomes:
-                record(self.gate, decision, error=exc)
-            raise
-        if self.record_outcomes:
-            record(self.gate, decision, result=result)
-        return result
+        return run_recorded(self.gate, decision,
+                            lambda: self.wrapped.run(tool_input, *args, tool_call_id=tool_call_id, **kwargs),
+                            record=self.record_outcomes)
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async `run`: `Gate.acheck`, then the wrapped tool's `arun`."""
@@ -100,15 +95,9 @@ class GovernedTool(BaseTool):
         decision = await self.gate.acheck(call) if call is not None else self._malformed(tool_input, tool_call_id)
         if not decision.approved:
             return self._refuse(decision, tool_call_id)
-        try:
-            result = await self.wrapped.arun(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
-        except BaseException as exc:
-            if self.record_outcomes:
-                record(self.gate, decision, error=exc)
-            raise
-        if self.record_outcomes:
-            record(self.gate, decision, result=result)
-        return result
+        return await arun_recorded(self.gate, decision,
+                                   lambda: self.wrapped.arun(tool_input, *args, tool_call_id=tool_call_id, **kwargs),
+                                   record=self.record_outcomes)
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         # Never reached: `run` is overridden so the wrapped tool's own `run` does the work.
@@ -131,8 +120,7 @@ def govern_tool(tool: BaseTool, gate: Gate, *, plugin: str | None = None, on_den
     """
     if not isinstance(tool, BaseTool):
         raise TypeError(f"govern_tool takes a langchain_core BaseTool, not {type(tool).__name__}")
-    if on_deny not in ("refuse", "raise"):
-        raise ValueError(f"on_deny must be 'refuse' or 'raise', not {on_deny!r}")
+    checked_on_deny(on_deny)
     if isinstance(tool, GovernedTool):
         raise ValueError(f"tool {tool.name!r} is already governed; wrap the original once")
     simple = isinstance(tool, Tool) and not tool.args_schema

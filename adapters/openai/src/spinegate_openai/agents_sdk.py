@@ -21,20 +21,18 @@ too. A tool name the agent does not have is rejected by the SDK itself
 from __future__ import annotations
 
 import copy
-import json
 import threading
-from typing import Any
+from typing import Any, Mapping
 
 from agents import Agent, FunctionTool, ToolGuardrailFunctionOutput, ToolInputGuardrail, ToolOutputGuardrail
 from agents.tool import default_tool_error_function, default_tool_timeout_error_message
 from agents.tool_guardrails import ToolInputGuardrailData, ToolOutputGuardrailData
-from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
 from spinegate import Decision, Gate, ToolCall
 
 from .interceptor import (
-    ARGUMENTS_NOT_OBJECT, ARGUMENTS_SCHEMA_MISMATCH, DETAIL_LIMIT, FRAMEWORK, INVALID_ARGUMENTS_JSON,
-    _reject_constant, serialise_result,
+    ARGUMENTS_SCHEMA_MISMATCH, DETAIL_LIMIT, FRAMEWORK, parse_arguments, record_outcome, schema_problem,
+    serialise_result,
 )
 
 GUARDRAIL_NAME = "spinegate"
@@ -76,7 +74,7 @@ class AgentGovernor:
         governor = self
 
         async def spinegate_input(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
-            return await governor._decide(tool, validator, data)
+            return await governor._decide(validator, data)
 
         async def spinegate_output(data: ToolOutputGuardrailData) -> ToolGuardrailFunctionOutput:
             governor._record(tool, data)
@@ -88,35 +86,24 @@ class AgentGovernor:
                                            *(tool.tool_output_guardrails or [])]
         return governed
 
-    async def _decide(self, tool: FunctionTool, validator: Any,
-                      data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+    async def _decide(self, validator: Any, data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
         ctx = data.context
         name = ctx.qualified_tool_name
         raw = ctx.tool_arguments
 
-        def call(arguments: dict[str, Any]) -> ToolCall:
+        def call(arguments: Mapping[str, Any]) -> ToolCall:
             return ToolCall(function=name, plugin=self.plugin, arguments=arguments, proposal_id=ctx.tool_call_id,
                             framework=FRAMEWORK, model=_model_name(data.agent))
 
-        reason: str | None = None
-        detail = ""
-        try:
-            value = json.loads(raw, parse_constant=_reject_constant) if raw and raw.strip() else {}
-        except (TypeError, ValueError) as exc:
-            reason, detail, value = INVALID_ARGUMENTS_JSON, f"the arguments are not valid JSON: {exc}", None
-        if reason is None and not isinstance(value, dict):
-            reason, detail = ARGUMENTS_NOT_OBJECT, f"the arguments must be a JSON object, not {type(value).__name__}"
-        if reason is None:
-            error = jsonschema_exceptions.best_match(validator.iter_errors(value))
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                reason = ARGUMENTS_SCHEMA_MISMATCH
-                detail = f"the arguments do not fit the parameters of {name!r} at {where}: {error.message}"
+        value, reason, detail = parse_arguments(raw)
+        if value is not None:
+            detail = schema_problem(validator, name, value)
+            reason = ARGUMENTS_SCHEMA_MISMATCH if detail is not None else None
         if reason is not None:
             decision = self.gate.deny(call({"raw_arguments": raw if isinstance(raw, str) else str(raw)}),
-                                      reason, detail)
-            return ToolGuardrailFunctionOutput.reject_content(
-                f"{decision.refusal_message()} Detail: {detail[:DETAIL_LIMIT]}", output_info=_info(decision))
+                                      reason, detail or reason)
+            text = f"{decision.refusal_message()} Detail: {(detail or reason)[:DETAIL_LIMIT]}"
+            return ToolGuardrailFunctionOutput.reject_content(text, output_info=_info(decision))
         decision = await self.gate.acheck(call(value))  # type: ignore[arg-type]
         if not decision.approved:
             return ToolGuardrailFunctionOutput.reject_content(decision.refusal_message(),
@@ -136,9 +123,9 @@ class AgentGovernor:
             tool.timeout_seconds is not None
             and text == default_tool_timeout_error_message(tool_name=tool.name, timeout_seconds=tool.timeout_seconds))
         if failed:
-            self.gate.record_outcome(decision, error=text)
+            record_outcome(self.gate, decision, error=text)
         else:
-            self.gate.record_outcome(decision, output=text)
+            record_outcome(self.gate, decision, output=text)
 
     def pending(self) -> int:
         """Approved calls whose outcome has not been seen (a tool that raised out of the run)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -23,8 +24,9 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
 from pydantic_core import to_json
-from spinegate import Decision, Gate, ToolCall
+from spinegate import Decision, Gate, Receipt, ToolCall
 from spinegate.errors import SpinegateError
+from spinegate.policy import TOOL_NOT_IN_MANIFEST
 
 FRAMEWORK = "openai"
 
@@ -39,9 +41,11 @@ MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
 
 DETAIL_LIMIT = 500
 
+log = logging.getLogger("spinegate_openai")
+
 # Responses API items the client must answer; every other item (reasoning,
 # message, hosted tool calls the service already ran) needs no answer.
-_RESPONSES_CALL_TYPES = frozenset({
+RESPONSES_CALL_TYPES = frozenset({
     "function_call", "custom_tool_call", "computer_call", "local_shell_call", "shell_call", "apply_patch_call",
 })
 
@@ -113,6 +117,50 @@ def serialise_result(value: Any) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """The model's argument text as a JSON object: (arguments, None, None) or (None, reason code, detail).
+
+    Empty text means no arguments. Never raises: text nested too deeply for
+    the parser is refused like any other invalid JSON.
+    """
+    if not isinstance(raw, str):
+        return None, INVALID_ARGUMENTS_JSON, "the arguments are not a JSON string"
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        return None, INVALID_ARGUMENTS_JSON, f"the arguments are not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, ARGUMENTS_NOT_OBJECT, f"the arguments must be a JSON object, not {type(value).__name__}"
+    return value, None, None
+
+
+def schema_problem(validator: Any, name: str, arguments: Mapping[str, Any]) -> str | None:
+    """Why `arguments` do not fit `name`'s JSON Schema (a jsonschema validator), or None if they do."""
+    try:
+        error = jsonschema_exceptions.best_match(validator.iter_errors(arguments))
+    except RecursionError:
+        return f"the arguments of {name!r} are nested too deeply to check against its parameters"
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+    return f"the arguments do not fit the parameters of {name!r} at {where}: {error.message}"
+
+
+def record_outcome(gate: Gate, decision: Decision, **outcome: Any) -> Receipt | None:
+    """Write the outcome receipt of a call that ran; None (and an error logged) if it cannot be written.
+
+    The call has already happened, so a receipt that cannot be written is
+    logged rather than raised: raising would lose results that exist (other
+    calls of the turn ran too) and invite the model to run them again. The
+    next decision fails closed if the log stays unwritable.
+    """
+    try:
+        return gate.record_outcome(decision, **outcome)
+    except Exception:  # noqa: BLE001
+        log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
+        return None
 
 
 def parameters_from_specs(specs: Iterable[Any] | None) -> dict[str, dict[str, Any]]:
@@ -218,7 +266,7 @@ class ToolCallInterceptor:
     def process(self, output: Any) -> list[CallResult]:
         """Like `handle`, but returns each call's decision and result as well as its reply."""
         proposals, model = self._proposals(output)
-        planned = [self._plan(p, model, self.gate.check) for p in proposals]
+        planned = [self._plan(p, model) for p in proposals]
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         coroutines: dict[int, Awaitable[Any]] = {}
         for i, plan in enumerate(planned):
@@ -273,16 +321,17 @@ class ToolCallInterceptor:
             f"(or Response), got {type(output).__name__}")
 
     @staticmethod
-    def _chat_proposals(tool_calls: Sequence[Any]) -> list[_Proposal]:
+    def _chat_proposals(tool_calls: Any) -> list[_Proposal]:
         found = []
-        for tc in tool_calls:
+        for tc in tool_calls if isinstance(tool_calls, (list, tuple)) else [tool_calls]:
             kind = _get(tc, "type") or "function"
             if kind == "function":
                 fn = _get(tc, "function")
                 found.append(_Proposal("chat", "function", _get(tc, "id"), _get(fn, "name"), _get(fn, "arguments")))
             else:
+                kind = kind if isinstance(kind, str) else repr(kind)
                 body = _get(tc, kind)
-                found.append(_Proposal("chat", str(kind), _get(tc, "id"), _get(body, "name"), _get(body, "input")))
+                found.append(_Proposal("chat", kind, _get(tc, "id"), _get(body, "name"), _get(body, "input")))
         return found
 
     @staticmethod
@@ -290,7 +339,7 @@ class ToolCallInterceptor:
         found = []
         for item in items:
             kind = _get(item, "type")
-            if kind not in _RESPONSES_CALL_TYPES:
+            if not isinstance(kind, str) or kind not in RESPONSES_CALL_TYPES:
                 continue
             name = _get(item, "name")
             namespace = _get(item, "namespace")
@@ -312,7 +361,12 @@ class ToolCallInterceptor:
 
     def _precheck(self, p: _Proposal, model: str | None) -> tuple[ToolCall, str | None, str | None,
                                                                   ToolFunction | None]:
-        """Everything the adapter can refuse on its own: returns (call, reason, detail, function)."""
+        """Everything the adapter can refuse on its own: (call, reason, detail, function).
+
+        A reason means the call is refused with `Gate.deny` (enforced even in
+        shadow mode, since such a call cannot run); otherwise `function` is set
+        and the gate decides.
+        """
         raw = p.raw_arguments
         raw_args = {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
         if p.kind != "function":
@@ -321,22 +375,14 @@ class ToolCallInterceptor:
         if not isinstance(p.call_id, str) or not p.call_id or not isinstance(p.name, str) or not p.name:
             return (self._tool_call(p, model, raw_args), MALFORMED_TOOL_CALL,
                     "the tool call has no call id or no function name", None)
-        if not isinstance(raw, str):
-            return (self._tool_call(p, model, raw_args), INVALID_ARGUMENTS_JSON,
-                    "the arguments are not a JSON string", None)
-        try:
-            value = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
-        except ValueError as exc:
-            return (self._tool_call(p, model, raw_args), INVALID_ARGUMENTS_JSON,
-                    f"the arguments are not valid JSON: {exc}", None)
-        if not isinstance(value, dict):
-            return (self._tool_call(p, model, raw_args), ARGUMENTS_NOT_OBJECT,
-                    f"the arguments must be a JSON object, not {type(value).__name__}", None)
+        value, reason, detail = parse_arguments(raw)
+        if value is None:
+            return self._tool_call(p, model, raw_args), reason, detail, None
         call = self._tool_call(p, model, value)
         function = self.tools.get(p.name)
         if function is None:
             if self.gate.lookup(self.plugin, p.name) is None:
-                return call, None, None, None  # the gate refuses it: TOOL_NOT_IN_MANIFEST
+                return call, TOOL_NOT_IN_MANIFEST, f"the tool {p.name!r} is not in the manifest", None
             return call, NO_CALLABLE_FOR_TOOL, f"no function is registered for the tool {p.name!r}", None
         problem = self._arguments_problem(p.name, function, value)
         if problem is not None:
@@ -346,11 +392,7 @@ class ToolCallInterceptor:
     def _arguments_problem(self, name: str, function: ToolFunction, arguments: dict[str, Any]) -> str | None:
         validator = self._validators.get(name)
         if validator is not None:
-            error = jsonschema_exceptions.best_match(validator.iter_errors(arguments))
-            if error is None:
-                return None
-            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-            return f"the arguments do not fit the parameters of {name!r} at {where}: {error.message}"
+            return schema_problem(validator, name, arguments)
         if name not in self._signatures:
             try:
                 self._signatures[name] = inspect.signature(function)
@@ -365,21 +407,17 @@ class ToolCallInterceptor:
             return f"the arguments do not fit the signature of {name!r}: {exc}"
         return None
 
-    def _plan(self, p: _Proposal, model: str | None, check: Callable[[ToolCall], Decision]) -> _Planned:
+    def _plan(self, p: _Proposal, model: str | None) -> _Planned:
         call, reason, detail, function = self._precheck(p, model)
         if reason is not None:
-            decision = self.gate.deny(call, reason, detail or reason)
-        else:
-            decision = check(call)
-        return _Planned(p, decision, function, dict(call.arguments), detail)
+            return _Planned(p, self.gate.deny(call, reason, detail or reason), None, dict(call.arguments), detail)
+        return _Planned(p, self.gate.check(call), function, dict(call.arguments))
 
     async def _aplan(self, p: _Proposal, model: str | None) -> _Planned:
         call, reason, detail, function = self._precheck(p, model)
         if reason is not None:
-            decision = self.gate.deny(call, reason, detail or reason)
-        else:
-            decision = await self.gate.acheck(call)
-        return _Planned(p, decision, function, dict(call.arguments), detail)
+            return _Planned(p, self.gate.deny(call, reason, detail or reason), None, dict(call.arguments), detail)
+        return _Planned(p, await self.gate.acheck(call), function, dict(call.arguments))
 
     @staticmethod
     def _runnable(plan: _Planned) -> bool:
@@ -411,7 +449,7 @@ class ToolCallInterceptor:
             return CallResult(p.call_id, name, decision, False, text, _reply(p, text))
         value, error = outcomes[index]
         if error is not None:
-            receipt = self.gate.record_outcome(decision, error=error) if self.record_outcomes else None
+            receipt = record_outcome(self.gate, decision, error=error) if self.record_outcomes else None
             rid = receipt.receipt_id if receipt is not None else decision.receipt_id
             text = (f"Error: the tool {name} failed: {type(error).__name__}: {str(error)[:DETAIL_LIMIT]} "
                     f"(receipt {rid or 'none'}).")
@@ -421,7 +459,7 @@ class ToolCallInterceptor:
             text = serialise_result(value)
         except Exception as exc:  # noqa: BLE001 - a result that cannot be shown counts as a failure
             return self._finish(index, plan, {index: (None, exc)})
-        receipt = self.gate.record_outcome(decision, output=text) if self.record_outcomes else None
+        receipt = record_outcome(self.gate, decision, output=text) if self.record_outcomes else None
         return CallResult(p.call_id, name, decision, True, text, _reply(p, text), None,
                           receipt.receipt_id if receipt is not None else None)
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from spinegate import Gate
 from spinegate.errors import SpinegateError
 
-from .interceptor import ToolCallInterceptor, ToolFunction, _get, parameters_from_specs
+from .interceptor import RESPONSES_CALL_TYPES, ToolCallInterceptor, ToolFunction, _get, parameters_from_specs
 
 
 class ToolLoopLimitExceeded(SpinegateError):
@@ -44,16 +44,18 @@ class ToolLoopResult:
     results: list[Any] = field(default_factory=list)
 
 
-def _interceptor(gate: Gate, tools: Mapping[str, ToolFunction], tool_specs: Sequence[Any] | None,
-                 plugin: str | None, interceptor: ToolCallInterceptor | None) -> ToolCallInterceptor:
-    if interceptor is not None:
-        return interceptor
-    return ToolCallInterceptor(gate, tools, plugin=plugin, parameters=parameters_from_specs(tool_specs))
-
-
-def _check_rounds(max_rounds: int) -> None:
+def _setup(gate: Gate, tools: Mapping[str, ToolFunction], tool_specs: Sequence[Any] | None, plugin: str | None,
+           interceptor: ToolCallInterceptor | None, max_rounds: int,
+           create_kwargs: Mapping[str, Any]) -> tuple[ToolCallInterceptor, dict[str, Any]]:
+    """The interceptor to use and the keyword arguments for every request."""
     if max_rounds < 1:
         raise ValueError("max_rounds must be at least 1")
+    gatekeeper = interceptor or ToolCallInterceptor(gate, tools, plugin=plugin,
+                                                    parameters=parameters_from_specs(tool_specs))
+    extra = dict(create_kwargs)
+    if tool_specs is not None:
+        extra["tools"] = list(tool_specs)
+    return gatekeeper, extra
 
 
 def _assistant_message(message: Any) -> dict[str, Any]:
@@ -64,16 +66,15 @@ def _assistant_message(message: Any) -> dict[str, Any]:
 
 
 def _chat_calls(response: Any) -> tuple[Any, bool]:
-    message = response.choices[0].message
-    return message, bool(_get(message, "tool_calls"))
-
-
-_ANSWERED = frozenset({"function_call", "custom_tool_call", "computer_call", "local_shell_call", "shell_call",
-                       "apply_patch_call"})
+    """The assistant message of a ChatCompletion and whether it asks for tools (no choices: it does not)."""
+    choices = _get(response, "choices") or []
+    message = _get(choices[0], "message") if choices else None
+    return message, message is not None and bool(_get(message, "tool_calls"))
 
 
 def _responses_has_calls(response: Any) -> bool:
-    return any(_get(item, "type") in _ANSWERED for item in (response.output or []))
+    types = (_get(item, "type") for item in (_get(response, "output") or []))
+    return any(isinstance(t, str) and t in RESPONSES_CALL_TYPES for t in types)
 
 
 def run_tool_loop(client: Any, gate: Gate, tools: Mapping[str, ToolFunction], *, model: str,
@@ -81,12 +82,8 @@ def run_tool_loop(client: Any, gate: Gate, tools: Mapping[str, ToolFunction], *,
                   plugin: str | None = None, interceptor: ToolCallInterceptor | None = None,
                   **create_kwargs: Any) -> ToolLoopResult:
     """Chat Completions tool loop with a sync `OpenAI` client. `create_kwargs` go to every request."""
-    _check_rounds(max_rounds)
-    gatekeeper = _interceptor(gate, tools, tool_specs, plugin, interceptor)
+    gatekeeper, extra = _setup(gate, tools, tool_specs, plugin, interceptor, max_rounds, create_kwargs)
     transcript = list(messages)
-    extra = dict(create_kwargs)
-    if tool_specs is not None:
-        extra["tools"] = list(tool_specs)
     results: list[Any] = []
     for round_number in range(1, max_rounds + 1):
         response = client.chat.completions.create(model=model, messages=transcript, **extra)
@@ -107,12 +104,8 @@ async def arun_tool_loop(client: Any, gate: Gate, tools: Mapping[str, ToolFuncti
                          plugin: str | None = None, interceptor: ToolCallInterceptor | None = None,
                          **create_kwargs: Any) -> ToolLoopResult:
     """`run_tool_loop` with an `AsyncOpenAI` client; the calls of one turn run concurrently."""
-    _check_rounds(max_rounds)
-    gatekeeper = _interceptor(gate, tools, tool_specs, plugin, interceptor)
+    gatekeeper, extra = _setup(gate, tools, tool_specs, plugin, interceptor, max_rounds, create_kwargs)
     transcript = list(messages)
-    extra = dict(create_kwargs)
-    if tool_specs is not None:
-        extra["tools"] = list(tool_specs)
     results: list[Any] = []
     for round_number in range(1, max_rounds + 1):
         response = await client.chat.completions.create(model=model, messages=transcript, **extra)
@@ -137,11 +130,7 @@ def run_responses_tool_loop(client: Any, gate: Gate, tools: Mapping[str, ToolFun
     Each follow-up request sends only the call outputs and the previous
     response's id, so the service must store responses (the default).
     """
-    _check_rounds(max_rounds)
-    gatekeeper = _interceptor(gate, tools, tool_specs, plugin, interceptor)
-    extra = dict(create_kwargs)
-    if tool_specs is not None:
-        extra["tools"] = list(tool_specs)
+    gatekeeper, extra = _setup(gate, tools, tool_specs, plugin, interceptor, max_rounds, create_kwargs)
     transcript: list[Any] = list(input) if isinstance(input, list) else [input]
     next_input: Any = input
     previous: str | None = extra.pop("previous_response_id", None)
@@ -167,11 +156,7 @@ async def arun_responses_tool_loop(client: Any, gate: Gate, tools: Mapping[str, 
                                    plugin: str | None = None, interceptor: ToolCallInterceptor | None = None,
                                    **create_kwargs: Any) -> ToolLoopResult:
     """`run_responses_tool_loop` with an `AsyncOpenAI` client; the calls of one turn run concurrently."""
-    _check_rounds(max_rounds)
-    gatekeeper = _interceptor(gate, tools, tool_specs, plugin, interceptor)
-    extra = dict(create_kwargs)
-    if tool_specs is not None:
-        extra["tools"] = list(tool_specs)
+    gatekeeper, extra = _setup(gate, tools, tool_specs, plugin, interceptor, max_rounds, create_kwargs)
     transcript: list[Any] = list(input) if isinstance(input, list) else [input]
     next_input: Any = input
     previous: str | None = extra.pop("previous_response_id", None)
