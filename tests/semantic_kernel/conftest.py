@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, AsyncIterator
 
@@ -16,6 +17,15 @@ from semantic_kernel.functions import kernel_function
 
 from spinegate import Gate, seal_manifest, verify_path
 from spinegate.cli import main as cli_main
+
+# Semantic Kernel's OpenAI connector defines a pydantic model in a way pydantic 2.11+
+# deprecates, and warns once at import. That warning is Semantic Kernel's, not ours:
+# import the connector here with just that warning silenced, so `pytest -W error`
+# still turns every other warning (ours included) into an error.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"The `__get_pydantic_core_schema__` method of the `BaseModel`",
+                            category=DeprecationWarning)
+    import semantic_kernel.connectors.ai.open_ai  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 RECEIPT_SCHEMA = REPO / "fixtures" / "interop" / "receipt.schema.json"
@@ -37,6 +47,12 @@ MANIFEST = {
         {"plugin": "Files", "function": "tidy", "effect_class": "SHELL_SAFE", "allowed": True,
          "reason": None, "max_calls_per_session": None},
         {"plugin": "Writer", "function": "summarize", "effect_class": "NETWORK_ATTEMPT", "allowed": True,
+         "reason": None, "max_calls_per_session": None},
+        {"plugin": "Files", "function": "write", "effect_class": "SCOPED_WRITE", "allowed": True,
+         "reason": None, "max_calls_per_session": None, "path_arguments": ["path"]},
+        {"plugin": "Files", "function": "purge", "effect_class": "SHELL_SAFE", "allowed": True,
+         "reason": None, "max_calls_per_session": None},
+        {"plugin": "Files", "function": "stream_broken", "effect_class": "SHELL_SAFE", "allowed": True,
          "reason": None, "max_calls_per_session": None},
     ],
 }
@@ -87,11 +103,34 @@ class FilesPlugin:
             return f"tidy kept {path}: {veto.reason if veto else exc}"
         return f"tidy deleted {path}"
 
+    @kernel_function(name="write", description="Write text to a file (the manifest checks the path).")
+    def write(self, path: Annotated[str, "the file to write"], text: Annotated[str, "the text"]) -> str:
+        self._ran("write")
+        return f"wrote {len(text)} characters to {path}"
+
+    @kernel_function(name="purge", description="Try to delete a file through the kernel; fail if refused.")
+    async def purge(self, path: Annotated[str, "the file"]) -> str:
+        self._ran("purge")
+        assert self.kernel is not None
+        from semantic_kernel.exceptions import KernelInvokeException
+
+        try:
+            await self.kernel.invoke(plugin_name="Files", function_name="delete", path=path)
+        except KernelInvokeException:
+            raise RuntimeError(f"could not purge {path}")  # noqa: B904 - raised while handling, on purpose
+        return f"purged {path}"
+
     @kernel_function(name="stream_lines", description="Stream the lines of a file.")
     async def stream_lines(self, path: Annotated[str, "the file"]) -> AsyncIterator[str]:
         self._ran("stream_lines")
         for i in range(3):
             yield f"line{i} "
+
+    @kernel_function(name="stream_broken", description="Stream one line, then fail.")
+    async def stream_broken(self, path: Annotated[str, "the file"]) -> AsyncIterator[str]:
+        self._ran("stream_broken")
+        yield "first "
+        raise OSError(f"{path} vanished mid-stream")
 
     @kernel_function(name="stream_wipe", description="Stream a wipe of a disk.")
     async def stream_wipe(self, path: Annotated[str, "the disk"]) -> AsyncIterator[str]:

@@ -12,6 +12,7 @@ import pytest
 from semantic_kernel import Kernel
 from semantic_kernel.exceptions import KernelInvokeException
 from semantic_kernel.filters import FilterTypes
+from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments
 
 from spinegate import (
@@ -159,6 +160,23 @@ async def test_streaming_allowed_records_outcome_after_the_stream(kernel: Kernel
     assert_log_verifies(log_path)
 
 
+async def test_stream_that_raises_records_a_failed_outcome(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
+                                                           log_path: Path) -> None:
+    SpineFilter(gate).attach(kernel)
+    chunks: list[Any] = []
+    with pytest.raises(OSError) as info:  # invoke_stream raises the function's own error
+        async for chunk in kernel.invoke_stream(plugin_name="Files", function_name="stream_broken", path="a.txt"):
+            chunks.append(chunk)
+    assert chunks == ["first "]
+    assert unwrap_veto(info.value) is None  # it ran and failed: not a refusal
+    assert plugin.calls == {"stream_broken": 1}
+    decision, outcome = receipts(log_path)
+    assert decision["result"]["status"] == "success"
+    assert outcome["result"]["status"] == "failed"
+    assert "a.txt vanished mid-stream" in outcome["result"]["stdout_truncated"]
+    assert_log_verifies(log_path)
+
+
 async def test_streaming_denied_never_starts(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
                                              log_path: Path) -> None:
     SpineFilter(gate).attach(kernel)
@@ -177,7 +195,7 @@ def _failing_record_outcome(*args: Any, **kwargs: Any) -> Any:
 
 
 async def test_outcome_write_failure_is_logged_not_silent(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
-                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          log_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     SpineFilter(gate).attach(kernel)
     monkeypatch.setattr(gate, "record_outcome", _failing_record_outcome)
@@ -187,16 +205,20 @@ async def test_outcome_write_failure_is_logged_not_silent(kernel: Kernel, plugin
     assert plugin.calls == {"read": 1}
     messages = [r.getMessage() for r in caplog.records if r.name == "spinegate_semantic_kernel"]
     assert any("could not record the outcome of Files.read" in m and "disk full" in m for m in messages)
+    assert [r["action"]["operation"] for r in receipts(log_path)] == ["decision"]
+    assert_log_verifies(log_path)
 
 
-async def test_outcome_write_failure_can_raise(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
+async def test_outcome_write_failure_can_raise(kernel: Kernel, plugin: FilesPlugin, gate: Gate, log_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     SpineFilter(gate, on_outcome_error="raise").attach(kernel)
     monkeypatch.setattr(gate, "record_outcome", _failing_record_outcome)
     with pytest.raises(KernelInvokeException) as info:
         await kernel.invoke(plugin_name="Files", function_name="read", path="a.txt")
     assert isinstance(info.value.__cause__, OutcomeNotRecorded)
+    assert unwrap_veto(info.value) is None  # it ran: not a refusal
     assert plugin.calls == {"read": 1}
+    assert_log_verifies(log_path)
 
 
 async def test_record_outcomes_off_writes_decisions_only(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
@@ -233,10 +255,12 @@ def test_sanitize_arguments_keeps_data_and_names_what_it_left_out() -> None:
         RED = "red"
 
     result = sanitize_arguments({"n": 1, "f": 0.5, "t": (1, "a"), "e": Colour.RED, "b": b"xy",
-                                 "d": datetime.date(2026, 1, 2), "k": Kernel(), "fn": print})
+                                 "d": datetime.date(2026, 1, 2), "k": Kernel(), "fn": print,
+                                 "p": Path("/tmp/x"), "h": ChatHistory()})
     assert result.data == {"n": 1, "f": 0.5, "t": [1, "a"], "e": "red",
-                           "b": {"__bytes_sha256__": sha256_hex(b"xy"), "length": 2}, "d": "2026-01-02"}
-    assert result.omitted == ("k", "fn")
+                           "b": {"__bytes_sha256__": sha256_hex(b"xy"), "length": 2}, "d": "2026-01-02",
+                           "fn": {"__object__": "builtins.builtin_function_or_method"}, "p": "/tmp/x"}
+    assert result.omitted == ("k", "h")  # Semantic Kernel's own objects are left out
 
 
 class UnwritableStore(MemoryReceiptStore):

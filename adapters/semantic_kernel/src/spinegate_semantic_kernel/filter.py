@@ -18,7 +18,8 @@ One object serves both filter types Semantic Kernel has for function calls:
   refusal hands the model a readable refusal (reason and receipt id) instead
   of Semantic Kernel's generic error text, or stops the loop
   (``on_deny="terminate"``). An approved decision is handed to the
-  FUNCTION_INVOCATION pass of the same call, so one call gets one decision.
+  FUNCTION_INVOCATION pass of the same call, so one call gets one decision;
+  if the call changed in between, that pass decides again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Literal
 
 from semantic_kernel.contents.kernel_content import KernelContent
@@ -39,6 +40,8 @@ from semantic_kernel.functions.function_result import FunctionResult
 from semantic_kernel.kernel import Kernel
 
 from spinegate import Decision, Gate, GovernanceVeto, ToolCall
+from spinegate.canonical import arguments_hash
+from spinegate.decision import as_text
 
 from .arguments import sanitize_arguments
 
@@ -71,55 +74,59 @@ class OutcomeNotRecorded(RuntimeError):
 
 @dataclass(slots=True)
 class _Pending:
-    """An approval made in the auto-invocation pass, waiting for the function pass of the same call."""
+    """An approval made in the auto-invocation pass, waiting for the function pass of the same call.
 
-    owner: "SpineFilter"
+    `consumed` is set by the first function pass that sees it (so it is used
+    once); `refusal` when that pass decided again and refused.
+    """
+
     call: ToolCall
     decision: Decision
-    consumed: bool = field(default=False)
+    arguments_sha256: str | None
+    consumed: bool = False
+    refusal: Decision | None = None
 
 
-# Each auto-invoked call runs in its own asyncio task (Semantic Kernel gathers
-# parallel tool calls), so a context variable keeps their approvals apart.
-_PENDING: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("spinegate_sk_pending", default=None)
+def _arguments_digest(arguments: Any) -> str | None:
+    """The canonical hash of a call's arguments (None if they cannot be hashed: then the call is decided again)."""
+    try:
+        return arguments_hash(arguments)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def unwrap_veto(exc: BaseException | None) -> GovernanceVeto | None:
     """The `GovernanceVeto` behind `exc`, or None.
 
     `kernel.invoke` wraps exceptions raised in a filter in
-    `KernelInvokeException`; this follows `__cause__` and `__context__` to
-    find the veto (and returns `exc` itself if it is one).
+    `KernelInvokeException` (``raise ... from``); this follows `__cause__`
+    to find the veto, and returns `exc` itself if it is one. `__context__`
+    is not followed: an error raised while handling a veto (a function body
+    that caught a refusal of a nested call, then failed) is not a refusal.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, GovernanceVeto):
             return exc
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__
     return None
 
 
-def _flatten(value: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+def _flatten(value: list[Any] | tuple[Any, ...], depth: int = 0) -> list[Any] | None:
     """The leaves of nested lists if every leaf is text or SK content, else None."""
     leaves: list[Any] = []
-    stack: list[Any] = [iter(value)]
-    while stack:
-        item = next(stack[-1], _END)
-        if item is _END:
-            stack.pop()
-        elif isinstance(item, (list, tuple)):
-            if len(stack) > 16:
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            inner = _flatten(item, depth + 1) if depth < 16 else None
+            if inner is None:
                 return None
-            stack.append(iter(item))
+            leaves.extend(inner)
         elif isinstance(item, (KernelContent, str)):
             leaves.append(item)
         else:
             return None
     return leaves
-
-
-_END = object()
 
 
 def _output_text(value: Any) -> Any:
@@ -129,14 +136,14 @@ def _output_text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, KernelContent):
-        return str(value)
+        return as_text(value)
     if isinstance(value, (list, tuple)) and value:
         leaves = _flatten(value)
         if leaves is not None:  # chunks of text or SK content (streamed prompt results are lists of lists)
-            return "".join(str(v) for v in leaves)
+            return "".join(as_text(v) for v in leaves)
     if isinstance(value, (dict, list, tuple, int, float, bool)):
-        return sanitize_arguments({"output": value}).data.get("output", str(value))
-    return str(value)
+        return sanitize_arguments({"output": value}).data["output"]
+    return as_text(value)  # never raises: a result with a broken __str__ still gets its outcome receipt
 
 
 class SpineFilter:
@@ -169,6 +176,10 @@ class SpineFilter:
         self.on_deny: OnDeny = on_deny
         self.on_outcome_error: OnOutcomeError = on_outcome_error
         self.model = model
+        # Each auto-invoked call runs in its own asyncio task (Semantic Kernel gathers parallel
+        # tool calls), so a context variable keeps their approvals apart; one per filter object.
+        self._pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar(
+            f"spinegate_sk_pending_{id(self):x}", default=None)
 
     # -- registration --------------------------------------------------------------
 
@@ -186,11 +197,12 @@ class SpineFilter:
 
     def detach(self, kernel: Kernel) -> None:
         """Remove this filter from `kernel` (both filter types)."""
-        for filter_type in (FilterTypes.FUNCTION_INVOCATION, FilterTypes.AUTO_FUNCTION_INVOCATION):
-            try:
-                kernel.remove_filter(filter_type, filter_id=id(self))
-            except Exception:  # noqa: BLE001 - not registered for this type
-                pass
+        for registered in (kernel.function_invocation_filters, kernel.auto_function_invocation_filters):
+            registered[:] = [(fid, f) for fid, f in registered if f is not self]
+
+    def _governs_functions(self, kernel: Kernel) -> bool:
+        """True when this filter is registered on `kernel` for FUNCTION_INVOCATION."""
+        return any(f is self for _, f in kernel.function_invocation_filters)
 
     async def __call__(self, context: Context, next: Next) -> None:  # noqa: A002 - SK passes `next=` by name
         """The filter entry point Semantic Kernel calls, for either filter type."""
@@ -202,7 +214,7 @@ class SpineFilter:
     # -- translation ----------------------------------------------------------------
 
     def tool_call(self, context: Context, proposal_id: str | None = None) -> ToolCall:
-        """The `ToolCall` for an SK filter context (non-data arguments left out)."""
+        """The `ToolCall` for an SK filter context (SK objects left out, other objects as stand-ins)."""
         meta = context.function.metadata
         sanitized = sanitize_arguments(context.arguments)
         if sanitized.omitted:
@@ -229,27 +241,40 @@ class SpineFilter:
     # -- FUNCTION_INVOCATION ------------------------------------------------------------
 
     async def _function(self, context: FunctionInvocationContext, next: Next) -> None:  # noqa: A002
-        pending = _PENDING.get()
-        decision: Decision | None = None
-        if pending is not None and pending.owner is self and not pending.consumed:
+        pending = self._pending.get()
+        if pending is not None and not pending.consumed:  # the function pass of a model-chosen call
             pending.consumed = True
-            _PENDING.set(None)  # a nested kernel.invoke inside the body is decided on its own
-            try:
-                current: ToolCall | None = self.tool_call(context, pending.call.proposal_id)
-            except Exception:  # noqa: BLE001 - decided afresh below, which fails closed
-                current = None
-            if current is not None and (current.plugin, current.function, current.arguments) == (
-                    pending.call.plugin, pending.call.function, pending.call.arguments):
-                decision = pending.decision
-            else:  # changed between the two passes (another filter): decide what will actually run
-                _, decision = await self._decide(context, pending.call.proposal_id)
-        if decision is None:
+            self._pending.set(None)  # a nested kernel.invoke inside the body is decided on its own
+            decision = await self._confirm(context, pending)
+            if not decision.approved:
+                pending.refusal = decision  # the auto pass turns it into a readable refusal
+        else:
             _, decision = await self._decide(context, None)
         if not decision.approved:
             raise GovernanceVeto(decision)
         await self._run(context, next, decision)
 
-    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:
+    async def _confirm(self, context: FunctionInvocationContext, pending: _Pending) -> Decision:
+        """The auto pass's decision if this is still the call it decided, else a fresh decision.
+
+        Another filter may have changed the function or its arguments in
+        between: the call that will actually run is what gets decided.
+        Arguments are compared by canonical hash, so ``1`` and ``True`` differ.
+        """
+        try:
+            current = self.tool_call(context, pending.call.proposal_id)
+            same = ((current.plugin, current.function) == (pending.call.plugin, pending.call.function)
+                    and pending.arguments_sha256 is not None
+                    and _arguments_digest(current.arguments) == pending.arguments_sha256)
+        except Exception:  # noqa: BLE001 - decided afresh, which fails closed
+            same = False
+        if same:
+            return pending.decision
+        _, decision = await self._decide(context, pending.call.proposal_id)
+        return decision
+
+    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:  # noqa: A002
+        """Run the approved call (`next`), then record its outcome (a stream's, when it ends)."""
         try:
             await next(context)
         except BaseException as exc:
@@ -259,15 +284,15 @@ class SpineFilter:
             return
         result = context.result
         value = result.value if result is not None else None
-        if context.is_streaming and (inspect.isasyncgen(value) or inspect.isgenerator(value)):
+        if result is not None and context.is_streaming and (inspect.isasyncgen(value) or inspect.isgenerator(value)):
             # The body runs as the caller iterates: record when the stream ends.
-            assert result is not None
             result.value = (self._watch_async(value, decision) if inspect.isasyncgen(value)
                             else self._watch_sync(value, decision))
             return
         self._record(decision, output=_output_text(value))
 
     async def _watch_async(self, stream: AsyncIterator[Any], decision: Decision) -> AsyncIterator[Any]:
+        """Pass `stream` through, recording the outcome when it ends, fails or is closed."""
         parts: list[Any] = []
         try:
             async for item in stream:
@@ -282,6 +307,7 @@ class SpineFilter:
         self._record(decision, output=_output_text(parts))
 
     def _watch_sync(self, stream: Iterator[Any], decision: Decision) -> Iterator[Any]:
+        """`_watch_async` for a synchronous generator."""
         parts: list[Any] = []
         try:
             for item in stream:
@@ -296,7 +322,7 @@ class SpineFilter:
         self._record(decision, output=_output_text(parts))
 
     def _record(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
-                     reraise_into: BaseException | None = None) -> None:
+                reraise_into: BaseException | None = None) -> None:
         """Write the outcome receipt; a failure is logged, or raised with ``on_outcome_error="raise"``.
 
         When the call itself failed (`reraise_into`), the call's own exception
@@ -330,15 +356,19 @@ class SpineFilter:
         if not decision.approved:
             self._refuse(context, decision.refusal_message(), decision)
             return
-        pending = _Pending(self, call, decision)
-        token = _PENDING.set(pending)
+        pending = _Pending(call, decision, _arguments_digest(call.arguments))
+        token = self._pending.set(pending)
         try:
             await next(context)
         finally:
-            _PENDING.reset(token)
-        if not pending.consumed:
-            # No FUNCTION_INVOCATION pass of ours ran (only the auto filter is
-            # registered, or a later filter answered without running the body).
+            self._pending.reset(token)
+        if pending.refusal is not None:
+            # The function pass decided again (the call changed in between) and refused:
+            # replace Semantic Kernel's generic error text with the readable refusal.
+            self._refuse(context, pending.refusal.refusal_message(), pending.refusal)
+        elif not pending.consumed and not self._governs_functions(context.kernel):
+            # Registered for auto invocation only, so no function pass of ours records
+            # the outcome: record it here from what the model will be told.
             value = context.function_result.value if context.function_result is not None else None
             if isinstance(value, str) and value.startswith(SK_ERROR_PREFIX):
                 self._record(decision, error=value)
@@ -346,6 +376,7 @@ class SpineFilter:
                 self._record(decision, output=_output_text(value))
 
     def _refuse(self, context: AutoFunctionInvocationContext, message: str, decision: Decision | None) -> None:
+        """Answer the model with `message` instead of running the call (and stop the loop if asked)."""
         metadata: dict[str, Any] = {DECISION_METADATA_KEY: decision} if decision is not None else {}
         context.function_result = FunctionResult(function=context.function.metadata, value=message,
                                                  metadata=metadata)
