@@ -113,6 +113,15 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def new_receipt_id() -> str:
+    """A random (version 4) UUID as text, as `str(uuid.uuid4())` gives, at a third of the cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class Session:
     """Counters of one session, updated by the gate under its lock."""
 
@@ -129,17 +138,23 @@ class Session:
         self.posture_note: str | None = None
 
     def snapshot(self, now: float, limits: Limits) -> dict[str, Any]:
-        remaining = max(0, limits.max_steps - self.steps) if limits.max_steps is not None else UNLIMITED_STEPS
-        return {
-            "steps_used": self.steps,
-            "steps_remaining": remaining,
-            "commands_used": self.commands,
-            "writes_used": self.writes,
-            "files_touched": len(self.files),
-            "runtime_elapsed_seconds": round(max(0.0, now - self.started), 2),
-            "session_risk_score": round(self.risk, 4),
-            "current_posture": self.posture.value,
-        }
+        return budget_snapshot(limits, self.steps, self.commands, self.writes, len(self.files),
+                               now - self.started, self.risk, self.posture)
+
+
+def budget_snapshot(limits: Limits, steps: int, commands: int, writes: int, files_touched: int,
+                    elapsed: float, risk: float, posture: Posture) -> dict[str, Any]:
+    """The receipt's budget_snapshot: real counters, rounded as SPEC.md asks (2 and 4 decimals)."""
+    return {
+        "steps_used": steps,
+        "steps_remaining": max(0, limits.max_steps - steps) if limits.max_steps is not None else UNLIMITED_STEPS,
+        "commands_used": commands,
+        "writes_used": writes,
+        "files_touched": files_touched,
+        "runtime_elapsed_seconds": round(max(0.0, elapsed), 2),
+        "session_risk_score": round(risk, 4),
+        "current_posture": posture.value,
+    }
 
 
 class ReceiptEmitter:
@@ -160,6 +175,16 @@ class ReceiptEmitter:
         self.sequence = sequence
         self.previous_hash = previous_hash
         self.checkpointer: Checkpointer | None = None  # signs checkpoints when the gate has a key
+        self._second = -1
+        self._second_text = ""
+
+    def _now_utc_text(self) -> str:
+        """`format_timestamp(datetime.now(timezone.utc))`, without building a datetime per receipt."""
+        seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+        if seconds != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+            self._second = seconds
+        return f"{self._second_text}.{micros:06d}+00:00"
 
     def emit(self, *, proposal_id: str, executor_type: str, model: str, action: dict[str, Any],
              result: dict[str, Any], budget: dict[str, Any]) -> Receipt:
@@ -176,11 +201,11 @@ class ReceiptEmitter:
         concurrent calls share one fsync (group commit).
         """
         body = {
-            "receipt_id": str(uuid.uuid4()),
+            "receipt_id": new_receipt_id(),
             "session_id": self.session_id,
             "proposal_id": proposal_id,
             "sequence_number": self.sequence + 1,
-            "timestamp": format_timestamp(self.clock()),
+            "timestamp": self._now_utc_text() if self.clock is _utcnow else format_timestamp(self.clock()),
             "executor": {"type": executor_type, "model": model, "instance_id": self.instance_id},
             "action": action,
             "result": result,
@@ -559,7 +584,7 @@ class Gate:
         # str(): a framework may hand over a non-string id; the receipt field is a string
         # bounded: the id may come from model output, and the receipt must stay small
         return _bounded(as_text(call.proposal_id), NAME_LIMIT) if call.proposal_id not in (None, "") \
-            else uuid.uuid4().hex
+            else os.urandom(16).hex()
 
     def _check_integrity(self) -> str | None:
         if self._integrity_problem:
@@ -760,36 +785,37 @@ class Gate:
                 "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
                 "stdout_truncated": None,
             }
-            saved = (s.steps, s.commands, s.writes, s.risk, s.posture, set(s.files), dict(s.calls_by_tool),
-                     s.posture_note)
-            s.steps += 1
-            if effect in COMMAND_EFFECTS:
-                s.commands += 1
-            elif effect in WRITE_EFFECTS:
-                s.writes += 1
-            if denied:
-                s.risk += risk
-                self._tighten_posture()
-            elif entry is not None:
-                s.calls_by_tool[entry.key] = s.calls_by_tool.get(entry.key, 0) + 1
-                if paths:
-                    s.files.update(paths)
-            if s.posture_note:  # a posture change (operator or automatic) shows in this receipt
-                description = f"{description}; {s.posture_note}"
-                s.posture_note = None
+            # What this decision adds to the session; committed only once its receipt is written,
+            # so a failed write leaves the counters as they were (and costs no copy of them).
+            steps = s.steps + 1
+            commands = s.commands + (effect in COMMAND_EFFECTS)
+            writes = s.writes + (effect in WRITE_EFFECTS)
+            score = s.risk + risk if denied else s.risk
+            posture, tightened = self._tightened(s.posture, score) if denied else (s.posture, None)
+            new_files = {x for x in paths if x not in s.files} if (paths and not denied and entry is not None) else ()
+            notes = [n for n in (s.posture_note, tightened) if n]
+            if notes:  # a posture change (operator or automatic) shows in this receipt
+                description = f"{description}; {'; '.join(notes)}"
             description = _bounded(description, REASON_LIMIT * 2)
             try:
                 receipt, sync = self.emitter.emit_unsynced(
                     proposal_id=self._proposal(call), executor_type=self._executor_type(call),
                     model=_bounded(as_text(call.model) or "unknown", NAME_LIMIT),
                     action=self._action(call, effect, operation, risk, description, command, paths),
-                    result=result, budget=s.snapshot(self._monotonic(), self.limits),
+                    result=result,
+                    budget=budget_snapshot(self.limits, steps, commands, writes, len(s.files) + len(new_files),
+                                           self._monotonic() - s.started, score, posture),
                 )
             except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
-                (s.steps, s.commands, s.writes, s.risk, s.posture, s.files, s.calls_by_tool, s.posture_note) = saved
                 return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
                                 "the receipt could not be written, so the call may not run", None, entry,
                                 tuple(paths), shadow, enforced, p.decided_by)
+            s.steps, s.commands, s.writes, s.risk, s.posture, s.posture_note = \
+                steps, commands, writes, score, posture, None
+            if not denied and entry is not None:
+                s.calls_by_tool[entry.key] = s.calls_by_tool.get(entry.key, 0) + 1
+                if new_files:
+                    s.files.update(new_files)
         try:
             sync()  # fsync durability: outside the lock, so concurrent calls share one fsync (group commit)
         except Exception as exc:  # noqa: BLE001 - not durable: fail closed, nothing runs
@@ -799,19 +825,16 @@ class Gate:
         return Decision(verdict, ruling.reason if denied else None, effect, call, ruling.rule, receipt, entry,
                         tuple(paths), shadow, enforced if shadow else None, p.decided_by)
 
-    def _tighten_posture(self) -> None:
-        """Tighten (never loosen) the posture when the session risk crosses a threshold."""
-        s = self.session
-        before = s.posture
-        if s.risk >= self.lockdown_at and s.posture.rank < Posture.LOCKDOWN.rank:
-            s.posture = Posture.LOCKDOWN
-        elif s.risk >= self.elevated_at and s.posture.rank < Posture.ELEVATED.rank:
-            s.posture = Posture.ELEVATED
-        if s.posture is not before:
-            threshold = self.lockdown_at if s.posture is Posture.LOCKDOWN else self.elevated_at
-            note = (f"posture tightened automatically from {before.value} to {s.posture.value} "
-                    f"(session risk {round(s.risk, 4)} >= {threshold})")
-            s.posture_note = f"{s.posture_note}; {note}" if s.posture_note else note
+    def _tightened(self, posture: Posture, risk: float) -> tuple[Posture, str | None]:
+        """The posture after a denial brought the session risk to `risk`: only ever tighter, with a note."""
+        if risk >= self.lockdown_at and posture.rank < Posture.LOCKDOWN.rank:
+            after, threshold = Posture.LOCKDOWN, self.lockdown_at
+        elif risk >= self.elevated_at and posture.rank < Posture.ELEVATED.rank:
+            after, threshold = Posture.ELEVATED, self.elevated_at
+        else:
+            return posture, None
+        return after, (f"posture tightened automatically from {posture.value} to {after.value} "
+                       f"(session risk {round(risk, 4)} >= {threshold})")
 
 
 @dataclass(frozen=True, slots=True)

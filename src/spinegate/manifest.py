@@ -7,7 +7,9 @@ memory has changed since.
 
 from __future__ import annotations
 
+import copy
 import json
+import operator
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +22,7 @@ from .effects import EffectClass, Posture
 from .errors import ManifestError, ManifestHashMismatch, ManifestUnreadable
 
 SUPPORTED_MAJOR = "1"
+_DICT_OF = operator.attrgetter("__dict__")
 
 
 def _from_wire(enum: Any, field: str, value: Any) -> Any:
@@ -158,7 +161,8 @@ class Manifest(BaseModel):
 
     _source: str = PrivateAttr(default="<memory>")
     _index: dict[tuple[str | None, str], int] = PrivateAttr(default_factory=dict)
-    _snapshot: tuple[Any, ...] = PrivateAttr(default=())
+    _snapshot: list[Any] = PrivateAttr(default_factory=list)
+    _owners: tuple[BaseModel, ...] = PrivateAttr(default=())
 
     @field_validator("posture", mode="before")
     @classmethod
@@ -187,6 +191,8 @@ class Manifest(BaseModel):
                 )
             index[entry.key] = i
         self._index = index
+        self._owners = (self, *self.functions,
+                        *(x for x in (self.budgets, self.risk, self.shell, self.paths) if x is not None))
         self._snapshot = self._state()
 
     # -- lookup ------------------------------------------------------------
@@ -197,7 +203,7 @@ class Manifest(BaseModel):
 
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         """The entry declared for exactly (plugin, function), or None."""
-        i = self._index.get((plugin, function))
+        i = self.__pydantic_private__["_index"].get((plugin, function))  # hot path: skip pydantic's __getattr__
         if i is None:
             return None
         entry = self.functions[i]
@@ -210,21 +216,24 @@ class Manifest(BaseModel):
 
     # -- integrity ---------------------------------------------------------
 
-    def _state(self) -> tuple[Any, ...]:
-        return (
-            self.version,
-            self.posture,
-            self.manifest_hash,
-            self.functions,
-            tuple(tuple(e.__dict__.items()) for e in self.functions),
-            tuple(self._index.items()),
-            tuple(tuple(sorted(getattr(self, k).__dict__.items(), key=lambda kv: kv[0]))
-                  if getattr(self, k) is not None else None for k in ("budgets", "risk", "shell", "paths")),
-        )
+    def _live_state(self) -> list[Any]:
+        """The mutable parts of this object, shallowly: the model dicts and the lookup index."""
+        private = self.__pydantic_private__  # a slot: much cheaper than pydantic's private-attribute lookup
+        return [*map(_DICT_OF, private["_owners"]), private["_index"]]
+
+    def _state(self) -> list[Any]:
+        # A deep copy, so that in-place changes to nested lists or dicts show up too;
+        # strings, numbers and enums are shared, which keeps the comparison cheap.
+        return copy.deepcopy(self._live_state(), {id(o): o for o in (*self._owners, self.functions)})
 
     def unchanged(self) -> bool:
-        """True while what this object holds is what was verified at load."""
-        return self._state() == self._snapshot
+        """True while what this object holds is what was verified at load.
+
+        Frozen models refuse assignment, but `object.__setattr__` or an edit of a
+        nested list gets past that; comparing with a deep snapshot taken at load
+        catches both, in time linear in the manifest's size.
+        """
+        return self._live_state() == self.__pydantic_private__["_snapshot"]
 
 
 # --------------------------------------------------------------------------
