@@ -17,6 +17,7 @@ from .gate import Approval, ApprovalRequest, Gate, ReceiptEmitter
 from .manifest import FunctionEntry, Manifest, load_manifest, seal_manifest
 from .policy import Limits, PolicyEvaluator
 from .receipts import Receipt
+from .signing import CheckpointReport, prove_receipt, verify_checkpoints, verify_receipt_proof, write_keypair
 from .store import JsonlReceiptStore, MemoryReceiptStore, ReceiptStore
 from .verify import VerifyReport, verify_path
 
@@ -25,6 +26,7 @@ __all__ = [
     "EffectClass", "Posture", "EffectClassifier", "Classification", "PolicyEvaluator", "Limits",
     "ReceiptEmitter", "Receipt", "Approval", "ApprovalRequest",
     "Manifest", "FunctionEntry", "load_manifest", "seal_manifest",
+    "write_keypair", "verify_checkpoints", "CheckpointReport", "prove_receipt", "verify_receipt_proof",
     "ReceiptStore", "JsonlReceiptStore", "MemoryReceiptStore", "VerifyReport", "verify_path",
     "SpinegateError", "ManifestError", "ManifestHashMismatch", "ManifestUnreadable", "ReceiptLogError", "ReceiptWriteError",
     "TornLogError", "ReceiptFormatError", "KeyFileError",

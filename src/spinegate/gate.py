@@ -28,7 +28,7 @@ from .canonical import arguments_hash, canonical_arguments, manifest_hash, sha25
 from .classifier import Classification, EffectClassifier
 from .decision import Decision, ToolCall, Verdict, as_text
 from .effects import DEFAULT_RISK_DELTAS, REVERSIBILITY, EffectClass, Posture
-from .errors import ManifestError, ReceiptLogError
+from .errors import ManifestError, ReceiptLogError, ReceiptWriteError
 from .gitinfo import git_context as read_git_context
 from .manifest import (
     FunctionEntry, Manifest, file_fingerprint, fingerprint_is_racy, load_manifest, parse_raw_manifest,
@@ -48,6 +48,8 @@ REASON_LIMIT = 1000
 COMMAND_LIMIT = 2000
 PATH_LIMIT = 500     # characters of one target path in a receipt
 PATHS_LIMIT = 20     # target paths listed in a receipt (the arguments' hash covers them all)
+#: reason code of a call checked after `close()`
+GATE_CLOSED = "GATE_CLOSED"
 #: steps_remaining when the session has no step budget (the field is a required integer).
 UNLIMITED_STEPS = 2**31 - 1
 
@@ -487,6 +489,12 @@ class Gate:
                              Ruling(Verdict.DENY, _bounded(reason, REASON_LIMIT), rule))
         return self._finish(prepared, enforce=True)
 
+    async def adeny(self, call: ToolCall, reason: str, rule: str) -> Decision:
+        """`deny` for async frameworks: never blocks the event loop on fsync."""
+        if self._offload_writes:
+            return await asyncio.to_thread(self.deny, call, reason, rule)
+        return self.deny(call, reason, rule)
+
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None) -> Receipt:
         """Write a receipt for what an approved call did.
@@ -527,6 +535,10 @@ class Gate:
             "stdout_truncated": text[:STDOUT_LIMIT] if (text is not None and record) else None,
         }
         with self._lock:
+            if self._closed:
+                raise ReceiptWriteError("the gate is closed; the outcome was not recorded",
+                                        path=getattr(self.store, "location", "<store>"),
+                                        fix="record outcomes before closing the gate")
             note = self.session.posture_note
             if note:  # a posture change shows in the next receipt, whichever kind it is
                 action["description"] = _bounded(f"{action['description']}; {note}", REASON_LIMIT * 2)
@@ -755,6 +767,10 @@ class Gate:
         paths = list(cls.target_paths)
         with self._lock:
             s = self.session
+            if self._closed:  # the log is closed: nothing can be recorded, so nothing may run
+                return Decision(Verdict.DENY, GATE_CLOSED, effect, call,
+                                "the gate was closed, so no receipt can be written and the call may not run",
+                                None, entry, tuple(paths), shadow, enforced, p.decided_by)
             if not denied and entry is not None:
                 # Budgets and posture again, under the lock: concurrent calls or a slow
                 # approver must not overrun a budget or slip past a tightened posture.

@@ -475,3 +475,39 @@ async def test_concurrent_acheck_and_outcomes(make_gate: Any) -> None:
     assert [json.loads(x)["sequence_number"] for x in lines] == list(range(1, 121))
     outcomes = [json.loads(x) for x in lines if json.loads(x)["action"]["operation"] == "outcome"]
     assert len(outcomes) == 60
+
+
+def test_check_after_close_denies_and_writes_nothing(tmp_path) -> None:
+    """A closed gate cannot record, so nothing it is asked about may run."""
+    import shutil
+    from pathlib import Path
+
+    from spinegate import Gate, ReceiptWriteError, ToolCall
+
+    manifest = tmp_path / "m.json"
+    shutil.copy(Path(__file__).resolve().parents[2] / "samples" / "manifest.json", manifest)
+    log = tmp_path / "r.jsonl"
+    gate = Gate.open(manifest, receipts=log)
+    approved = gate.check(ToolCall("Read", "Files"))
+    gate.close()
+    before = log.read_bytes()
+    decision = gate.check(ToolCall("Read", "Files"))
+    assert not decision.approved and decision.reason == "GATE_CLOSED" and decision.receipt is None
+    with pytest.raises(ReceiptWriteError):
+        gate.record_outcome(approved, output="late")
+    assert log.read_bytes() == before
+
+
+async def test_adeny_records_a_refusal(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from spinegate import Gate, ToolCall, verify_path
+
+    manifest = tmp_path / "m.json"
+    shutil.copy(Path(__file__).resolve().parents[2] / "samples" / "manifest.json", manifest)
+    log = tmp_path / "r.jsonl"
+    with Gate.open(manifest, receipts=log, durability="fsync") as gate:
+        decision = await gate.adeny(ToolCall("Read", "Files"), "INVALID_ARGUMENTS_JSON", "bad model output")
+    assert decision.reason == "INVALID_ARGUMENTS_JSON" and decision.receipt is not None
+    assert verify_path(log).ok
