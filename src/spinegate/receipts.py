@@ -7,8 +7,10 @@ used to validate receipts read back from a log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
+from json.encoder import encode_basestring_ascii as _enc  # type: ignore[attr-defined]
 from typing import Any, Iterator, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,9 +32,15 @@ def format_timestamp(moment: datetime) -> str:
     (`datetime.isoformat()` drops the fraction when microseconds are zero;
     receipts never do.)
     """
-    if moment.tzinfo is None:
+    tz = moment.tzinfo
+    if tz is None:
         raise ValueError("receipt timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if tz is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # keep strftime's own rendering of tiny years
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return (f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond:06d}+00:00")
 
 
 class Receipt(Mapping[str, Any]):
@@ -185,8 +193,163 @@ def validate_receipt(data: Any) -> ReceiptSchema:
 
 
 def seal(body: dict[str, Any], previous_hash: str | None) -> Receipt:
-    """Add the hash fields to a receipt body and serialise it canonically."""
+    """Add the hash fields to a receipt body and serialise it canonically.
+
+    `body` holds the ten fields other than the two hashes. For the fixed
+    receipt schema the hash input and the JSONL line are assembled in one
+    pass (`_fast_parts`); any other shape takes the general `json.dumps` path.
+    Both give the same bytes (tests/perf checks this with hypothesis).
+    """
+    parts = _fast_parts(body) if len(body) == 10 else None
     body["previous_receipt_hash"] = previous_hash
-    digest = receipt_hash(body)
+    if parts is None:
+        digest = receipt_hash(body)
+        body["receipt_hash"] = digest
+        return Receipt(body)
+    head, proposal, tail = parts
+    digest = hashlib.sha256(f"{head},{proposal},{tail}".encode("ascii")).hexdigest()
     body["receipt_hash"] = digest
-    return Receipt(body)
+    prev = "null" if previous_hash is None else _value(previous_hash)
+    return Receipt(body, f'{head},"previous_receipt_hash":{prev},{proposal},"receipt_hash":"{digest}",{tail}')
+
+
+# --------------------------------------------------------------------------
+# Fast canonical form for the fixed receipt schema.
+#
+# Byte-identical to ``json.dumps(value, sort_keys=True, separators=(",", ":"))``
+# (ensure_ascii on): strings (str subclasses too, as json treats them) go
+# through the same C escaper json uses, exact ints and finite floats through
+# their own repr (as json does), and anything else (bools, NaN, nested
+# containers) through json.dumps itself. Object keys are written in sorted order; an object whose key set is
+# not exactly the schema's falls back to the general path.
+
+_SEP = (",", ":")
+_dumps = json.dumps
+
+
+def _value(v: Any) -> str:
+    """Canonical JSON of one field value."""
+    if v is None:
+        return "null"
+    t = type(v)
+    if t is str:
+        return _enc(v)
+    if t is int:
+        return int.__repr__(v)
+    if t is float and v - v == 0.0:  # finite; json writes NaN/Infinity itself
+        return float.__repr__(v)
+    if t is list:
+        if not v:
+            return "[]"
+        if all(type(x) is str for x in v):
+            return "[" + ",".join(map(_enc, v)) + "]"
+    return _dumps(v, sort_keys=True, separators=_SEP)
+
+
+def _fast_parts(b: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(head, proposal member, tail) of a ten-field receipt body, or None if it is not the fixed schema.
+
+    The hash input is ``head + "," + proposal + "," + tail``; the JSONL line
+    puts the two hash members between them, in their sorted places.
+    """
+    try:
+        a = b["action"]
+        bs = b["budget_snapshot"]
+        ex = b["executor"]
+        g = b["git_context"]
+        r = b["result"]
+        if (type(a) is not dict or len(a) != 8 or type(bs) is not dict or len(bs) != 8
+                or type(ex) is not dict or len(ex) != 3 or type(g) is not dict or len(g) != 3
+                or type(r) is not dict or len(r) != 8):
+            return None
+        v = _value
+        # Strings through json's own escaper (it takes str subclasses exactly as json.dumps
+        # does; anything else raises TypeError and the general path takes over).
+        (tool, operation, effect_class, description, reversibility, posture, instance_id, model, etype,
+         branch, proposal_id, receipt_id, status, session_id, timestamp) = map(_enc, (
+            a["tool"], a["operation"], a["effect_class"], a["description"], a["reversibility"],
+            bs["current_posture"], ex["instance_id"], ex["model"], ex["type"], g["branch"],
+            b["proposal_id"], b["receipt_id"], r["status"], b["session_id"], b["timestamp"]))
+        command, commit_after, commit_before, blocked_by, diff_hash, stdout = [
+            "null" if x is None else _enc(x)
+            for x in (a["command"], g["commit_after"], g["commit_before"], r["blocked_by"], r["diff_hash"],
+                      r["stdout_truncated"])]
+        commands_used, files_touched, steps_remaining, steps_used, writes_used, sequence, exit_code = [
+            int.__repr__(x) if type(x) is int else ("null" if x is None else v(x))
+            for x in (bs["commands_used"], bs["files_touched"], bs["steps_remaining"], bs["steps_used"],
+                      bs["writes_used"], b["sequence_number"], r["exit_code"])]
+        risk_delta, runtime, risk_score = [
+            float.__repr__(x) if (type(x) is float and x - x == 0.0) else v(x)
+            for x in (a["risk_delta"], bs["runtime_elapsed_seconds"], bs["session_risk_score"])]
+        target_paths, files_created, files_deleted, files_modified = [
+            "[]" if (type(x) is list and not x) else v(x)
+            for x in (a["target_paths"], r["files_created"], r["files_deleted"], r["files_modified"])]
+        head = (
+            f'{{"action":{{"command":{command},"description":{description},"effect_class":{effect_class},'
+            f'"operation":{operation},"reversibility":{reversibility},"risk_delta":{risk_delta},'
+            f'"target_paths":{target_paths},"tool":{tool}}},'
+            f'"budget_snapshot":{{"commands_used":{commands_used},"current_posture":{posture},'
+            f'"files_touched":{files_touched},"runtime_elapsed_seconds":{runtime},'
+            f'"session_risk_score":{risk_score},"steps_remaining":{steps_remaining},'
+            f'"steps_used":{steps_used},"writes_used":{writes_used}}},'
+            f'"executor":{{"instance_id":{instance_id},"model":{model},"type":{etype}}},'
+            f'"git_context":{{"branch":{branch},"commit_after":{commit_after},"commit_before":{commit_before}}}'
+        )
+        proposal = f'"proposal_id":{proposal_id}'
+        tail = (
+            f'"receipt_id":{receipt_id},'
+            f'"result":{{"blocked_by":{blocked_by},"diff_hash":{diff_hash},"exit_code":{exit_code},'
+            f'"files_created":{files_created},"files_deleted":{files_deleted},'
+            f'"files_modified":{files_modified},"status":{status},"stdout_truncated":{stdout}}},'
+            f'"sequence_number":{sequence},"session_id":{session_id},"timestamp":{timestamp}}}'
+        )
+    except (KeyError, TypeError):
+        return None
+    return head, proposal, tail
+
+
+def validated_receipt_hash(d: dict[str, Any]) -> str:
+    """`canonical.receipt_hash` of a receipt that passed the strict schema (exact types known).
+
+    For the verifier's hot loop: with the types settled by `ReceiptSchema`
+    (str, str | None, int, list[str]; numbers through `_value`), each member
+    is written without dispatching on its type. Same bytes as the general
+    rule (tests/perf checks it).
+    """
+    a = d["action"]
+    b = d["budget_snapshot"]
+    ex = d["executor"]
+    g = d["git_context"]
+    r = d["result"]
+    v = _value
+    (tool, operation, effect_class, description, reversibility, posture, instance_id, model, etype, branch,
+     proposal_id, receipt_id, status, session_id, timestamp) = map(_enc, (
+        a["tool"], a["operation"], a["effect_class"], a["description"], a["reversibility"],
+        b["current_posture"], ex["instance_id"], ex["model"], ex["type"], g["branch"],
+        d["proposal_id"], d["receipt_id"], r["status"], d["session_id"], d["timestamp"]))
+    command, commit_after, commit_before, blocked_by, diff_hash, stdout = [
+        "null" if x is None else _enc(x)
+        for x in (a["command"], g["commit_after"], g["commit_before"], r["blocked_by"], r["diff_hash"],
+                  r["stdout_truncated"])]
+    target_paths, files_created, files_deleted, files_modified = [
+        "[" + ",".join(map(_enc, x)) + "]" if x else "[]"
+        for x in (a["target_paths"], r["files_created"], r["files_deleted"], r["files_modified"])]
+    exit_code = r["exit_code"]
+    body = (
+        f'{{"action":{{"command":{command},"description":{description},"effect_class":{effect_class},'
+        f'"operation":{operation},"reversibility":{reversibility},"risk_delta":{v(a["risk_delta"])},'
+        f'"target_paths":{target_paths},"tool":{tool}}},'
+        f'"budget_snapshot":{{"commands_used":{b["commands_used"]!r},"current_posture":{posture},'
+        f'"files_touched":{b["files_touched"]!r},"runtime_elapsed_seconds":{v(b["runtime_elapsed_seconds"])},'
+        f'"session_risk_score":{v(b["session_risk_score"])},"steps_remaining":{b["steps_remaining"]!r},'
+        f'"steps_used":{b["steps_used"]!r},"writes_used":{b["writes_used"]!r}}},'
+        f'"executor":{{"instance_id":{instance_id},"model":{model},"type":{etype}}},'
+        f'"git_context":{{"branch":{branch},"commit_after":{commit_after},"commit_before":{commit_before}}},'
+        f'"proposal_id":{proposal_id},"receipt_id":{receipt_id},'
+        f'"result":{{"blocked_by":{blocked_by},"diff_hash":{diff_hash},'
+        f'"exit_code":{"null" if exit_code is None else repr(exit_code)},'
+        f'"files_created":{files_created},"files_deleted":{files_deleted},"files_modified":{files_modified},'
+        f'"status":{status},"stdout_truncated":{stdout}}},'
+        f'"sequence_number":{d["sequence_number"]!r},"session_id":{session_id},"timestamp":{timestamp}}}'
+    )
+    return hashlib.sha256(body.encode("ascii")).hexdigest()

@@ -8,16 +8,31 @@ parsed receipt, never from how a line happens to be formatted.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import heapq
 import json
+import marshal
+import multiprocessing
 import os
 import re
+import shutil
+import stat
+import sys
+import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .canonical import receipt_hash
 from .errors import ReceiptFormatError
-from .receipts import validate_receipt
+from pydantic import ValidationError
+from pydantic_core import SchemaValidator
+from pydantic_core import to_json as _to_json
+
+from .receipts import ReceiptSchema, validate_receipt, validated_receipt_hash
 
 # Failure reasons (stable codes; the conformance vectors use them).
 INVALID_JSON = "INVALID_JSON"
@@ -154,26 +169,14 @@ class _ChainChecker:
 
 
 def _hash_of(data: dict[str, Any], line: str | None, stored: str, prev: str | None) -> str:
-    """Recompute the receipt hash; when the stored line is canonical, hash its bytes directly.
+    """Recompute the receipt hash from the parsed receipt.
 
-    A canonical line minus its two hash members is exactly the hash input, so
-    hashing it gives the same digest as re-serialising the parsed receipt. If
-    the line is not canonical that digest will not match, and the receipt is
-    re-serialised, so the result never depends on formatting.
+    Never from the stored text: a line whose own bytes hash to the stored
+    value can still parse to other values (a repeated key, `1.50` for 1.5,
+    `1E-05`, the .NET port's raw UTF-8), and SPEC.md makes the parsed
+    values, serialised canonically, the only hash input. `line`, `stored`
+    and `prev` are kept for callers; they do not affect the result.
     """
-    if line is not None:
-        import hashlib
-
-        prev_member = '"previous_receipt_hash":' + ("null" if prev is None else f'"{prev}"') + ","
-        hash_member = f'"receipt_hash":"{stored}",'
-        if line.count(prev_member) == 1 and line.count(hash_member) == 1:
-            body = line.replace(prev_member, "", 1).replace(hash_member, "", 1)
-            try:
-                digest = hashlib.sha256(body.encode("ascii")).hexdigest()
-            except UnicodeEncodeError:
-                digest = ""
-            if digest == stored:
-                return digest
     return receipt_hash(data)
 
 
@@ -202,8 +205,8 @@ def verify_path(path: str | os.PathLike[str]) -> VerifyReport:
     return verify_jsonl(p)
 
 
-def verify_jsonl(path: str | os.PathLike[str]) -> VerifyReport:
-    """Verify a JSONL log, one receipt per line (blank lines are not allowed)."""
+def _verify_jsonl_serial(path: str | os.PathLike[str]) -> VerifyReport:
+    """The general, single-process JSONL verifier: the reference `verify_jsonl` is tested against."""
     path = str(path)
     report = VerifyReport(path)
     checker = _ChainChecker(report)
@@ -251,3 +254,461 @@ def verify_receipts(receipts: Iterable[dict[str, Any]], *, name: str = "<receipt
     for i, data in enumerate(receipts, start=1):
         checker.add(data, file=name, line=i)
     return report
+
+
+# --------------------------------------------------------------------------
+# Fast JSONL verification: streaming, byte ranges in parallel, bounded memory.
+#
+# The log is cut into byte ranges on line boundaries. Each range is scanned
+# on its own (by a worker process when the log is large): every line is
+# parsed, validated, hashed and chained to the previous receipt of its
+# session inside the range. What a range cannot know on its own is settled
+# afterwards, in log order: the link from each session's first receipt in
+# the range to the session's head so far, and receipt ids seen twice, which
+# are spilled to disk in hash buckets so memory does not grow with the log.
+# The report is the one `_verify_jsonl_serial` gives (tests/perf checks it).
+
+#: Logs smaller than this are verified in this process.
+PARALLEL_MIN_BYTES = 32 << 20
+#: Target size of one byte range.
+CHUNK_BYTES = 16 << 20
+#: Roughly how many bytes of log feed one duplicate-id bucket.
+BUCKET_BYTES = 48 << 20
+#: Show a progress bar on a terminal for logs at least this large.
+PROGRESS_MIN_BYTES = 64 << 20
+
+# Failure phases: the order in which `_ChainChecker.add` reports problems of one receipt.
+_P_READ, _P_FILENAME, _P_DUPLICATE, _P_HASH, _P_CHAIN = range(5)
+
+
+
+def _as_typed_dict(schema: Any) -> Any:
+    """ReceiptSchema's core schema with every model turned into a typed dict (same fields, same rules).
+
+    Derived from the model itself, so the two cannot drift apart.
+    """
+    if isinstance(schema, dict):
+        if schema.get("type") == "model":
+            fields = {  # in sorted order: the validated dicts come out with their keys sorted
+                name: {"type": "typed-dict-field", "schema": _as_typed_dict(f["schema"]),
+                       "required": f["schema"].get("type") != "default"}
+                for name, f in sorted(schema["schema"]["fields"].items())
+            }
+            return {"type": "typed-dict", "fields": fields, "config": schema.get("config", {}),
+                    "extra_behavior": "forbid", "strict": True}
+        ge = _python_ge(schema)
+        if ge is not None:  # `Field(ge=...)` on `float | int`: the same bound inside each branch, in Rust
+            return {"type": "union", "choices": [{**c, "ge": ge} for c in schema["schema"]["choices"]]}
+        return {k: _as_typed_dict(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_as_typed_dict(v) for v in schema]
+    return schema
+
+
+def _python_ge(schema: dict[str, Any]) -> Any:
+    """The bound of pydantic's Python-level `ge` check around a union of plain numbers, else None."""
+    func = schema.get("function") if schema.get("type") == "function-after" else None
+    inner = schema.get("schema")
+    target = func.get("function") if isinstance(func, dict) and func.get("type") == "no-info" else None
+    if (isinstance(target, functools.partial) and getattr(target.func, "__name__", "") == "greater_than_or_equal_validator"
+            and not target.args and set(target.keywords) == {"ge"} and isinstance(inner, dict)
+            and inner.get("type") == "union"
+            and all(c.keys() == {"type"} and c["type"] in ("int", "float") for c in inner.get("choices", ()))):
+        return target.keywords["ge"]
+    return None
+
+
+#: Parses and validates one line in a single step, giving plain dicts. It accepts only what
+#: json.loads and the strict schema accept, with the same values (tests/perf checks this);
+#: anything it rejects is decided, and worded, by the general path.
+_validate_json = SchemaValidator(_as_typed_dict(ReceiptSchema.__pydantic_core_schema__)).validate_json
+
+
+def _fast_hash_of(data: dict[str, Any]) -> str:
+    """`_hash_of` on the fast serialiser: the hash of the parsed values, never of the line's text.
+
+    Only for receipts that passed the strict schema (the serialiser relies on their exact types).
+    """
+    return validated_receipt_hash(data)
+
+
+def _plain_number(x: Any) -> bool:
+    """An int, or a float that pydantic-core and Python's json write alike (0, or 1e-4 <= |x| < 1e16)."""
+    t = type(x)
+    return t is int or (t is float and (x == 0.0 or 1e-4 <= abs(x) < 1e16))
+
+
+def _validated_hash(data: dict[str, Any]) -> str:
+    """`_fast_hash_of` for a dict from `_validate_json`, serialised by pydantic-core when that is exact.
+
+    Such a dict has the schema's exact types and its keys in sorted order at
+    every level, so pydantic-core's compact JSON is the canonical form,
+    except where the two writers differ: non-ASCII text and DEL (json
+    escapes them, pydantic-core writes them raw, which shows as a byte
+    >= 0x7f) and floats below 1e-4 or above 1e16 (exponent spelling). Those
+    receipts, and any whose hash does not match this way, go through
+    `validated_receipt_hash`. On success the two hash fields are left removed from `data`.
+    """
+    prev = data.pop("previous_receipt_hash")
+    stored = data.pop("receipt_hash")
+    a = data["action"]
+    b = data["budget_snapshot"]
+    if _plain_number(a["risk_delta"]) and _plain_number(b["runtime_elapsed_seconds"]) \
+            and _plain_number(b["session_risk_score"]):
+        out = _to_json(data)
+        if out.isascii() and b"\x7f" not in out:
+            digest = hashlib.sha256(out).hexdigest()
+            if digest == stored:
+                return digest
+    data["previous_receipt_hash"] = prev
+    data["receipt_hash"] = stored
+    return validated_receipt_hash(data)
+
+
+@dataclass
+class _Range:
+    """What one byte range of the log tells about itself."""
+
+    index: int
+    lines: int = 0
+    receipts: int = 0
+    approvals: int = 0
+    denials: int = 0
+    outcomes: int = 0
+    failure_count: int = 0
+    #: (local line, phase, failure with a local line number), the first MAX_REPORTED of them.
+    failures: list[tuple[int, int, Failure]] = field(default_factory=list)
+    #: session -> [first seq, first prev, first line, first receipt id, last seq, last hash]
+    sessions: dict[str, list[Any]] = field(default_factory=dict)
+    #: (local line, receipt id, session, seq) of each schema-valid receipt, when not spilled.
+    ids: list[tuple[int, str, str, int]] | None = None
+    nbytes: int = 0
+
+
+def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
+    """Verify lines [start, end) of the log on their own (see the section comment)."""
+    out = _Range(index, nbytes=end - start)
+    failures = out.failures
+    sessions = out.sessions
+    ids: list[tuple[int, str, str, int]] = []
+
+    def fail(line: int, phase: int, failure: Failure) -> None:
+        out.failure_count += 1
+        if len(failures) < MAX_REPORTED:
+            failures.append((line, phase, failure))
+
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        pos = start
+        n = 0
+        for raw in fh:
+            n += 1
+            pos += len(raw)
+            if raw[-1:] != b"\n":
+                fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
+                                         "a write was interrupted; `spinegate recover` moves it aside", path, n))
+                break
+            try:
+                # The raw bytes: valid UTF-8 parses as the decoded text would, and the
+                # newline or a CR before it is JSON whitespace either way.
+                data = _validate_json(raw)
+            except ValidationError:
+                data = None
+            if data is not None:
+                out.receipts += 1
+                _check_one(data, n, path, out, sessions, ids, fail, sorted_keys=True)
+            else:
+                text = raw[:-1].decode("utf-8", errors="replace").rstrip("\r")
+                try:
+                    data = json.loads(text)
+                except ValueError as exc:
+                    fail(n, _P_READ, Failure(INVALID_JSON, f"not valid JSON: {exc}", path, n))
+                else:
+                    out.receipts += 1
+                    try:
+                        validate_receipt(data)
+                    except ReceiptFormatError as exc:
+                        rid = data.get("receipt_id") if isinstance(data, dict) else None
+                        fail(n, _P_READ, Failure(SCHEMA_VIOLATION, str(exc), path, n,
+                                                 rid if isinstance(rid, str) else None))
+                    else:
+                        _check_one(data, n, path, out, sessions, ids, fail)
+            if pos >= end:
+                break
+    out.lines = n
+    if spill_dir is None:
+        out.ids = ids
+    else:
+        _spill(ids, spill_dir, index, buckets)
+    return out
+
+
+def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: dict[str, list[Any]],
+               ids: list[tuple[int, str, str, int]], fail: Any, *, sorted_keys: bool = False) -> None:
+    """`_ChainChecker.add` for one schema-valid receipt, minus what needs the rest of the log.
+
+    `sorted_keys`: `data` came from `_validate_json` (see `_validated_hash`).
+    """
+    sid = data["session_id"]
+    seq = data["sequence_number"]
+    rid = data["receipt_id"]
+    stored = data["receipt_hash"]
+    prev = data["previous_receipt_hash"]
+    if data["action"]["operation"] == "outcome":
+        out.outcomes += 1
+    elif data["result"]["status"] == "blocked":
+        out.denials += 1
+    else:
+        out.approvals += 1
+    ids.append((n, rid, sid, seq))
+    computed = _validated_hash(data) if sorted_keys else _fast_hash_of(data)
+    if computed != stored:
+        fail(n, _P_HASH, Failure(HASH_MISMATCH, f"stored {stored}, recomputed {computed}", path, n, rid, sid, seq))
+    state = sessions.get(sid)
+    if state is None:
+        sessions[sid] = [seq, prev, n, rid, seq, stored]
+        return
+    last_seq, last_hash = state[4], state[5]
+    failure = _link_failure(seq, prev, last_seq, last_hash)
+    if failure is not None:
+        fail(n, _P_CHAIN, Failure(failure[0], failure[1], path, n, rid, sid, seq))
+    state[4] = seq
+    state[5] = stored
+
+
+def _link_failure(seq: int, prev: str | None, last_seq: int, last_hash: str) -> tuple[str, str] | None:
+    """The chain failure (code, detail) of a receipt following (last_seq, last_hash), if any."""
+    if seq != last_seq + 1:
+        code = SEQUENCE_GAP if seq > last_seq + 1 else SEQUENCE_REGRESSION
+        return code, f"expected sequence {last_seq + 1} after {last_seq}, found {seq}"
+    if prev != last_hash:
+        return CHAIN_BROKEN, f"previous_receipt_hash {prev!r} does not match the previous receipt's hash {last_hash}"
+    return None
+
+
+def _genesis_failure(seq: int, prev: str | None) -> tuple[str, str] | None:
+    if seq != 1 or prev is not None:
+        return BAD_GENESIS, (f"a session's first receipt must have sequence 1 and previous_receipt_hash null "
+                             f"(found sequence {seq}, previous {prev!r})")
+    return None
+
+
+def _spill(ids: list[tuple[int, str, str, int]], spill_dir: str, index: int, buckets: int) -> None:
+    """Write a range's receipt ids to per-bucket files (marshal: fast, exact for str and int)."""
+    if buckets == 1:
+        parts = [ids]
+    else:
+        parts = [[] for _ in range(buckets)]
+        crc = zlib.crc32
+        for rec in ids:
+            parts[crc(rec[1].encode("utf-8", "surrogatepass")) % buckets].append(rec)
+    for b, recs in enumerate(parts):
+        if recs:
+            with open(os.path.join(spill_dir, f"{index}.{b}"), "wb") as fh:
+                marshal.dump(recs, fh)
+
+
+def _duplicates(groups: Iterable[tuple[int, list[tuple[int, str, str, int]]]],
+                path: str) -> tuple[int, list[Failure]]:
+    """Count receipt ids seen before in log order; keep the first MAX_REPORTED failures.
+
+    `groups` are (line offset, records) in log order. A group with no repeat
+    among itself or what came before is added to the set in one step.
+    """
+    seen: set[str] = set()
+    count = 0
+    found: list[Failure] = []
+    for offset, recs in groups:
+        rids = [rec[1] for rec in recs]
+        fresh = set(rids)
+        if len(fresh) == len(rids) and seen.isdisjoint(fresh):
+            seen |= fresh
+            continue
+        for n, rid, sid, seq in recs:
+            if rid in seen:
+                count += 1
+                if len(found) < MAX_REPORTED:
+                    found.append(Failure(DUPLICATE_RECEIPT_ID, "this receipt_id appears earlier in the log",
+                                         path, n + offset, rid, sid, seq))
+            else:
+                seen.add(rid)
+    return count, found
+
+
+def _bucket_duplicates(spill_dir: str, bucket: int, offsets: list[int], path: str) -> tuple[int, list[Failure]]:
+    """`_duplicates` over one bucket's spilled ids, ranges read in log order."""
+
+    def groups() -> Iterator[tuple[int, list[tuple[int, str, str, int]]]]:
+        for index, offset in enumerate(offsets):
+            name = os.path.join(spill_dir, f"{index}.{bucket}")
+            if not os.path.exists(name):
+                continue
+            with open(name, "rb") as fh:
+                recs = marshal.loads(fh.read())  # marshal.load(fh) reads the file item by item
+            os.unlink(name)
+            yield offset, recs
+
+    return _duplicates(groups(), path)
+
+
+def _scan_range_star(args: tuple[Any, ...]) -> _Range:
+    return _scan_range(*args)
+
+
+def _bucket_duplicates_star(args: tuple[Any, ...]) -> tuple[int, list[Failure]]:
+    return _bucket_duplicates(*args)
+
+
+def _ranges(path: str, size: int, chunk: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `chunk` bytes, each starting at the beginning of a line."""
+    bounds = [0]
+    with open(path, "rb") as fh:
+        pos = chunk
+        while pos < size:
+            fh.seek(pos)
+            fh.readline()
+            nxt = fh.tell()
+            if nxt >= size:
+                break
+            if nxt > bounds[-1]:
+                bounds.append(nxt)
+            pos = nxt + chunk
+    bounds.append(size)
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+
+
+class _Merger:
+    """Joins the ranges' results in log order into one report."""
+
+    def __init__(self, report: VerifyReport, path: str) -> None:
+        self.report = report
+        self.path = path
+        self.heads = report.session_heads
+        self.line_offset = 0
+        self.offsets: list[int] = []
+        self.count = 0
+        #: (global line, phase, failure): the first MAX_REPORTED in log order.
+        self.kept: list[tuple[int, int, Failure]] = []
+
+    def _keep(self, items: Iterable[tuple[int, int, Failure]]) -> None:
+        self.kept = heapq.nsmallest(MAX_REPORTED, [*self.kept, *items], key=lambda t: (t[0], t[1]))
+
+    def add(self, r: _Range) -> None:
+        report, offset = self.report, self.line_offset
+        self.offsets.append(offset)
+        report.receipts += r.receipts
+        report.approvals += r.approvals
+        report.denials += r.denials
+        report.outcomes += r.outcomes
+        self.count += r.failure_count
+        items = [(n + offset, phase, dataclasses.replace(f, line=n + offset)) for n, phase, f in r.failures]
+        for sid, (first_seq, first_prev, n, rid, last_seq, last_hash) in r.sessions.items():
+            head = self.heads.get(sid)
+            if head is None:
+                report.sessions += 1
+                problem = _genesis_failure(first_seq, first_prev)
+            else:
+                problem = _link_failure(first_seq, first_prev, head[0], head[1])
+            if problem is not None:
+                self.count += 1
+                items.append((n + offset, _P_CHAIN,
+                              Failure(problem[0], problem[1], self.path, n + offset, rid, sid, first_seq)))
+            self.heads[sid] = (last_seq, last_hash)
+        self._keep(items)
+        self.line_offset += r.lines
+
+    def add_duplicates(self, count: int, found: list[Failure]) -> None:
+        self.count += count
+        self._keep((f.line or 0, _P_DUPLICATE, f) for f in found)
+
+    def finish(self) -> VerifyReport:
+        self.report.failure_count = self.count
+        self.report.failures = [f for _, _, f in self.kept]
+        return self.report
+
+
+def _progress(total: int, show: bool | None, path: str) -> Any:
+    """A click progress bar on stderr when it is a terminal (or when asked), else a no-op."""
+    if show is None:
+        show = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
+    if not show:
+        return None
+    import click
+
+    return click.progressbar(length=total, label=f"verifying {os.path.basename(path)}", file=sys.stderr,
+                             show_pos=False, show_percent=True)
+
+
+def _start_method() -> str:
+    """"fork" from a single-threaded process (workers share its pages), "spawn" otherwise.
+
+    Forking a process that runs other threads can copy a lock some thread
+    holds; a fresh interpreter is the safe choice there.
+    """
+    import threading
+
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+def verify_jsonl(path: str | os.PathLike[str], *, workers: int | None = None, chunk_bytes: int | None = None,
+                 progress: bool | None = None) -> VerifyReport:
+    """Verify a JSONL log, one receipt per line (blank lines are not allowed).
+
+    Streams the log in byte ranges with memory that does not grow with its
+    length (receipt ids are spilled to disk to find duplicates); logs of
+    PARALLEL_MIN_BYTES or more are checked by `workers` processes (default:
+    one per CPU). A progress bar shows on a terminal for large logs. The
+    report equals the single-process verifier's.
+    """
+    path = str(path)
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):  # a pipe or device: no byte ranges, read it as a stream
+        return _verify_jsonl_serial(path)
+    size = st.st_size
+    if workers is None:
+        workers = (os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
+    chunk = chunk_bytes or CHUNK_BYTES
+    ranges = _ranges(path, size, chunk) if size else [(0, 0)]
+    report = VerifyReport(path)
+    merger = _Merger(report, path)
+    bar = _progress(size, progress, path)
+    if bar is not None:
+        bar.__enter__()
+    try:
+        if workers <= 1 and len(ranges) == 1:
+            r = _scan_range(path, 0, size, 0, None, 1)
+            merger.add(r)
+            merger.add_duplicates(*_duplicates([(0, r.ids or [])], path))
+            if bar is not None:
+                bar.update(size)
+            return merger.finish()
+        buckets = max(1, -(-size // BUCKET_BYTES))
+        spill_dir = tempfile.mkdtemp(prefix="spinegate-verify-")
+        try:
+            tasks = [(path, s, e, i, spill_dir, buckets) for i, (s, e) in enumerate(ranges)]
+            if workers <= 1:
+                for t in tasks:
+                    r = _scan_range_star(t)
+                    merger.add(r)
+                    if bar is not None:
+                        bar.update(r.nbytes)
+                for b in range(buckets):
+                    merger.add_duplicates(*_bucket_duplicates(spill_dir, b, merger.offsets, path))
+            else:
+                ctx = multiprocessing.get_context(_start_method())
+                with ctx.Pool(workers) as pool:
+                    for r in pool.imap(_scan_range_star, tasks):
+                        merger.add(r)
+                        if bar is not None:
+                            bar.update(r.nbytes)
+                    jobs = [(spill_dir, b, merger.offsets, path) for b in range(buckets)]
+                    for count, found in pool.imap_unordered(_bucket_duplicates_star, jobs):
+                        merger.add_duplicates(count, found)
+            return merger.finish()
+        finally:
+            shutil.rmtree(spill_dir, ignore_errors=True)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
