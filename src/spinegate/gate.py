@@ -84,6 +84,13 @@ def _bounded(text: str, limit: int) -> str:
     return text[: limit - 30] + "...[sha256:" + sha256_hex(text)[:16] + "]"
 
 
+def _text_field(value: Any, default: str = "unknown") -> str:
+    """A receipt text field from a framework value: a string, bounded, never raising."""
+    if type(value) is str and 0 < len(value) <= NAME_LIMIT:
+        return value
+    return _bounded(as_text(value) or default, NAME_LIMIT)
+
+
 def _safe_arguments_hash(arguments: Any) -> str:
     """The arguments' hash for a receipt description; never raises."""
     try:
@@ -283,6 +290,7 @@ class Gate:
         self._lock = threading.RLock()
         self._manifest_path = manifest_path
         self._manifest_fp = file_fingerprint(manifest_path) if manifest_path else None
+        self._manifest_settled = False  # True once the unchanged file is older than the racy window
         self._manifest_text: bytes | None = None  # the file's bytes when last verified (see _check_integrity)
         self._sealed_hash = manifest.manifest_hash
         self._integrity_problem: str | None = None
@@ -544,7 +552,7 @@ class Gate:
                 action["description"] = _bounded(f"{action['description']}; {note}", REASON_LIMIT * 2)
             receipt, sync = self.emitter.emit_unsynced(
                 proposal_id=decision.receipt["proposal_id"] if decision.receipt is not None else self._proposal(call),
-                executor_type=self._executor_type(call), model=_bounded(as_text(call.model) or "unknown", NAME_LIMIT),
+                executor_type=self._executor_type(call), model=_text_field(call.model),
                 action=action, result=result,
                 budget=self.session.snapshot(self._monotonic(), self.limits),
             )
@@ -589,7 +597,7 @@ class Gate:
     # -- internals ---------------------------------------------------------------
 
     def _executor_type(self, call: ToolCall) -> str:
-        return _bounded(as_text(self.executor_type or call.framework) or "unknown", NAME_LIMIT)
+        return _text_field(self.executor_type or call.framework)
 
     @staticmethod
     def _proposal(call: ToolCall) -> str:
@@ -606,7 +614,9 @@ class Gate:
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self._manifest_path is not None:
             fp = file_fingerprint(self._manifest_path)
-            if fp is None or fp != self._manifest_fp or fingerprint_is_racy(fp):
+            if fp is not None and fp == self._manifest_fp and self._manifest_settled:
+                pass  # unchanged since it was verified, and too old to change unseen
+            elif fp is None or fp != self._manifest_fp or fingerprint_is_racy(fp):
                 # Re-read the file: it moved, changed, or changed so recently that an equal
                 # fingerprint proves nothing. Text identical to the last verified text needs
                 # no re-hash (keeps checks cheap in the seconds after a manifest is written).
@@ -636,6 +646,9 @@ class Gate:
                 if problem is None:
                     self._manifest_fp = fp
                     self._manifest_text = text
+                    self._manifest_settled = False
+            else:
+                self._manifest_settled = True
         if problem:
             self._integrity_problem = problem  # sticky: reopen the gate after a review
         return problem
@@ -724,9 +737,9 @@ class Gate:
         return self._apply_answer(p, answer)
 
     def _action(self, call: ToolCall, effect: EffectClass, operation: str, risk: float, description: str,
-                command: str | None, paths: list[str]) -> dict[str, Any]:
+                command: str | None, paths: list[str], tool: str | None = None) -> dict[str, Any]:
         return {
-            "tool": _bounded(call.tool_name, NAME_LIMIT),
+            "tool": tool if tool is not None else _bounded(call.tool_name, NAME_LIMIT),
             "operation": operation,
             "effect_class": effect.value,
             "risk_delta": risk,
@@ -816,8 +829,8 @@ class Gate:
             try:
                 receipt, sync = self.emitter.emit_unsynced(
                     proposal_id=self._proposal(call), executor_type=self._executor_type(call),
-                    model=_bounded(as_text(call.model) or "unknown", NAME_LIMIT),
-                    action=self._action(call, effect, operation, risk, description, command, paths),
+                    model=_text_field(call.model),
+                    action=self._action(call, effect, operation, risk, description, command, paths, name),
                     result=result,
                     budget=budget_snapshot(self.limits, steps, commands, writes, len(s.files) + len(new_files),
                                            self._monotonic() - s.started, score, posture),

@@ -511,3 +511,24 @@ async def test_adeny_records_a_refusal(tmp_path) -> None:
         decision = await gate.adeny(ToolCall("Read", "Files"), "INVALID_ARGUMENTS_JSON", "bad model output")
     assert decision.reason == "INVALID_ARGUMENTS_JSON" and decision.receipt is not None
     assert verify_path(log).ok
+
+
+def test_edit_after_the_manifest_settled_is_still_caught(tmp_path, monkeypatch) -> None:
+    """Once the unchanged file is past the racy window the gate skips the re-read, but any edit
+    changes its fingerprint (ctime at least) and is re-read and caught."""
+    import shutil
+    from pathlib import Path
+
+    from spinegate import Gate, ToolCall
+    from spinegate import manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "RACY_WINDOW_NS", 0)
+    manifest = tmp_path / "m.json"
+    shutil.copy(Path(__file__).resolve().parents[2] / "samples" / "manifest.json", manifest)
+    with Gate.open(manifest, receipts=tmp_path / "r.jsonl") as gate:
+        assert gate.check(ToolCall("Read", "Files")).approved
+        assert gate.check(ToolCall("Read", "Files")).approved  # settled now
+        text = manifest.read_text()
+        manifest.write_text(text.replace('"allowed": false', '"allowed": true '))  # same size
+        decision = gate.check(ToolCall("Delete", "Files"))
+    assert decision.reason == "MANIFEST_INTEGRITY_FAILURE"
