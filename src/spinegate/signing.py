@@ -4,8 +4,8 @@ A v1.0.0 chain only proves that a log is self-consistent: whoever can write
 the file can rewrite any receipt and recompute every hash, or cut off the
 tail. A gate given an Ed25519 signing key therefore writes *checkpoints* to a
 sidecar file next to the log (``<log>.checkpoints.jsonl``), one canonical
-JSON object per line, every N receipts and when it closes. Each checkpoint
-signs, for one session:
+JSON object per line, after a session's first receipt, every N receipts
+and when it closes. Each checkpoint signs, for one session:
 
 - ``session_id``, ``index`` (1, 2, ... per session) and ``previous_checkpoint``
   (SHA-256 of the previous checkpoint line of the session, or null), so the
@@ -24,8 +24,10 @@ signs, for one session:
   covers every field, the link to the previous receipt included.
 
 ``signature`` is base64 Ed25519 over the canonical JSON of all other fields.
-`verify_checkpoints` re-reads the log in one streaming pass and names what it
-finds with the stable reason codes below.
+Only the canonical spelling of a line (and of its base64 signature) is
+accepted, so a checkpoint has exactly one valid form. `verify_checkpoints`
+re-reads the log in one streaming pass and names what it finds with the
+stable reason codes below.
 """
 
 from __future__ import annotations
@@ -40,10 +42,9 @@ import stat
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -76,8 +77,15 @@ CHECKPOINT_CHAIN_BROKEN = "CHECKPOINT_CHAIN_BROKEN"      # previous_checkpoint d
 RECEIPT_REWRITTEN = "RECEIPT_REWRITTEN"                  # receipts differ from what a checkpoint signed
 RECEIPTS_DELETED = "RECEIPTS_DELETED"                    # fewer receipts than a checkpoint signed
 RECEIPTS_INSERTED = "RECEIPTS_INSERTED"                  # more receipts than a checkpoint signed
+RECEIPT_NOT_CANONICAL = "RECEIPT_NOT_CANONICAL"          # a receipt line is not the canonical JSON the gate wrote
 TAIL_TRUNCATED = "TAIL_TRUNCATED"                        # the log ends before the last checkpoint
 NO_CHECKPOINTS = "NO_CHECKPOINTS"                        # receipts exist, but no checkpoint covers any
+CHECKPOINT_FILE_INVALID = "CHECKPOINT_FILE_INVALID"      # the checkpoint path is not a regular file
+SESSION_UNSIGNED = "SESSION_UNSIGNED"                    # a session with receipts but no checkpoint at all
+
+#: Largest key file read (a PEM Ed25519 key is about 120 bytes): a device or huge file is refused, not read.
+MAX_KEY_FILE_BYTES = 16 * 1024
+SIGNATURE_BYTES = 64
 
 _UNSIGNED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "type": str, "version": int, "session_id": str, "index": int, "sequence_number": int, "count": int,
@@ -140,16 +148,10 @@ def load_private_key(path: str | os.PathLike[str] | Ed25519PrivateKey) -> Ed2551
     if isinstance(path, Ed25519PrivateKey):
         return path
     p = os.fspath(path)
-    try:
-        with open(p, "rb") as fh:
-            if os.name == "posix" and stat.S_IMODE(os.fstat(fh.fileno()).st_mode) & 0o077:
-                raise KeyFileError(f"{p}: the private key is readable by other users; run `chmod 600 {p}`")
-            data = fh.read()
-    except OSError as exc:
-        raise KeyFileError(f"{p}: cannot read the signing key: {exc.strerror or exc}") from None
+    data = _read_key_file(p, "signing key", owner_only=True)
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{p}: not an unencrypted PEM private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{p}: not an Ed25519 private key ({type(key).__name__})")
@@ -161,17 +163,52 @@ def load_public_key(path: str | os.PathLike[str] | Ed25519PublicKey) -> Ed25519P
     if isinstance(path, Ed25519PublicKey):
         return path
     p = os.fspath(path)
-    try:
-        data = Path(p).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{p}: cannot read the public key: {exc.strerror or exc}") from None
+    data = _read_key_file(p, "public key")
+    if b"PRIVATE KEY-----" in data:
+        raise KeyFileError(f"{p}: this is a private key; verify with the public key (NAME.pub from "
+                           "`spinegate keygen`), and keep the private key off the verifying host")
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{p}: not a PEM public key: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{p}: not an Ed25519 public key ({type(key).__name__})")
     return key
+
+
+def _read_key_file(p: str, what: str, *, owner_only: bool = False) -> bytes:
+    """A key file's bytes. A FIFO, device, directory or oversized file is refused, never read (no hang).
+
+    Opened non-blocking and checked with fstat, so a path swapped for a pipe
+    between a check and the open cannot block the caller. `owner_only`
+    refuses a file that group or others can read (POSIX).
+    """
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise KeyFileError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyFileError(f"{p}: cannot read the {what}: not a regular file (a directory, device or pipe)")
+        if owner_only and os.name == "posix" and stat.S_IMODE(st.st_mode) & 0o077:
+            raise KeyFileError(f"{p}: the private key is readable by other users; run `chmod 600 {p}`")
+        if st.st_size > MAX_KEY_FILE_BYTES:
+            raise KeyFileError(f"{p}: not a PEM {what}: {st.st_size} bytes, larger than any key file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise KeyFileError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _is_regular(p: str) -> bool:
+    """True for a regular file (after following symlinks); False for anything else, including nothing."""
+    try:
+        return stat.S_ISREG(os.stat(p).st_mode)
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------
@@ -289,18 +326,29 @@ def receipt_leaf(receipt_hash_hex: str, previous_hash_hex: str | None) -> bytes:
 
 def recompute_receipt_hash(data: dict[str, Any], line: str | None = None) -> str:
     """The receipt's hash recomputed from its content (fast when the stored line is canonical)."""
-    if line is not None:
-        stored, prev = data.get("receipt_hash"), data.get("previous_receipt_hash")
-        if isinstance(stored, str) and (prev is None or isinstance(prev, str)):
-            prev_member = '"previous_receipt_hash":' + ("null" if prev is None else json.dumps(prev)) + ","
-            hash_member = '"receipt_hash":' + json.dumps(stored) + ","
-            if line.count(prev_member) == 1 and line.count(hash_member) == 1:
-                body = line.replace(prev_member, "", 1).replace(hash_member, "", 1)
-                if body.isascii():
-                    digest = hashlib.sha256(body.encode("ascii")).hexdigest()
-                    if digest == stored:
-                        return digest
-    return receipt_hash(data)
+    fast = _canonical_line_hash(data, line) if line is not None else None
+    return fast if fast is not None else receipt_hash(data)
+
+
+def _canonical_line_hash(data: dict[str, Any], line: str) -> str | None:
+    """The receipt's hash straight from its stored line, or None if that shortcut does not apply.
+
+    Cutting the two hash members out of a canonical line leaves exactly the
+    bytes the hash covers. When the result hashes to the stored value, the
+    line is that canonical body plus the two members (so it parses to the
+    same object in any JSON reader); otherwise the caller re-serialises.
+    """
+    stored, prev = data.get("receipt_hash"), data.get("previous_receipt_hash")
+    if isinstance(stored, str) and (prev is None or isinstance(prev, str)):
+        prev_member = '"previous_receipt_hash":' + ("null" if prev is None else json.dumps(prev)) + ","
+        hash_member = '"receipt_hash":' + json.dumps(stored) + ","
+        if line.count(prev_member) == 1 and line.count(hash_member) == 1:
+            body = line.replace(prev_member, "", 1).replace(hash_member, "", 1)
+            if body.isascii():
+                digest = hashlib.sha256(body.encode("ascii")).hexdigest()
+                if digest == stored:
+                    return digest
+    return None
 
 
 class Commitment:
@@ -373,10 +421,21 @@ def _well_formed(cp: Any) -> str | None:
 
 
 def signature_ok(public_key: Ed25519PublicKey, cp: dict[str, Any]) -> bool:
+    """Whether `cp` carries a valid signature by `public_key`, in its one canonical encoding.
+
+    Base64 leaves spare bits in the last character, so several strings decode
+    to the same 64 bytes; only the canonical one is accepted, so that a
+    checkpoint line (and the hash the next checkpoint links to) has exactly
+    one valid form. Ed25519 verification itself rejects non-canonical S values.
+    """
     try:
-        public_key.verify(base64.b64decode(cp["signature"], validate=True), unsigned_bytes(cp))
+        encoded = cp["signature"]
+        raw = base64.b64decode(encoded, validate=True)
+        if len(raw) != SIGNATURE_BYTES or base64.b64encode(raw).decode("ascii") != encoded:
+            return False
+        public_key.verify(raw, unsigned_bytes(cp))
         return True
-    except (InvalidSignature, ValueError, TypeError):
+    except (InvalidSignature, ValueError, TypeError, KeyError):
         return False
 
 
@@ -411,7 +470,9 @@ class Checkpointer:
         self.since = 0  # receipts added since the last checkpoint written
         self.last_error: BaseException | None = None
         self.written = 0
-        self._sink = JsonlReceiptStore(self.path, durability=durability, group_commit=False)  # type: ignore[arg-type]
+        self._owed = False  # an opening / reopening checkpoint must be signed before (or with) the next receipt
+        self._sink = JsonlReceiptStore(self.path, durability=durability, group_commit=False,  # type: ignore[arg-type]
+                                       follow_symlinks=False)
 
     def resume(self, log_path: str | os.PathLike[str]) -> None:
         """Continue an existing session: rebuild the commitment from the log, check it, continue the chain.
@@ -443,25 +504,71 @@ class Checkpointer:
                         f"longer match checkpoint {last['index']}", path=os.fspath(log_path),
                         fix="run `spinegate verify LOG --public-key KEY.pub` and investigate")
                 checked = True
+        if last is not None and last["count"] == 0:
+            checked = True  # only the opening checkpoint: it committed to nothing
+        if last is None and self.commitment.count:
+            # A signed session has a checkpoint from before its first receipt: these receipts were never
+            # signed, or their checkpoints were deleted. Signing now would vouch for whatever is there.
+            raise ReceiptLogError(f"session {self.session_id}: {self.commitment.count} receipts in the log and no "
+                                  "checkpoint of it; refusing to sign over receipts no key vouched for",
+                                  path=self.path, fix="start a new session (no session_id), or run `spinegate "
+                                  "verify LOG --public-key KEY.pub` and investigate")
         if not checked:
             raise ReceiptLogError(f"session {self.session_id}: the log ends before its last checkpoint "
                                   f"(sequence {last['sequence_number'] if last else '?'})", path=os.fspath(log_path))
         self.since = self.commitment.sequence_number - (last["sequence_number"] if last else 0)
+        # Reopening a closed session: sign that it goes on, so receipts after a final checkpoint are never honest.
+        self._owed = last is not None and last["final"]
+        if self._owed and self.since > 0:
+            raise ReceiptLogError(f"session {self.session_id}: {self.since} receipt(s) follow its final checkpoint "
+                                  f"(sequence {last['sequence_number']}); refusing to sign over them",
+                                  path=os.fspath(log_path),
+                                  fix="run `spinegate verify LOG --public-key KEY.pub` and investigate")
         if self.since >= self.every:
             self._try_checkpoint(final=False)
+        elif self._owed:
+            self._settle("reopening")
+
+    def open_session(self) -> None:
+        """Sign the opening checkpoint of a new session (count 0), before its first receipt is written.
+
+        So every signed session that has a receipt has a checkpoint, and a
+        session fabricated in the log (with none) is caught
+        (`SESSION_UNSIGNED`). If it cannot be written, `add` retries after
+        the first receipt.
+        """
+        if self.index == 0 and self.commitment.count == 0:
+            self._owed = True
+            self._settle("opening")
+
+    def _settle(self, what: str) -> None:
+        """Write the owed opening / reopening checkpoint, keeping the every-N cadence; on failure, retry later."""
+        since = self.since
+        try:
+            self._write_checkpoint(final=False)
+        except (ReceiptLogError, OSError) as exc:
+            self.last_error = exc
+            log.warning("spinegate: could not write the %s checkpoint (retrying with the next receipt): %s",
+                        what, exc)
+        self.since = since
 
     def add(self, sequence_number: int, computed_hash: str, previous_hash: str | None) -> None:
-        """Fold one written receipt into the commitment; sign a checkpoint every N."""
+        """Fold one written receipt into the commitment; sign a checkpoint every N (and any owed one)."""
         self.commitment.add(computed_hash, previous_hash, sequence_number)
         self.since += 1
         if self.since >= self.every:
             self._try_checkpoint(final=False)
+        elif self._owed:  # the opening / reopening checkpoint could not be written: the session still needs it
+            self._settle("owed")
 
     def checkpoint(self, *, final: bool = False) -> dict[str, Any] | None:
         """Sign and append a checkpoint of everything so far (None for an empty session)."""
-        c = self.commitment
-        if c.count == 0:
+        if self.commitment.count == 0:
             return None
+        return self._write_checkpoint(final=final)
+
+    def _write_checkpoint(self, *, final: bool) -> dict[str, Any]:
+        c = self.commitment
         if self.before_write is not None:
             self.before_write()
         unsigned = {
@@ -478,6 +585,7 @@ class Checkpointer:
         self.since = 0
         self.written += 1
         self.last_error = None
+        self._owed = False
         return cp
 
     def _try_checkpoint(self, *, final: bool) -> None:
@@ -490,7 +598,10 @@ class Checkpointer:
     def close(self) -> None:
         """Write the final checkpoint and close the sidecar. Raises if it cannot be written."""
         try:
-            self.checkpoint(final=True)
+            if self.commitment.count:
+                self.checkpoint(final=True)
+            elif self.index:  # a session that never wrote a receipt: close its chain all the same
+                self._write_checkpoint(final=True)
         finally:
             self._sink.close()
 
@@ -499,16 +610,37 @@ class Checkpointer:
 # Reading
 
 
+#: Longest checkpoint line read (a real one is about 700 bytes plus the session id).
+MAX_CHECKPOINT_LINE = 64 * 1024
+
+
 def _iter_checkpoints(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON or None) for each complete line of a checkpoint file."""
+    """(line number, parsed JSON, or None when the line is not canonical JSON) per complete line.
+
+    The gate writes each checkpoint as canonical JSON, so any other spelling
+    (whitespace, key order, escapes, duplicate keys that a first-wins parser
+    would read differently) is not what the gate wrote and is rejected.
+    """
     with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
+        n = 0
+        while True:
+            raw = fh.readline(MAX_CHECKPOINT_LINE + 1)
             if not raw.endswith(b"\n"):
+                if len(raw) > MAX_CHECKPOINT_LINE:  # over-long line: skip it, report it
+                    n += 1
+                    while raw and not raw.endswith(b"\n"):
+                        raw = fh.readline(1 << 20)
+                    if raw:
+                        yield n, None
+                        continue
                 return
+            n += 1
             try:
-                yield n, json.loads(raw)
-            except (ValueError, RecursionError):
-                yield n, None
+                parsed = json.loads(raw)
+                canonical = canonical_json(parsed).encode("ascii") == raw[:-1]
+            except (ValueError, RecursionError, TypeError):
+                canonical = False
+            yield n, parsed if canonical else None
 
 
 def _iter_session(log_path: str, session_id: str) -> Iterator[tuple[int, dict[str, Any], str]]:
@@ -579,6 +711,10 @@ class CheckpointReport:
                 f"{self.sessions} sessions")
         if tail:
             text += f"; {tail} receipts after the last checkpoint of their session are protected by the chain only"
+        if self.unclosed:
+            k = len(self.unclosed)
+            text += (f"; {k} session{'s' if k != 1 else ''} without a final checkpoint (still open, crashed, or "
+                     "cut back together with their last checkpoints: compare with a copy kept elsewhere)")
         return text
 
 
@@ -612,8 +748,13 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
         report.failures.append(Failure(reason, detail, file, line, None, session, seq))
 
     sessions: dict[str, _SessionCheck] = {}
+    wrong_key_sessions: set[str] = set()
     if not os.path.exists(cpath):
         fail(CHECKPOINT_FILE_MISSING, "no checkpoint file next to the log: nothing signed to check against")
+    elif not _is_regular(cpath):
+        # A pipe or device (/dev/zero, say) planted there would hang or exhaust the verifier.
+        fail(CHECKPOINT_FILE_INVALID, "the checkpoint path is not a regular file (a directory, device or pipe): "
+             "not read")
     else:
         torn = find_torn_tail(cpath)
         if torn is not None:
@@ -621,7 +762,7 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
                 lines = fh.read(torn).count(b"\n")
             fail(CHECKPOINT_TORN, "the checkpoint file ends in a partial line (an interrupted write); "
                  "`spinegate recover` moves it aside", line=lines + 1)
-        _load_checkpoints(cpath, pub, kid, report, sessions, fail)
+        _load_checkpoints(cpath, pub, kid, report, sessions, fail, wrong_key_sessions)
 
     # One streaming pass over the log.
     seen_any = False
@@ -637,7 +778,15 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
             if not isinstance(data, dict) or not _receipt_like(data) or not isinstance(data.get("session_id"), str):
                 continue
             try:
-                computed = recompute_receipt_hash(data, line)
+                computed = _canonical_line_hash(data, line)
+                if computed is None:
+                    computed = receipt_hash(data)
+                    if canonical_json(data) != line:
+                        # Same object to Python, but duplicate keys can read differently elsewhere.
+                        fail(RECEIPT_NOT_CANONICAL, "the line is not the canonical JSON the gate writes "
+                             "(duplicate keys, whitespace, key order or escapes): readers other than this one "
+                             "may see different content", file=log_path, line=n,
+                             session=data["session_id"], seq=data["sequence_number"])
             except (ValueError, TypeError, RecursionError):
                 continue  # not serialisable as a receipt: missing from the commitment, so reported below
             seen_any = True
@@ -672,6 +821,11 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
             last = max(st.checkpoints, key=lambda t: t[1]["index"])[1]
             report.covered_receipts += min(c.count, last["count"])
             after = c.count - last["count"]
+            if after > 0 and last["final"]:
+                # A closed gate writes nothing more; a resumed one signs a checkpoint before going on.
+                fail(RECEIPTS_INSERTED, f"{after} receipt(s) follow the session's final checkpoint "
+                     f"({last['index']}, sequence {last['sequence_number']}): appended after it was closed",
+                     file=log_path, line=st.last_line, session=sid, seq=last["sequence_number"] + 1)
             if after > 0:
                 report.uncovered[sid] = after
                 # A writer that dies between a receipt and its checkpoint leaves exactly `every`.
@@ -684,6 +838,11 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
                 report.unclosed.append(sid)
         elif c.count:
             report.uncovered[sid] = c.count
+            if report.verified_checkpoints and sid not in wrong_key_sessions:
+                # The gate signs an opening checkpoint before a session's first receipt.
+                fail(SESSION_UNSIGNED, f"{c.count} receipt(s) of this session, and no checkpoint of it (a signing "
+                     "gate writes one before a session's first receipt): a session added to the log, or one "
+                     "whose checkpoints were all deleted", file=log_path, line=st.last_line, session=sid)
     if seen_any and report.verified_checkpoints == 0 and not any(
             f.reason in (CHECKPOINT_FILE_MISSING, CHECKPOINT_KEY_MISMATCH) for f in report.failures):
         fail(NO_CHECKPOINTS, "the log holds receipts but no checkpoint verifies under this key")
@@ -691,12 +850,16 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519Publ
 
 
 def _load_checkpoints(cpath: str, pub: Ed25519PublicKey, kid: str, report: CheckpointReport,
-                      sessions: dict[str, _SessionCheck], fail: Callable[..., None]) -> None:
-    """Read and authenticate every checkpoint, check each session's checkpoint chain, queue the anchors."""
-    wrong_key_reported: set[str] = set()
+                      sessions: dict[str, _SessionCheck], fail: Callable[..., None],
+                      wrong_key_reported: set[str]) -> None:
+    """Read and authenticate every checkpoint, check each session's checkpoint chain, queue the anchors.
+
+    Sessions with checkpoints by another key are added to `wrong_key_reported`.
+    """
     for n, cp in _iter_checkpoints(cpath):
         report.checkpoints += 1
-        problem = _well_formed(cp)
+        problem = "not canonical JSON (whitespace, key order, escapes or duplicate keys)" if cp is None \
+            else _well_formed(cp)
         if problem:
             fail(CHECKPOINT_MALFORMED, f"not a checkpoint: {problem}", line=n)
             continue
@@ -723,6 +886,11 @@ def _load_checkpoints(cpath: str, pub: Ed25519PublicKey, kid: str, report: Check
     for sid, st in sessions.items():
         _check_chain(sid, st.checkpoints, fail)
         st.anchors = deque(sorted(st.checkpoints, key=lambda t: (t[1]["sequence_number"], t[1]["index"])))
+        while st.anchors and st.anchors[0][1]["count"] == 0:  # opening (or empty final) checkpoints
+            line, cp = st.anchors.popleft()
+            if cp["sequence_number"] != 0 or not Commitment().matches(cp):
+                fail(CHECKPOINT_MALFORMED, f"checkpoint {cp['index']} covers no receipts but does not commit to "
+                     "an empty session", line=line, session=sid, seq=cp["sequence_number"])
 
 
 def _check_chain(sid: str, cps: list[tuple[int, dict[str, Any]]], fail: Callable[..., None]) -> None:
@@ -827,11 +995,20 @@ def verify_receipt_proof(receipt: dict[str, Any], proof: dict[str, Any], checkpo
     pub = load_public_key(public_key)
     if _well_formed(checkpoint) or checkpoint["key_id"] != key_id(pub) or not signature_ok(pub, checkpoint):
         return False
-    if proof.get("tree_size") != checkpoint["count"] or proof.get("tree_head") != checkpoint["tree_head"]:
+    try:  # a hostile receipt or proof is a failed proof, never a crash
+        if proof.get("tree_size") != checkpoint["count"] or proof.get("tree_head") != checkpoint["tree_head"]:
+            return False
+        index = proof["leaf_index"]
+        if not isinstance(index, int) or isinstance(index, bool) or receipt.get("session_id") != \
+                checkpoint["session_id"]:
+            return False
+        leaf = leaf_hash(receipt_leaf(receipt_hash(receipt), receipt.get("previous_receipt_hash")))
+        path = [bytes.fromhex(p) for p in proof["audit_path"]]
+        if any(len(p) != 32 for p in path):
+            return False
+        return verify_inclusion(leaf, index, checkpoint["count"], path, bytes.fromhex(checkpoint["tree_head"]))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
         return False
-    leaf = leaf_hash(receipt_leaf(receipt_hash(receipt), receipt.get("previous_receipt_hash")))
-    return verify_inclusion(leaf, int(proof["leaf_index"]), checkpoint["count"],
-                            [bytes.fromhex(p) for p in proof["audit_path"]], bytes.fromhex(checkpoint["tree_head"]))
 
 
 def iter_checkpoints(path: str | os.PathLike[str]) -> Iterable[dict[str, Any]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from datetime import datetime, timezone
 from typing import Any, Iterator, Literal, Protocol
@@ -170,12 +171,16 @@ class JsonlReceiptStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "flush",
-                 group_commit: bool = True) -> None:
+                 group_commit: bool = True, follow_symlinks: bool = True) -> None:
         if durability not in ("flush", "fsync"):
             raise ValueError(f"durability must be 'flush' or 'fsync', not {durability!r}")
         self.location = str(path)
         self.durability = durability
         self.group_commit = group_commit
+        # False for files the store names itself (the checkpoint sidecar): a symlink planted there
+        # must not make the writer append to whatever file it points at.
+        nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
+        self._open_flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | nofollow
         self.fsync_count = 0
         self._fd: int | None = None
         self._expected_end = -1
@@ -188,29 +193,47 @@ class JsonlReceiptStore:
         self._syncing = False
         self._sync_error: ReceiptWriteError | None = None
         try:
-            torn = find_torn_tail(self.location)
-        except OSError:
-            torn = None  # not a readable file (a directory, say): opening it fails below, closed
+            self._open()
+        except ReceiptWriteError:
+            pass  # reported, and the call refused, on the first append
+        torn = self._torn_tail()
         if torn is not None:
+            self.close()
             raise TornLogError(
                 "the log ends in a torn (partial) line, left by an interrupted write",
                 path=self.location, offset=torn, line=count_lines_before(self.location, torn) + 1,
                 fix=RECOVER_HINT.format(path=self.location),
             )
+
+    def _torn_tail(self) -> int | None:
+        """`find_torn_tail`, under the file lock: another process's line being written is not taken for torn."""
+        fd = self._fd
         try:
-            self._open()
-        except ReceiptWriteError:
-            pass  # reported, and the call refused, on the first append
+            if fd is None:  # unopenable: read only a regular file (a pipe would block the reader)
+                return find_torn_tail(self.location) if stat.S_ISREG(os.stat(self.location).st_mode) else None
+            _lock(fd)
+            try:
+                return find_torn_tail(self.location)
+            finally:
+                _unlock(fd)
+        except OSError:
+            return None  # not a readable file (a directory, say): the first append fails, closed
 
     def _open(self) -> int:
         if self._fd is None:
             try:
-                self._fd = os.open(self.location, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+                fd = os.open(self.location, self._open_flags, 0o640)
             except OSError as exc:
                 raise ReceiptWriteError(
                     f"cannot open the receipt log: {exc.strerror or exc}", path=self.location,
                     fix="make sure the directory exists and is writable",
                 ) from exc
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                # A pipe would block the writer once full, a device would swallow the receipts.
+                os.close(fd)
+                raise ReceiptWriteError("the receipt log is not a regular file (a pipe or device)",
+                                        path=self.location, fix="point the log at a regular file")
+            self._fd = fd
         return self._fd
 
     def append(self, line: str) -> None:

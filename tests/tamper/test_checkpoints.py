@@ -53,8 +53,8 @@ def test_honest_log_with_interleaved_sessions_verifies(signed_log: Callable[...,
     assert report.covered_receipts == 20  # close() checkpointed the tail
     assert report.uncovered == {} and report.unclosed == []
     cps = checkpoints_of(log)
-    # every 3 receipts (3, 6, 9) plus the final one on close, per session
-    assert sorted(c["sequence_number"] for c in cps) == [3, 3, 6, 6, 9, 9, 10, 10]
+    # the opening one (before any receipt), every 3 receipts (3, 6, 9), and the final one on close, per session
+    assert sorted(c["sequence_number"] for c in cps) == [0, 0, 3, 3, 6, 6, 9, 9, 10, 10]
     assert [c["final"] for c in cps].count(True) == 2
 
 
@@ -67,7 +67,8 @@ def test_close_is_idempotent_and_context_manager_checkpoints(manifest_path: Path
         gate.check(read_call(2))
     gate.close()
     cps = checkpoints_of(log)
-    assert len(cps) == 1 and cps[0]["final"] and cps[0]["count"] == 2
+    # the opening checkpoint (before the first receipt), then the final one
+    assert [(c["count"], c["final"]) for c in cps] == [(0, False), (2, True)]
     assert verify_checkpoints(log, keypair[1]).ok
 
 
@@ -80,8 +81,10 @@ def test_resumed_session_continues_the_checkpoint_chain(signed_log: Callable[...
         for i in range(4):
             gate.check(read_call(i))
     cps = checkpoints_of(log)
-    assert [c["index"] for c in cps] == [1, 2, 3, 4]
-    assert cps[-1]["count"] == 8 and cps[2]["previous_checkpoint"] == checkpoint_hash(cps[1])
+    # opening (0), 3, 4 (final); then the reopening one (4), 7, 8 (final)
+    assert [(c["index"], c["count"], c["final"]) for c in cps] == [
+        (1, 0, False), (2, 3, False), (3, 4, True), (4, 4, False), (5, 7, False), (6, 8, True)]
+    assert cps[-1]["count"] == 8 and cps[3]["previous_checkpoint"] == checkpoint_hash(cps[2])
     assert verify_path(log).ok and verify_checkpoints(log, keypair[1]).ok
 
 
@@ -336,7 +339,7 @@ def test_cli_verify_with_public_key(signed_log: Callable[..., Path], keypair: An
     log = signed_log(6, every=3)
     ok = runner.invoke(main, ["verify", str(log), "--public-key", str(keypair[1])])
     assert ok.exit_code == 0, ok.output
-    assert "3 of 3 checkpoints verify" in ok.output
+    assert "4 of 4 checkpoints verify" in ok.output
     wrong = runner.invoke(main, ["verify", str(log), "--public-key", str(other_keypair[1])])
     assert wrong.exit_code == 1 and CHECKPOINT_KEY_MISMATCH in wrong.output
     records = lines(log)

@@ -130,7 +130,7 @@ def test_torn_checkpoint_file_is_detected_and_recovered(tmp_path: Path, manifest
     with open(sidecar, "ab") as fh:
         fh.write(b'{"count":6,"digest":"ab')
     report = verify_checkpoints(log, keypair[1])
-    assert [f.reason for f in report.failures] == [CHECKPOINT_TORN] and report.failures[0].line == 4
+    assert [f.reason for f in report.failures] == [CHECKPOINT_TORN] and report.failures[0].line == 5
     with pytest.raises(TornLogError):
         Gate.open(manifest_path, receipts=log, signing_key=keypair[0], git=GIT)
     result = CliRunner().invoke(main, ["recover", str(log)])
