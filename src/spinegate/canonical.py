@@ -265,6 +265,6 @@ def manifest_canonical(value: Any) -> str:
 
 
 def manifest_hash(raw: dict[str, Any]) -> str:
-    """The manifest hash of a raw manifest document (as parsed by `load_raw_manifest`)."""
+    """The manifest hash of a raw manifest document (as parsed by `manifest.parse_raw_manifest`)."""
     body = {k: v for k, v in raw.items() if k != "manifest_hash"}
     return sha256_hex(manifest_canonical(body))

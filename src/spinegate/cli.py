@@ -6,6 +6,7 @@ usage error (click's own usage errors exit 2 as well).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 
 import click
 
-from .errors import KeyFileError, ManifestError, ManifestHashMismatch, ManifestUnreadable, ReceiptLogError
+from .errors import (
+    KeyFileError, ManifestError, ManifestHashMismatch, ManifestUnreadable, ReceiptLogError, SpinegateError,
+)
 from .manifest import compute_file_hash, load_manifest, seal_manifest
 from .signing import checkpoint_path_for, verify_checkpoints, write_keypair
 from .store import recover_torn_tail
@@ -34,7 +37,8 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--max-failures", default=10, show_default=True, help="How many failures to print.")
+@click.option("--max-failures", default=10, show_default=True, type=click.IntRange(min=0),
+              help="How many failures to print.")
 @click.option("--public-key", "public_key", default=None, type=click.Path(path_type=Path),
               help="Also check the log against its signed checkpoints (PATH.checkpoints.jsonl) with this "
                    "Ed25519 public key (NAME.pub from `spinegate keygen`).")
@@ -48,10 +52,13 @@ def verify(path: Path, as_json: bool, max_failures: int, public_key: Path | None
     receipts the key holder signed (rewritten or deleted receipts, a cut-off
     tail, forged, edited, reordered or deleted checkpoints, a wrong key).
     Exits 0 when everything verifies, 1 when something does not, 2 when PATH
-    or the key cannot be read.
+    or the key cannot be read, or PATH is a directory holding no receipt files.
     """
     if not path.exists():
         click.echo(f"spinegate verify: {path}: no such file or directory", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    if not path.is_file() and not path.is_dir():  # a pipe or device would hang the reader
+        click.echo(f"spinegate verify: {path}: not a regular file or directory", err=True)
         sys.exit(EXIT_UNREADABLE)
     if public_key is not None and path.is_dir():
         click.echo(f"spinegate verify: {path}: --public-key applies to a JSONL log, not a directory", err=True)
@@ -65,6 +72,10 @@ def verify(path: Path, as_json: bool, max_failures: int, public_key: Path | None
     except OSError as exc:
         click.echo(f"spinegate verify: {path}: cannot read: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
+    if path.is_dir() and report.receipts == 0:  # most likely the wrong directory: do not call that valid
+        click.echo(f"spinegate verify: {path}: no receipt files (<session>/NNNN_<receipt_id>.json) in this "
+                   "directory; to verify a JSONL log, pass the file itself", err=True)
+        sys.exit(EXIT_UNREADABLE)
     failures = list(report.failures) + (signed.failures if signed is not None else [])
     failure_count = report.failure_count + (signed.failure_count if signed is not None else 0)
     ok = report.ok and (signed is None or signed.ok)
@@ -73,7 +84,7 @@ def verify(path: Path, as_json: bool, max_failures: int, public_key: Path | None
             "path": report.path, "valid": ok, "receipts": report.receipts, "sessions": report.sessions,
             "approvals": report.approvals, "denials": report.denials, "outcomes": report.outcomes,
             "failure_count": failure_count,
-            "failures": [f.__dict__ if hasattr(f, "__dict__") else _failure_dict(f) for f in failures],
+            "failures": [dataclasses.asdict(f) for f in failures],
         }
         if signed is not None:
             doc["checkpoints"] = {
@@ -97,10 +108,6 @@ def verify(path: Path, as_json: bool, max_failures: int, public_key: Path | None
     sys.exit(EXIT_OK if ok else EXIT_INVALID)
 
 
-def _failure_dict(f: Any) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in f.__slots__}
-
-
 # -- manifest ---------------------------------------------------------------------
 
 
@@ -118,6 +125,10 @@ def manifest_seal(file: Path) -> None:
     except ManifestError as exc:
         click.echo(f"spinegate manifest seal: {exc}", err=True)
         sys.exit(EXIT_UNREADABLE if _unreadable(exc) else EXIT_INVALID)
+    except OSError as exc:  # the sealed copy could not be written; the file is left as it was
+        click.echo(f"spinegate manifest seal: {file}: cannot write: {exc.strerror or exc} "
+                   "(fix: make the file and its directory writable)", err=True)
+        sys.exit(EXIT_UNREADABLE)
     click.echo(f"{file}: sealed, manifest_hash {digest}")
 
 
@@ -158,24 +169,28 @@ def hash_manifest(file: Path) -> None:
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--session", default=None, help="Only this session.")
-@click.option("--tail", "tail", type=int, default=None, help="Only the last N receipts.")
+@click.option("--tail", "tail", type=click.IntRange(min=1), default=None, help="Only the last N receipts.")
 def show(path: Path, session: str | None, tail: int | None) -> None:
     """Print the receipts of a JSONL log, one line each."""
     rows: list[str] = []
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            try:
-                r = json.loads(raw)
-                if session and r.get("session_id") != session:
-                    continue
-                res, act = r["result"], r["action"]
-                outcome = res["status"] if act["operation"] != "decision" else (
-                    "DENY " if res["status"] == "blocked" else "ALLOW")
-                why = res.get("blocked_by") or ""
-                rows.append(f"{r['session_id']} #{r['sequence_number']:<4} {outcome:<8} {act['effect_class']:<17} "
-                            f"{act['tool']:<24} {act['operation']:<16} {why}")
-            except (ValueError, KeyError, TypeError):
-                rows.append(f"line {n}: not a readable receipt")
+    try:
+        with open(path, "rb") as fh:
+            for n, raw in enumerate(fh, start=1):
+                try:  # shown as far as it reads, even when it would fail verification
+                    r = json.loads(raw)
+                    if session and r.get("session_id") != session:
+                        continue
+                    res, act = r["result"], r["action"]
+                    outcome = res["status"] if act["operation"] != "decision" else (
+                        "DENY " if res["status"] == "blocked" else "ALLOW")
+                    why = res.get("blocked_by") or ""
+                    rows.append(f"{r['session_id']} #{r['sequence_number']:<4} {outcome:<8} "
+                                f"{act['effect_class']:<17} {act['tool']:<24} {act['operation']:<16} {why}")
+                except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                    rows.append(f"line {n}: not a readable receipt")
+    except OSError as exc:
+        click.echo(f"spinegate show: {path}: cannot read: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
     for row in rows[-tail:] if tail else rows:
         click.echo(row.rstrip())
 
@@ -211,7 +226,10 @@ def recover(path: Path) -> None:
     """
     targets = [path]
     sidecar = Path(checkpoint_path_for(path))
-    if sidecar.is_file():
+    if sidecar.is_symlink():  # never shorten whatever file a planted link points at
+        click.echo(f"spinegate recover: {sidecar} is a symbolic link; not touched (the gate never writes one)",
+                   err=True)
+    elif sidecar.is_file():
         targets.append(sidecar)
     for target in targets:
         try:
@@ -242,8 +260,11 @@ def hook(manifest_path: Path, receipts_path: Path) -> None:
 
     try:
         decision = run_hook(manifest_path, receipts_path, sys.stdin.read())
-    except (HookInputError, ManifestError, ReceiptLogError) as exc:
+    except (HookInputError, SpinegateError) as exc:
         click.echo(f"spinegate hook: blocked: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - any other exit code would let the agent run the tool
+        click.echo(f"spinegate hook: blocked: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
     click.echo(decision_json(decision))
     if not decision.approved:
@@ -300,7 +321,10 @@ def check_call(manifest_file: Path, tool: str, args_json: str, plugin: str | Non
         click.echo("decision: deny (the gate would not open with this manifest)")
         sys.exit(EXIT_INVALID)
     try:
-        arguments = json.loads(args_json)
+        try:
+            arguments = json.loads(args_json)
+        except RecursionError:
+            raise ValueError("nested too deeply to parse") from None
         if not isinstance(arguments, dict):
             raise ValueError("--args must be a JSON object")
     except ValueError as exc:
@@ -308,12 +332,16 @@ def check_call(manifest_file: Path, tool: str, args_json: str, plugin: str | Non
         click.echo("decision: deny (arguments are not a JSON object)")
         sys.exit(EXIT_INVALID)
     call = ToolCall(function=tool, plugin=plugin, arguments=arguments)
-    entry = m.lookup(plugin, tool)
-    classification = EffectClassifier.for_manifest(m).classify(call, entry)
     b = m.budgets
     limits = Limits(b.max_steps, b.max_commands, b.max_writes) if b is not None else Limits()
-    ruling = PolicyEvaluator().evaluate(call, entry, classification, Posture(posture) if posture else m.posture,
-                                        Usage(), limits)
+    try:
+        entry = m.lookup(plugin, tool)
+        classification = EffectClassifier.for_manifest(m).classify(call, entry)
+        ruling = PolicyEvaluator().evaluate(call, entry, classification, Posture(posture) if posture else m.posture,
+                                            Usage(), limits)
+    except Exception as exc:  # noqa: BLE001 - as the gate does: an exception denies
+        click.echo(f"decision: deny\nreason:   EVALUATION_EXCEPTION: {type(exc).__name__}: {exc}")
+        sys.exit(EXIT_INVALID)
     effect = classification.effect.value if classification.effect is not None else "unknown (recorded as SHELL_DANGEROUS)"
     declared = f" (declared {classification.declared.value})" if classification.declared is not None else ""
     click.echo(f"decision: {ruling.verdict.value}")

@@ -51,6 +51,9 @@ def as_text(value: Any) -> str:
 
 
 class Verdict(str, Enum):
+    """What policy decided. ESCALATE is asked of an approver inside the gate; a
+    `Decision` only ever carries APPROVE or DENY (an unanswered escalation denies)."""
+
     APPROVE = "approve"
     DENY = "deny"
     ESCALATE = "escalate"

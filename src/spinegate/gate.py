@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import operator
 import os
 import threading
 import time
@@ -39,7 +40,7 @@ from .policy import (
     EVALUATION_EXCEPTION, MANIFEST_INTEGRITY_FAILURE, RECEIPT_WRITE_FAILED, WRITE_EFFECTS,
     Limits, PolicyEvaluator, Ruling,
 )
-from .receipts import STDOUT_LIMIT, Receipt, format_timestamp, seal
+from .receipts import STDOUT_LIMIT, Receipt, format_timestamp, seal, validate_receipt
 from .signing import DEFAULT_CHECKPOINT_EVERY, Checkpointer, SigningKey, checkpoint_path_for
 from .store import Durability, ReceiptStore, open_store
 
@@ -82,6 +83,12 @@ def _bounded(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 30] + "...[sha256:" + sha256_hex(text)[:16] + "]"
+
+
+def _exception_text(prefix: str, exc: BaseException, *, with_type: bool = True) -> str:
+    """`prefix: <Type>: <message>` for a reason, bounded; never raises, whatever the exception's str() does."""
+    message = f"{type(exc).__name__}: {as_text(exc)}" if with_type else as_text(exc)
+    return _bounded(f"{prefix}: {message}", REASON_LIMIT)
 
 
 def _text_field(value: Any, default: str = "unknown") -> str:
@@ -238,8 +245,34 @@ class ReceiptEmitter:
         self.sequence += 1
         self.previous_hash = receipt.receipt_hash
         if self.checkpointer is not None:
-            self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
+            try:
+                self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
+            except Exception as exc:  # noqa: BLE001
+                # The receipt is written and chained: report the failure through `sync`, so the
+                # caller still counts the receipt (counters stay in step with the log) and denies.
+                def sync(exc: Exception = exc) -> None:
+                    raise exc
         return receipt, sync
+
+
+def _last_receipt(store: ReceiptStore, session_id: str) -> dict[str, Any] | None:
+    """The last receipt of `session_id` in `store`, checked against the schema before a chain continues from it.
+
+    Raises ReceiptLogError (naming the log and what to do) for anything else.
+    """
+    location = getattr(store, "location", "<store>")
+    fix = "run `spinegate verify` on the log, or open a new session"
+    try:
+        previous = store.last_receipt(session_id)
+        if previous is not None:
+            validate_receipt(previous)
+    except ReceiptLogError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a hostile line or a broken store: never continue from it
+        raise ReceiptLogError(f"the last receipt of session {session_id} is not a valid receipt "
+                              f"({type(exc).__name__}: {_bounded(as_text(exc), REASON_LIMIT)}), so its chain "
+                              "cannot be continued", path=location, fix=fix) from None
+    return previous
 
 
 class Gate:
@@ -289,13 +322,16 @@ class Gate:
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._manifest_path = manifest_path
-        self._manifest_fp = file_fingerprint(manifest_path) if manifest_path else None
+        # None: the first check reads and hashes the file, so a change between loading the
+        # manifest and opening the gate (a Manifest object loaded earlier) is caught too.
+        self._manifest_fp: tuple[int, int, int, int, int] | None = None
         self._manifest_settled = False  # True once the unchanged file is older than the racy window
         self._manifest_text: bytes | None = None  # the file's bytes when last verified (see _check_integrity)
         self._sealed_hash = manifest.manifest_hash
+        self._loaded_manifest = manifest  # `self.manifest` swapped for another object is a change too
         self._integrity_problem: str | None = None
 
-        previous = store.last_receipt(session_id) if session_id else None
+        previous = _last_receipt(store, session_id) if session_id else None
         sid = session_id or uuid.uuid4().hex[:12]
         start_posture = Posture(posture) if posture is not None else manifest.posture
         self.session = Session(sid, start_posture, monotonic())
@@ -328,6 +364,8 @@ class Gate:
                           before_write=getattr(self.store, "sync_all", None))
         if resume and on_disk:
             cp.resume(location)
+        elif not resume:
+            cp.open_session()  # signed before the first receipt: a session without one was not written here
         return cp
 
     # -- construction --------------------------------------------------------
@@ -355,7 +393,8 @@ class Gate:
         Raises ManifestError for a manifest that is unreadable, invalid or whose
         hash does not match, TornLogError for a log that ends in a torn line,
         KeyFileError for an unusable signing key, and ReceiptLogError when a
-        resumed session's log no longer matches its last signed checkpoint.
+        resumed session's last receipt is not a valid receipt or its log no
+        longer matches its last signed checkpoint.
         """
         path: str | None = None
         if not isinstance(manifest, Manifest):
@@ -493,8 +532,9 @@ class Gate:
         except Exception:  # noqa: BLE001
             entry = None
         effect = entry.effect_class if entry is not None else None
+        rule = as_text(rule)
         prepared = _Prepared(call, entry, Classification(effect, effect, rule),
-                             Ruling(Verdict.DENY, _bounded(reason, REASON_LIMIT), rule))
+                             Ruling(Verdict.DENY, _bounded(as_text(reason), REASON_LIMIT), rule))
         return self._finish(prepared, enforce=True)
 
     async def adeny(self, call: ToolCall, reason: str, rule: str) -> Decision:
@@ -509,8 +549,9 @@ class Gate:
 
         `output` is written truncated to 2000 characters (unless the entry sets
         record_output: false) with the SHA-256 of the full text in `diff_hash`;
-        an `error` makes the status "failed". Raises ReceiptLogError if the
-        receipt cannot be written.
+        an `error` makes the status "failed". Raises ValueError or TypeError
+        for arguments no receipt can hold (before writing anything), and
+        ReceiptLogError if the receipt cannot be written.
         """
         if not decision.approved:
             raise ValueError("record_outcome takes an approved decision: a refused call did not run")
@@ -521,6 +562,11 @@ class Gate:
             raise ValueError(f"status must be 'success' or 'failed', not {status!r}")
         if exit_code is None:
             exit_code = 0 if status == "success" else 1
+        elif isinstance(exit_code, bool) or not hasattr(type(exit_code), "__index__"):
+            # checked before anything is written: a non-integer would make the receipt fail the schema
+            raise TypeError(f"exit_code must be an int or None, not {type(exit_code).__name__}")
+        else:
+            exit_code = operator.index(exit_code)  # a plain int, also from an IntEnum or a numpy integer
         text: str | None
         if error is not None and output is None:
             text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
@@ -610,7 +656,9 @@ class Gate:
         if self._integrity_problem:
             return self._integrity_problem
         problem: str | None = None
-        if not self.manifest.unchanged():
+        if self.manifest is not self._loaded_manifest:
+            problem = "the manifest held by the gate was replaced after it was loaded"
+        elif not self.manifest.unchanged():
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self._manifest_path is not None:
             fp = file_fingerprint(self._manifest_path)
@@ -667,8 +715,8 @@ class Gate:
                 ruling = self.evaluator.evaluate(call, entry, classification, self.session.posture,
                                                  self.session, self.limits)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - fail closed on anything
-            reason = _bounded(f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}", REASON_LIMIT)
-            ruling = Ruling(Verdict.DENY, reason, "an exception was raised while classifying or evaluating the call")
+            ruling = Ruling(Verdict.DENY, _exception_text(EVALUATION_EXCEPTION, exc),
+                            "an exception was raised while classifying or evaluating the call")
         return _Prepared(call, entry, classification, ruling)
 
     def _approval_request(self, p: "_Prepared") -> ApprovalRequest:
@@ -678,7 +726,12 @@ class Gate:
     @staticmethod
     def _apply_answer(p: "_Prepared", answer: Any) -> "_Prepared":
         if isinstance(answer, Approval):
-            verdict = Approval(bool(answer.approved), answer.by, answer.note)
+            try:  # the approver's own values, made plain: they end up in the receipt
+                verdict = Approval(bool(answer.approved), _text_field(answer.by, "approver"),
+                                   _bounded(as_text(answer.note), REASON_LIMIT))
+            except Exception as exc:  # noqa: BLE001 - a malformed answer denies
+                return p.with_ruling(Ruling(Verdict.DENY, APPROVER_ERROR,
+                                            _exception_text("the approver's answer is unusable", exc)))
         elif isinstance(answer, bool):
             verdict = Approval(answer)
         else:
@@ -710,7 +763,7 @@ class Gate:
                                         f"no answer from the approver within {self.approval_timeout:g} s"))
         except Exception as exc:  # noqa: BLE001
             return p.with_ruling(Ruling(Verdict.DENY, APPROVER_ERROR,
-                                        _bounded(f"the approver raised {type(exc).__name__}: {exc}", REASON_LIMIT)))
+                                        _exception_text("the approver raised", exc)))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return self._apply_answer(p, answer)
@@ -733,7 +786,7 @@ class Gate:
                                         f"no answer from the approver within {self.approval_timeout:g} s"))
         except Exception as exc:  # noqa: BLE001
             return p.with_ruling(Ruling(Verdict.DENY, APPROVER_ERROR,
-                                        _bounded(f"the approver raised {type(exc).__name__}: {exc}", REASON_LIMIT)))
+                                        _exception_text("the approver raised", exc)))
         return self._apply_answer(p, answer)
 
     def _action(self, call: ToolCall, effect: EffectClass, operation: str, risk: float, description: str,
@@ -773,8 +826,8 @@ class Gate:
             if not denied:
                 denied, enforced = True, Verdict.DENY
                 verdict = Verdict.APPROVE if shadow else Verdict.DENY
-                ruling = Ruling(Verdict.DENY, _bounded(f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}",
-                                                       REASON_LIMIT), "the arguments could not be hashed")
+                ruling = Ruling(Verdict.DENY, _exception_text(EVALUATION_EXCEPTION, exc),
+                                "the arguments could not be hashed")
         name = _bounded(call.tool_name, NAME_LIMIT)
         by = f" by {p.decided_by}" if p.decided_by else ""
         paths = list(cls.target_paths)
@@ -791,8 +844,8 @@ class Gate:
                     recheck = getattr(self.evaluator, "limits_and_posture", PolicyEvaluator.limits_and_posture)
                     late = recheck(entry, effect, s.posture, s, self.limits)
                 except Exception as exc:  # noqa: BLE001 - fail closed
-                    late = Ruling(Verdict.DENY, _bounded(f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}",
-                                                         REASON_LIMIT), "the late budget and posture check failed")
+                    late = Ruling(Verdict.DENY, _exception_text(EVALUATION_EXCEPTION, exc),
+                                  "the late budget and posture check failed")
                 if late is not None:
                     ruling, enforced, denied = late, Verdict.DENY, True
                     verdict = Verdict.APPROVE if shadow else Verdict.DENY
@@ -836,9 +889,9 @@ class Gate:
                                            self._monotonic() - s.started, score, posture),
                 )
             except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
-                return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
-                                "the receipt could not be written, so the call may not run", None, entry,
-                                tuple(paths), shadow, enforced, p.decided_by)
+                return Decision(Verdict.DENY, _exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False),
+                                effect, call, "the receipt could not be written, so the call may not run", None,
+                                entry, tuple(paths), shadow, enforced, p.decided_by)
             s.steps, s.commands, s.writes, s.risk, s.posture, s.posture_note = \
                 steps, commands, writes, score, posture, None
             if not denied and entry is not None:
@@ -848,8 +901,9 @@ class Gate:
         try:
             sync()  # fsync durability: outside the lock, so concurrent calls share one fsync (group commit)
         except Exception as exc:  # noqa: BLE001 - not durable: fail closed, nothing runs
-            return Decision(Verdict.DENY, _bounded(f"{RECEIPT_WRITE_FAILED}: {exc}", REASON_LIMIT), effect, call,
-                            "the receipt was written but could not be made durable, so the call may not run",
+            return Decision(Verdict.DENY, _exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False),
+                            effect, call,
+                            "the receipt was written but could not be made durable or signed, so the call may not run",
                             receipt, entry, tuple(paths), shadow, enforced, p.decided_by)
         return Decision(verdict, ruling.reason if denied else None, effect, call, ruling.rule, receipt, entry,
                         tuple(paths), shadow, enforced if shadow else None, p.decided_by)

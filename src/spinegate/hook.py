@@ -26,6 +26,8 @@ from .decision import Decision, ToolCall
 from .gate import Gate
 
 _SESSION = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+#: Seconds a hook process waits for another one (same log) before it blocks its call.
+LOCK_TIMEOUT = 30.0
 
 
 class HookInputError(ValueError):
@@ -39,8 +41,11 @@ class HookCall:
 
 
 def parse_hook_input(text: str) -> HookCall:
+    """The proposed call (and the caller's session, if named) from the hook's standard input."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise HookInputError("standard input is not JSON: nested too deeply to parse") from None
     except ValueError as exc:
         raise HookInputError(f"standard input is not JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -74,12 +79,15 @@ def run_hook(manifest: Path, receipts: Path, text: str, **options: Any) -> Decis
     hook processes never fork a session's chain.
     """
     hook = parse_hook_input(text)
-    with FileLock(f"{receipts}.hook.lock"):
+    # Bounded wait: a hook that hangs may be treated by the agent as a mere error (the tool
+    # then runs); filelock.Timeout reaches the CLI, which blocks the call (exit 2).
+    with FileLock(f"{receipts}.hook.lock", timeout=LOCK_TIMEOUT):
         with Gate.open(manifest, receipts=receipts, session_id=hook.session_id, **options) as gate:
             return gate.check(hook.call)
 
 
 def decision_json(decision: Decision) -> str:
+    """The decision as the one line of JSON the hook prints on standard output."""
     return json.dumps({
         "decision": "allow" if decision.approved else "block",
         "reason": decision.reason,

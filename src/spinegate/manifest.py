@@ -12,6 +12,7 @@ import json
 import operator
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Mapping
 
@@ -257,6 +258,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+#: Deepest nesting a manifest may have (real ones need 4); deeper input would
+#: exhaust the recursion limit of validation and hashing.
+MAX_DEPTH = 64
+
+
 def parse_raw_manifest(text: str, *, source: str = "<memory>") -> dict[str, Any]:
     """Parse manifest JSON keeping numbers as written (for the hash)."""
     try:
@@ -272,14 +278,32 @@ def parse_raw_manifest(text: str, *, source: str = "<memory>") -> dict[str, Any]
             f"not valid JSON: {exc.msg}", source=source,
             location=f"line {exc.lineno}, column {exc.colno}", fix="correct the JSON syntax",
         ) from None
+    except RecursionError:
+        raise ManifestUnreadable("not valid JSON: nested too deeply to parse", source=source,
+                                 fix="a manifest is a flat list of entries; remove the deep nesting") from None
     except ValueError as exc:
         if isinstance(exc, ManifestError):
             raise
-        raise ManifestUnreadable(f"not valid JSON: {exc}", source=source) from None
+        raise ManifestUnreadable(f"not valid JSON: {exc}", source=source, fix="correct the JSON syntax") from None
     if not isinstance(raw, dict):
         raise ManifestUnreadable("the manifest must be a JSON object", source=source,
                             fix='start from {"version": "1.0.0", "posture": "NORMAL", "functions": []}')
+    if _depth_exceeds(raw, MAX_DEPTH):
+        raise ManifestUnreadable(f"JSON nested more than {MAX_DEPTH} levels deep", source=source,
+                                 fix="a manifest is a flat list of entries; remove the deep nesting")
     return raw
+
+
+def _depth_exceeds(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """True when `value` nests lists or objects more than `limit` levels deep (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _plain(value: Any) -> Any:
@@ -318,7 +342,7 @@ def manifest_from_raw(raw: dict[str, Any], *, source: str = "<memory>", verify_h
         problems = []
         for err in exc.errors():
             where = _describe_location(raw, tuple(err["loc"]))
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
             if err["type"] == "enum":
                 expected = err.get("ctx", {}).get("expected", "")
                 msg = f"unknown value {err.get('input')!r}; expected one of {expected}"
@@ -326,7 +350,8 @@ def manifest_from_raw(raw: dict[str, Any], *, source: str = "<memory>", verify_h
         first_loc = _describe_location(raw, tuple(exc.errors()[0]["loc"]))
         raise ManifestError(
             "invalid manifest: " + "; ".join(problems), source=source, location=first_loc,
-            fix="see SPEC.md's manifest format for the field types and allowed values",
+            fix="correct the field as the message says; samples/manifest.json shows the v1.0.0 format and "
+                "docs/policy.md the v1.1 fields",
         ) from None
     except ManifestError as exc:
         raise ManifestError(exc.detail, source=source, location=exc.location, fix=exc.fix) from None
@@ -432,8 +457,6 @@ RACY_WINDOW_NS = 2_000_000_000
 
 def fingerprint_is_racy(fp: tuple[int, int, int, int, int]) -> bool:
     """True when the file changed so recently that an equal fingerprint proves nothing."""
-    import time
-
     return time.time_ns() - max(fp[3], fp[4]) < RACY_WINDOW_NS
 
 

@@ -20,11 +20,6 @@ from .errors import ReceiptFormatError
 
 STDOUT_LIMIT = 2000
 
-RECEIPT_FIELDS = (
-    "receipt_id", "session_id", "proposal_id", "sequence_number", "timestamp", "executor",
-    "action", "result", "budget_snapshot", "git_context", "previous_receipt_hash", "receipt_hash",
-)
-
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with exactly six fractional digits and a +00:00 offset.
@@ -101,6 +96,7 @@ class Receipt(Mapping[str, Any]):
         return self._line
 
     def compute_hash(self) -> str:
+        """The receipt hash recomputed from the fields (equals `receipt_hash` unless altered)."""
         return receipt_hash(self._data)
 
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .canonical import receipt_hash
-from .errors import ReceiptFormatError
 from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 from pydantic_core import to_json as _to_json
 
+from .canonical import receipt_hash
+from .errors import ReceiptFormatError
 from .receipts import ReceiptSchema, validate_receipt, validated_receipt_hash
 
 # Failure reasons (stable codes; the conformance vectors use them).
@@ -114,8 +114,7 @@ class _ChainChecker:
         if len(self.report.failures) < MAX_REPORTED:
             self.report.failures.append(failure)
 
-    def add(self, data: Any, *, file: str, line: int | None, canonical_line: str | None = None,
-            expected_id: str | None = None) -> None:
+    def add(self, data: Any, *, file: str, line: int | None, expected_id: str | None = None) -> None:
         report = self.report
         report.receipts += 1
         try:
@@ -146,38 +145,40 @@ class _ChainChecker:
             self.fail(Failure(DUPLICATE_RECEIPT_ID, "this receipt_id appears earlier in the log", **where))
         self.seen_ids.add(rid)
 
-        computed = _hash_of(data, canonical_line, stored, prev)
+        # From the parsed values, never the stored text: a line whose own bytes hash to the
+        # stored value can still parse to other values (a repeated key, `1.50`, `1E-05`).
+        computed = receipt_hash(data)
         if computed != stored:
             self.fail(Failure(HASH_MISMATCH, f"stored {stored}, recomputed {computed}", **where))
 
         head = self.heads.get(sid)
         if head is None:
             report.sessions += 1
-            if seq != 1 or prev is not None:
-                self.fail(Failure(BAD_GENESIS,
-                                  f"a session's first receipt must have sequence 1 and previous_receipt_hash null "
-                                  f"(found sequence {seq}, previous {prev!r})", **where))
+            problem = _genesis_failure(seq, prev)
         else:
-            last_seq, last_hash = head
-            if seq != last_seq + 1:
-                code = SEQUENCE_GAP if seq > last_seq + 1 else SEQUENCE_REGRESSION
-                self.fail(Failure(code, f"expected sequence {last_seq + 1} after {last_seq}, found {seq}", **where))
-            elif prev != last_hash:
-                self.fail(Failure(CHAIN_BROKEN, f"previous_receipt_hash {prev!r} does not match the previous "
-                                  f"receipt's hash {last_hash}", **where))
+            problem = _link_failure(seq, prev, *head)
+        if problem is not None:
+            self.fail(Failure(*problem, **where))
         self.heads[sid] = (seq, stored)
 
 
-def _hash_of(data: dict[str, Any], line: str | None, stored: str, prev: str | None) -> str:
-    """Recompute the receipt hash from the parsed receipt.
+def _parse(raw: bytes) -> tuple[Any, str | None]:
+    """(the JSON value, None) of one stored receipt's bytes, or (None, why they are not JSON).
 
-    Never from the stored text: a line whose own bytes hash to the stored
-    value can still parse to other values (a repeated key, `1.50` for 1.5,
-    `1E-05`, the .NET port's raw UTF-8), and SPEC.md makes the parsed
-    values, serialised canonically, the only hash input. `line`, `stored`
-    and `prev` are kept for callers; they do not affect the result.
+    Strict UTF-8 (a replacement character would only turn up later as a
+    misleading hash mismatch), and never raising on hostile input such as
+    `[[[[...` nested past the parser's recursion limit.
     """
-    return receipt_hash(data)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        return json.loads(text), None  # the newline, or CRLF, is JSON whitespace
+    except RecursionError:
+        return None, "not valid JSON: nested too deeply to parse"
+    except ValueError as exc:
+        return None, f"not valid JSON: {exc}"
 
 
 def _iter_jsonl(path: str) -> Iterator[tuple[int, bytes, bool]]:
@@ -192,9 +193,12 @@ _RECEIPT_FILE = re.compile(r"^(\d+)_(.+)\.json$")
 
 
 def _session_dirs(root: Path) -> list[Path]:
-    if any(_RECEIPT_FILE.match(p.name) for p in root.iterdir() if p.is_file()):
-        return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir())
+    """`root` itself (one session's directory) and each directory in it (a directory per session).
+
+    Both, always: a receipt file dropped at the top must not hide the session
+    directories from verification, nor the other way round.
+    """
+    return [root, *sorted(p for p in root.iterdir() if p.is_dir())]
 
 
 def verify_path(path: str | os.PathLike[str]) -> VerifyReport:
@@ -215,13 +219,11 @@ def _verify_jsonl_serial(path: str | os.PathLike[str]) -> VerifyReport:
             checker.fail(Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
                                  "a write was interrupted; `spinegate recover` moves it aside", path, n))
             break
-        text = raw[:-1].decode("utf-8", errors="replace").rstrip("\r")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            checker.fail(Failure(INVALID_JSON, f"not valid JSON: {exc}", path, n))
+        data, problem = _parse(raw)
+        if problem is not None:
+            checker.fail(Failure(INVALID_JSON, problem, path, n))
             continue
-        checker.add(data, file=path, line=n, canonical_line=text)
+        checker.add(data, file=path, line=n)
     return report
 
 
@@ -237,10 +239,9 @@ def verify_directory(path: str | os.PathLike[str]) -> VerifyReport:
             if m and f.is_file():
                 files.append((int(m.group(1)), m.group(2), f))
         for _, rid, f in sorted(files):
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                checker.fail(Failure(INVALID_JSON, f"not valid JSON: {exc}", str(f)))
+            data, problem = _parse(f.read_bytes())
+            if problem is not None:
+                checker.fail(Failure(INVALID_JSON, problem, str(f)))
                 report.receipts += 1
                 continue
             checker.add(data, file=str(f), line=None, expected_id=rid)
@@ -324,14 +325,6 @@ def _python_ge(schema: dict[str, Any]) -> Any:
 _validate_json = SchemaValidator(_as_typed_dict(ReceiptSchema.__pydantic_core_schema__)).validate_json
 
 
-def _fast_hash_of(data: dict[str, Any]) -> str:
-    """`_hash_of` on the fast serialiser: the hash of the parsed values, never of the line's text.
-
-    Only for receipts that passed the strict schema (the serialiser relies on their exact types).
-    """
-    return validated_receipt_hash(data)
-
-
 def _plain_number(x: Any) -> bool:
     """An int, or a float that pydantic-core and Python's json write alike (0, or 1e-4 <= |x| < 1e16)."""
     t = type(x)
@@ -339,7 +332,7 @@ def _plain_number(x: Any) -> bool:
 
 
 def _validated_hash(data: dict[str, Any]) -> str:
-    """`_fast_hash_of` for a dict from `_validate_json`, serialised by pydantic-core when that is exact.
+    """`validated_receipt_hash` for a dict from `_validate_json`, serialised by pydantic-core when that is exact.
 
     Such a dict has the schema's exact types and its keys in sorted order at
     every level, so pydantic-core's compact JSON is the canonical form,
@@ -418,11 +411,9 @@ def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | No
                 out.receipts += 1
                 _check_one(data, n, path, out, sessions, ids, fail, sorted_keys=True)
             else:
-                text = raw[:-1].decode("utf-8", errors="replace").rstrip("\r")
-                try:
-                    data = json.loads(text)
-                except ValueError as exc:
-                    fail(n, _P_READ, Failure(INVALID_JSON, f"not valid JSON: {exc}", path, n))
+                data, problem = _parse(raw)
+                if problem is not None:
+                    fail(n, _P_READ, Failure(INVALID_JSON, problem, path, n))
                 else:
                     out.receipts += 1
                     try:
@@ -461,7 +452,7 @@ def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: d
     else:
         out.approvals += 1
     ids.append((n, rid, sid, seq))
-    computed = _validated_hash(data) if sorted_keys else _fast_hash_of(data)
+    computed = _validated_hash(data) if sorted_keys else validated_receipt_hash(data)
     if computed != stored:
         fail(n, _P_HASH, Failure(HASH_MISMATCH, f"stored {stored}, recomputed {computed}", path, n, rid, sid, seq))
     state = sessions.get(sid)
@@ -487,6 +478,7 @@ def _link_failure(seq: int, prev: str | None, last_seq: int, last_hash: str) -> 
 
 
 def _genesis_failure(seq: int, prev: str | None) -> tuple[str, str] | None:
+    """The chain failure (code, detail) of a session's first receipt, if any."""
     if seq != 1 or prev is not None:
         return BAD_GENESIS, (f"a session's first receipt must have sequence 1 and previous_receipt_hash null "
                              f"(found sequence {seq}, previous {prev!r})")

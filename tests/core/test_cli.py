@@ -52,15 +52,37 @@ def test_check_invalid_content_exits_1_naming_the_entry(write_manifest: Callable
     assert code == 1 and "functions[" in out and "A.b" in out
 
 
-@pytest.mark.parametrize("content", [None, b"{not json", b"\xff\xfe\x00", b"[1, 2]"],
-                         ids=["missing", "not-json", "not-utf8", "not-object"])
-def test_check_unreadable_exits_2(tmp_path: Path, content: bytes | None) -> None:
+#: Nested past the JSON parser's recursion limit, and parseable but too deep to validate and hash.
+TOO_DEEP = b"[" * 100_000
+DEEP = b'{"version": "1.0.0", "posture": "NORMAL", "functions": [], "x": ' + b"[" * 900 + b"]" * 900 + b"}"
+
+
+@pytest.mark.parametrize("content", [None, b"{not json", b"\xff\xfe\x00", b"[1, 2]", TOO_DEEP, DEEP],
+                         ids=["missing", "not-json", "not-utf8", "not-object", "too-deep-to-parse", "too-deep"])
+@pytest.mark.parametrize("command", ["check", "seal"])
+def test_check_unreadable_exits_2(tmp_path: Path, content: bytes | None, command: str) -> None:
     path = tmp_path / "m.json"
     if content is not None:
         path.write_bytes(content)
-    code, out = run("manifest", "check", str(path))
-    assert code == 2, out
-    assert str(path) in out
+    result = CliRunner().invoke(cli, ["manifest", command, str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert str(path) in result.output and "fix:" in result.output
+    assert content is None or path.read_bytes() == content  # never sealed
+
+
+@pytest.mark.parametrize("args", [TOO_DEEP.decode(), "[1]", "{"])
+def test_check_call_with_unusable_arguments_denies(write_manifest: Callable[..., Path], args: str) -> None:
+    result = CliRunner().invoke(cli, ["check", str(write_manifest()), "Read", "--plugin", "Files", "--args", args])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "decision: deny" in result.output
+
+
+def test_check_call_with_an_unusable_manifest_denies(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_bytes(TOO_DEEP)
+    result = CliRunner().invoke(cli, ["check", str(path), "Read"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "decision: deny" in result.output
 
 
 def test_check_directory_exits_2(tmp_path: Path) -> None:
@@ -124,3 +146,31 @@ def test_manifest_commands_in_a_real_process(write_manifest: Callable[..., Path]
     missing = subprocess.run(command + ["manifest", "check", str(path) + ".nope"], capture_output=True, text=True,
                              env=env, timeout=60)
     assert missing.returncode == 2
+
+
+def test_check_call_denies_when_classification_raises(write_manifest: Callable[..., Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from spinegate.classifier import EffectClassifier
+
+    def explode(self: object, *args: object) -> None:
+        raise RuntimeError("classifier exploded")
+
+    monkeypatch.setattr(EffectClassifier, "classify", explode)
+    result = CliRunner().invoke(cli, ["check", str(write_manifest()), "Read", "--plugin", "Files"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "EVALUATION_EXCEPTION: RuntimeError: classifier exploded" in result.output
+
+
+def test_seal_that_cannot_write_exits_2_and_leaves_the_file(write_manifest: Callable[..., Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_manifest(seal=False)
+    before = path.read_bytes()
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    result = CliRunner().invoke(cli, ["manifest", "seal", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "cannot write: Permission denied" in result.output and str(path) in result.output
+    assert path.read_bytes() == before and list(path.parent.glob(f".{path.name}.*")) == []

@@ -12,7 +12,7 @@ import pytest
 from core_support import GIT, entry
 
 from spinegate import (
-    Classification, EffectClass, EffectClassifier, Gate, GovernanceVeto, MemoryReceiptStore, ToolCall,
+    Approval, Classification, EffectClass, EffectClassifier, Gate, GovernanceVeto, MemoryReceiptStore, ToolCall,
 )
 from spinegate.canonical import canonical_json
 
@@ -418,6 +418,20 @@ class Hostile:
     __repr__ = __str__
 
 
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str of the exception")
+
+
+class RaisesUnprintable:
+    """Compares by raising an exception that cannot be printed."""
+
+    def __eq__(self, other: object) -> bool:
+        raise Unprintable()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _circular() -> dict[str, Any]:
     d: dict[str, Any] = {}
     d["self"] = d
@@ -437,6 +451,9 @@ BAD_CALLS: list[tuple[str, Callable[[], ToolCall], bool | None]] = [
     ("framework-none", lambda: ToolCall(plugin="Files", function="Read", framework=None), True),  # type: ignore
     ("model-hostile", lambda: ToolCall(plugin="Files", function="Read", model=Hostile()), True),  # type: ignore
     ("proposal-hostile", lambda: ToolCall(plugin="Files", function="Read", proposal_id=Hostile()), False),  # type: ignore
+    # an exception whose own str() raises, while the gate words the denial
+    ("proposal-unprintable-error", lambda: ToolCall(plugin="Files", function="Read",  # type: ignore[arg-type]
+                                                    proposal_id=RaisesUnprintable()), False),
     ("huge-name", lambda: ToolCall(plugin="P" * 10_000, function="f" * 10_000), False),
 ]
 
@@ -532,3 +549,106 @@ def test_edit_after_the_manifest_settled_is_still_caught(tmp_path, monkeypatch) 
         manifest.write_text(text.replace('"allowed": false', '"allowed": true '))  # same size
         decision = gate.check(ToolCall("Delete", "Files"))
     assert decision.reason == "MANIFEST_INTEGRITY_FAILURE"
+
+
+def test_unprintable_exception_in_evaluation_still_denies_with_its_type(make_gate: Any) -> None:
+    class Broken(EffectClassifier):
+        def classify(self, call: ToolCall, entry: Any) -> Classification:
+            raise Unprintable()
+
+    d = make_gate(classifier=Broken()).check(READ)
+    assert not d.approved and d.reason == "EVALUATION_EXCEPTION: Unprintable: <unprintable Unprintable>"
+
+
+def test_failed_checkpoint_denies_but_keeps_counters_in_step(make_gate: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receipt is already in the log when signing fails: the call is denied and the receipt still counts."""
+    from spinegate.signing import Checkpointer, write_keypair
+
+    priv, _, _ = write_keypair(tmp_path / "key")
+    gate = make_gate(signing_key=priv)
+    assert gate.check(READ).approved
+
+    def broken(self: Any, *args: Any) -> None:
+        raise ValueError("signer unavailable")
+
+    monkeypatch.setattr(Checkpointer, "add", broken)
+    d = gate.check(READ)
+    assert not d.approved and d.reason == "RECEIPT_WRITE_FAILED: signer unavailable"
+    assert d.receipt is not None and d.receipt["sequence_number"] == 2
+    assert gate.budget()["steps_used"] == 2  # the written receipt counts
+    monkeypatch.undo()
+    last = gate.check(READ).receipt
+    assert last is not None and last["sequence_number"] == 3 and last["budget_snapshot"]["steps_used"] == 3
+
+
+def test_resuming_a_session_whose_last_receipt_is_not_a_receipt_is_refused(make_gate: Any, tmp_path: Path) -> None:
+    from spinegate import ReceiptLogError
+
+    log = tmp_path / "r.jsonl"
+    first = make_gate(log=log)
+    first.check(READ)
+    first.close()
+    text = log.read_text(encoding="ascii")
+    log.write_text(text + text.replace('"sequence_number":1', '"sequence_number":"2"'), encoding="ascii")
+    make_gate.expect_broken(log)
+    with pytest.raises(ReceiptLogError, match="not a valid receipt.*sequence_number"):
+        make_gate(log=log, session_id=first.session_id)
+    assert log.read_text(encoding="ascii").count("\n") == 2
+
+
+@pytest.mark.parametrize("exit_code", [True, "0", 1.5])
+def test_record_outcome_refuses_an_exit_code_no_receipt_can_hold(make_gate: Any, exit_code: Any) -> None:
+    """Checked before writing: such a receipt would fail the schema and break the log's verification."""
+    gate = make_gate()
+    d = gate.check(READ)
+    with pytest.raises(TypeError, match="exit_code"):
+        gate.record_outcome(d, output="x", exit_code=exit_code)
+    r = gate.record_outcome(d, output="x", exit_code=3)
+    assert r["result"]["exit_code"] == 3 and r["sequence_number"] == 2
+    # the teardown of make_gate verifies the log and validates every receipt against the schema
+
+
+def test_resuming_from_a_log_line_that_is_not_an_object_is_refused(make_gate: Any, tmp_path: Path) -> None:
+    from spinegate import ReceiptLogError
+
+    log = tmp_path / "r.jsonl"
+    log.write_text('[{"session_id":"abc"}]\n', encoding="ascii")
+    make_gate.expect_broken(log)
+    with pytest.raises(ReceiptLogError, match=f"{log}: the last receipt of session abc is not a valid receipt"):
+        make_gate(log=log, session_id="abc")
+    assert log.read_text(encoding="ascii") == '[{"session_id":"abc"}]\n'
+
+
+class _Unusable:
+    """An approver's value that cannot be turned into a bool or a string."""
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("no truth value")
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_approval_that_is_neither_true_nor_false_denies(make_gate: Any, write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest([entry("Files", "Read", "SHELL_SAFE", requires_confirmation=True)], version="1.1.0")
+    gate = make_gate(path, approver=lambda request: Approval(_Unusable()))  # type: ignore[arg-type]
+    d = gate.check(READ)
+    assert not d.approved and d.reason == "APPROVER_ERROR" and "no truth value" in d.rule
+
+
+@pytest.mark.parametrize("field", ["by", "note"])
+def test_approval_with_unprintable_text_is_written_with_a_stand_in(make_gate: Any, write_manifest: Callable[..., Path],
+                                                                    field: str) -> None:
+    path = write_manifest([entry("Files", "Read", "SHELL_SAFE", requires_confirmation=True)], version="1.1.0")
+    gate = make_gate(path, approver=lambda request: Approval(True, **{field: _Unusable()}))
+    d = gate.check(READ)
+    assert d.approved and d.receipt is not None
+    assert "<unprintable _Unusable>" in d.receipt["action"]["description"]
+
+
+def test_deny_with_non_text_reason_and_rule_still_records(make_gate: Any) -> None:
+    gate = make_gate()
+    d = gate.deny(READ, 404, None)  # type: ignore[arg-type]
+    assert not d.approved and d.reason == "404" and d.receipt is not None
+    assert d.receipt["result"]["blocked_by"] == "404"

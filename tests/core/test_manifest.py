@@ -308,6 +308,16 @@ def test_in_memory_functions_replaced_denies(make_gate: Any) -> None:
     assert _read(gate).reason == "MANIFEST_INTEGRITY_FAILURE"
 
 
+def test_manifest_object_swapped_on_the_gate_denies(make_gate: Any, write_manifest: Callable[..., Path]) -> None:
+    """Another manifest put in the gate's place (even a valid, sealed one) is a change after load."""
+    gate = make_gate()
+    other = load_manifest(write_manifest([entry("Files", "Read", "SHELL_SAFE"),
+                                          entry("Files", "Delete", "SHELL_SAFE")]))
+    gate.manifest = other
+    d = gate.check(ToolCall(plugin="Files", function="Delete"))
+    assert not d.approved and d.reason == "MANIFEST_INTEGRITY_FAILURE" and "replaced" in d.rule
+
+
 def test_manifest_object_passed_to_gate_is_rechecked(write_manifest: Callable[..., Path]) -> None:
     path = write_manifest()
     m = load_manifest(path)
@@ -315,4 +325,19 @@ def test_manifest_object_passed_to_gate_is_rechecked(write_manifest: Callable[..
                                                              "commit_after": None})
     assert _read(gate).approved
     path.write_text(path.read_text(encoding="utf-8").replace('"NORMAL"', '"LOCKDOWN"'), encoding="utf-8")
+    assert _read(gate).reason == "MANIFEST_INTEGRITY_FAILURE"
+
+
+def test_file_changed_between_load_and_gate_open_denies(write_manifest: Callable[..., Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate holds a Manifest loaded earlier; the file was edited before the gate opened, long enough
+    ago that its fingerprint is settled (no racy window)."""
+    from spinegate import manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "RACY_WINDOW_NS", 0)
+    path = write_manifest()
+    m = load_manifest(path)
+    path.write_text(path.read_text(encoding="utf-8").replace('"NORMAL"', '"LOCKDOWN"'), encoding="utf-8")
+    gate = Gate.open(m, receipts=MemoryReceiptStore(), git={"branch": "", "commit_before": None,
+                                                             "commit_after": None})
     assert _read(gate).reason == "MANIFEST_INTEGRITY_FAILURE"

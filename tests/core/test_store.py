@@ -148,6 +148,35 @@ def test_threads_share_one_gate(make_gate: Any, tmp_path: Path) -> None:
     assert json.loads(lines[-1])["budget_snapshot"]["steps_used"] == n_threads * per_thread
 
 
+def test_a_hundred_threads_at_once(make_gate: Any) -> None:
+    """120 threads released together, each checking and recording: one clean chain, counters equal to receipts."""
+    gate = make_gate()
+    n = 120
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            barrier.wait()
+            d = gate.check(CALLS[k % len(CALLS)])
+            if d.approved:
+                gate.record_outcome(d, output=f"call {k}")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    log = Path(gate.store.location)
+    mine = assert_one_clean_chain(log, gate.session_id, len(read_lines(log)))
+    decisions = [r for r in mine if r["action"]["operation"] == "decision"]
+    assert len(decisions) == n and mine[-1]["budget_snapshot"]["steps_used"] == n
+    assert gate.budget()["steps_used"] == n
+
+
 def test_threads_with_several_gates_on_one_log(make_gate: Any, tmp_path: Path) -> None:
     log = tmp_path / "shared.jsonl"
     gates = [make_gate(log=log) for _ in range(4)]

@@ -250,3 +250,83 @@ def test_directory_with_an_unparseable_file(tmp_path: Path) -> None:
     assert f is not None and f.reason == "INVALID_JSON" and f.file == str(victim)
     result = CliRunner().invoke(cli, ["verify", str(root)])
     assert result.exit_code == 1 and victim.name in result.output
+
+
+# -- hostile input: every line gets a reason, the CLI never shows a traceback -----------------------------------
+
+HOSTILE_LINES: list[tuple[str, bytes, str]] = [
+    ("deeply-nested", b"[" * 100_000, "nested too deeply"),
+    ("deeply-nested-object", b'{"a":' * 100_000, "nested too deeply"),
+    ("not-utf8", b'\xff\xfe{"receipt_id": "x"}', "not UTF-8"),
+    ("binary", bytes(range(128, 256)) * 4, "not UTF-8"),
+    ("nul-bytes", b"\x00" * 100, "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("raw, needle", [(r, n) for _, r, n in HOSTILE_LINES], ids=[h[0] for h in HOSTILE_LINES])
+def test_hostile_line_is_reported_in_place(tmp_path: Path, raw: bytes, needle: str) -> None:
+    rs = sibling()
+    good = write_jsonl(tmp_path / "good.jsonl", rs).read_bytes().splitlines(keepends=True)
+    log = tmp_path / "hostile.jsonl"
+    log.write_bytes(b"".join(good[:2]) + raw + b"\n" + b"".join(good[2:]))
+    report = verify_path(log)
+    f = report.first_failure
+    assert f is not None and f.reason == "INVALID_JSON" and f.line == 3 and needle in f.detail, f
+    result = CliRunner().invoke(cli, ["verify", str(log)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"{log}:3: INVALID_JSON" in result.output and "Traceback" not in result.output
+
+
+def test_hostile_file_in_directory_layout(tmp_path: Path) -> None:
+    rs = sibling()
+    root = write_directory(tmp_path / "dir", rs)
+    victim = next((root / rs[0]["session_id"]).glob("0002_*.json"))
+    victim.write_bytes(b"[" * 100_000)
+    (root / "notes.txt").write_text("stray file, ignored")
+    (root / rs[0]["session_id"] / "README").write_text("stray file, ignored")
+    report = verify_path(root)
+    f = report.first_failure
+    assert f is not None and f.reason == "INVALID_JSON" and f.file == str(victim) and "nested too deeply" in f.detail
+    result = CliRunner().invoke(cli, ["verify", str(root)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+
+
+def test_hostile_lines_in_a_real_process(tmp_path: Path) -> None:
+    log = tmp_path / "h.jsonl"
+    log.write_bytes(b"[" * 100_000 + b"\n" + b"\xff\n" + b"x" * 3_000_000 + b"\n")
+    run = subprocess.run([sys.executable, "-m", "spinegate.cli", "verify", str(log)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout.count("INVALID_JSON") == 3
+
+
+def test_cli_show_survives_any_line(tmp_path: Path) -> None:
+    log = tmp_path / "odd.jsonl"
+    lines = [b"[" * 100_000, b"[1]", b'"text"', b'{"result": 1}', b"\xff\xfe", b""]
+    log.write_bytes(b"\n".join(lines) + b"\n" + write_jsonl(tmp_path / "g.jsonl", sibling()[:1]).read_bytes())
+    result = CliRunner().invoke(cli, ["show", str(log)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("not a readable receipt") == len(lines)
+    assert sibling()[0]["session_id"] in result.output.splitlines()[-1]
+
+
+def test_cli_verify_directory_without_receipts_is_a_usage_error(tmp_path: Path) -> None:
+    """A directory with no receipt files is most likely the wrong path: never reported as a valid log."""
+    write_jsonl(tmp_path / "receipts.jsonl", sibling())
+    (tmp_path / "empty-session").mkdir()
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "no receipt files" in result.output and "valid" not in result.output
+
+
+def test_receipt_file_at_the_top_does_not_hide_the_session_directories(tmp_path: Path) -> None:
+    rs = sibling()
+    root = write_directory(tmp_path / "dir", rs)
+    victim = next((root / rs[0]["session_id"]).glob("0003_*.json"))
+    edited = json.loads(victim.read_text(encoding="utf-8"))
+    edited["action"]["description"] += " (edited)"
+    victim.write_text(json.dumps(edited, indent=2), encoding="utf-8")
+    stray = next((root / rs[0]["session_id"]).glob("0001_*.json"))
+    shutil.copy(stray, root / "0001_other.json")  # a receipt file at the top level
+    report = verify_path(root)
+    assert not report.ok and any(f.reason == "HASH_MISMATCH" and f.file == str(victim) for f in report.failures)

@@ -52,7 +52,8 @@ def test_undeclared_call_is_blocked_with_reason_on_stderr(manifest: Path, tmp_pa
 
 
 @pytest.mark.parametrize("payload", ["not json", "[1, 2]", {"tool_input": {}}, {"tool_name": "search", "tool_input": 3},
-                                     {"tool_name": "search", "session_id": "../../etc"}])
+                                     {"tool_name": "search", "session_id": "../../etc"}, "[" * 100_000,
+                                     '{"tool_name": "search", "tool_input": {"q": ' + "[" * 100_000 + "}}"])
 def test_bad_input_blocks_and_writes_nothing(manifest: Path, tmp_path: Path, payload: object) -> None:
     log = tmp_path / "r.jsonl"
     code, _, err = run(manifest, log, payload)
@@ -82,3 +83,39 @@ def test_one_session_across_processes_stays_one_chain(manifest: Path, tmp_path: 
     report = verify_path(log)
     assert report.ok, [str(f) for f in report.failures]
     assert report.receipts == 12 and report.sessions == 1
+
+
+def test_any_unexpected_failure_blocks_with_exit_2(manifest: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 1 tells such agents "hook error, run the tool anyway": the hook must exit 2 whatever goes wrong."""
+    import spinegate.hook
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(spinegate.hook, "run_hook", explode)
+    code, _, err = run(manifest, tmp_path / "r.jsonl", {"tool_name": "search", "tool_input": {}})
+    assert code == 2 and "blocked: RuntimeError: disk on fire" in err
+
+
+def test_unusable_log_blocks(manifest: Path, tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    log.write_text('{"session_id":"s1","sequence_number":"one"}\n')
+    code, _, err = run(manifest, log, {"tool_name": "search", "tool_input": {}, "session_id": "s1"})
+    assert code == 2 and "not a valid receipt" in err
+    assert log.read_text().count("\n") == 1  # nothing appended to a chain that cannot be continued
+
+
+def test_lock_held_by_a_stuck_hook_blocks_instead_of_hanging(manifest: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from filelock import FileLock
+
+    import spinegate.hook
+
+    log = tmp_path / "r.jsonl"
+    monkeypatch.setattr(spinegate.hook, "LOCK_TIMEOUT", 0.05)
+    with FileLock(f"{log}.hook.lock"):  # another hook process, stuck while holding the lock
+        with ThreadPoolExecutor(1) as pool:  # filelock locks are per thread: ask from another one
+            code, _, err = pool.submit(run, manifest, log, {"tool_name": "search", "tool_input": {}}).result()
+    assert code == 2 and "blocked: Timeout" in err
+    assert not log.exists()
