@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 from pydantic_core import to_json as _to_json
 
-from .canonical import receipt_hash
+from .canonical import dotnet_variant, receipt_hash
 from .errors import ReceiptFormatError
 from .receipts import ReceiptSchema, validate_receipt, validated_receipt_hash
 
@@ -149,7 +149,7 @@ class _ChainChecker:
         # stored value can still parse to other values (a repeated key, `1.50`, `1E-05`).
         computed = receipt_hash(data)
         if computed != stored:
-            self.fail(Failure(HASH_MISMATCH, f"stored {stored}, recomputed {computed}", **where))
+            self.fail(Failure(HASH_MISMATCH, _mismatch_detail(data, stored, computed), **where))
 
         head = self.heads.get(sid)
         if head is None:
@@ -160,6 +160,16 @@ class _ChainChecker:
         if problem is not None:
             self.fail(Failure(*problem, **where))
         self.heads[sid] = (seq, stored)
+
+
+def _mismatch_detail(data: dict[str, Any], stored: str, computed: str) -> str:
+    """The hash-mismatch message, naming the .NET port's spelling when that explains the stored hash."""
+    detail = f"stored {stored}, recomputed {computed}"
+    variant = dotnet_variant(data, stored)
+    if variant:
+        detail += (f"; the stored hash matches the .NET port's serialisation ({variant}), "
+                   "which is not the canonical form")
+    return detail
 
 
 def _parse(raw: bytes) -> tuple[Any, str | None]:
@@ -454,7 +464,7 @@ def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: d
     ids.append((n, rid, sid, seq))
     computed = _validated_hash(data) if sorted_keys else validated_receipt_hash(data)
     if computed != stored:
-        fail(n, _P_HASH, Failure(HASH_MISMATCH, f"stored {stored}, recomputed {computed}", path, n, rid, sid, seq))
+        fail(n, _P_HASH, Failure(HASH_MISMATCH, _mismatch_detail(data, stored, computed), path, n, rid, sid, seq))
     state = sessions.get(sid)
     if state is None:
         sessions[sid] = [seq, prev, n, rid, seq, stored]
