@@ -68,7 +68,7 @@ class Decision:
 
     `reason` is a reason code (for example ``TOOL_NOT_IN_MANIFEST``), None
     when approved. `rule` says in words which rule decided. In shadow mode
-    `approved` is True even when `enforced_verdict` would have denied.
+    `approved` is True even when `would_have` says the gate would have denied.
     """
 
     verdict: Verdict
