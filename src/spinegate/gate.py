@@ -40,7 +40,7 @@ from .policy import (
     EVALUATION_EXCEPTION, MANIFEST_INTEGRITY_FAILURE, RECEIPT_WRITE_FAILED, WRITE_EFFECTS,
     Limits, PolicyEvaluator, Ruling,
 )
-from .receipts import STDOUT_LIMIT, Receipt, format_timestamp, seal, validate_receipt
+from .receipts import STDOUT_LIMIT, Receipt, format_timestamp, seal, seal_constants, validate_receipt
 from .signing import DEFAULT_CHECKPOINT_EVERY, Checkpointer, SigningKey, checkpoint_path_for
 from .store import Durability, ReceiptStore, open_store
 
@@ -79,6 +79,15 @@ ApproverResult = Union[bool, Approval]
 Approver = Callable[[ApprovalRequest], Union[ApproverResult, Awaitable[ApproverResult]]]
 
 
+#: The classification of a call whose preparation failed before it was classified (built once).
+_NOT_CLASSIFIED = Classification(None, None, "not classified")
+#: Enum values the receipt writes, looked up once rather than through the enum per receipt.
+_EFFECT_TEXT: dict[EffectClass, str] = {e: e.value for e in EffectClass}
+_POSTURE_TEXT: dict[Posture, str] = {p: p.value for p in Posture}
+_DENY, _ESCALATE = Verdict.DENY, Verdict.ESCALATE  # module globals: a class attribute lookup costs more per check
+_NAME_CACHE_LIMIT = 1024  # distinct (plugin, function) pairs remembered per gate
+
+
 def _bounded(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -95,6 +104,8 @@ def _text_field(value: Any, default: str = "unknown") -> str:
     """A receipt text field from a framework value: a string, bounded, never raising."""
     if type(value) is str and 0 < len(value) <= NAME_LIMIT:
         return value
+    if value is None:  # as_text(None) is "": the default
+        return _bounded(default, NAME_LIMIT)
     return _bounded(as_text(value) or default, NAME_LIMIT)
 
 
@@ -129,9 +140,12 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def new_receipt_id() -> str:
-    """A random (version 4) UUID as text, as `str(uuid.uuid4())` gives, at a third of the cost."""
-    raw = bytearray(os.urandom(16))
+def new_receipt_id(random_bytes: bytes | None = None) -> str:
+    """A random (version 4) UUID as text, as `str(uuid.uuid4())` gives, at a third of the cost.
+
+    `random_bytes`: 16 bytes from `os.urandom` to build it from (default: drawn here).
+    """
+    raw = bytearray(os.urandom(16) if random_bytes is None else random_bytes)
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = raw.hex()
@@ -169,7 +183,7 @@ def budget_snapshot(limits: Limits, steps: int, commands: int, writes: int, file
         "files_touched": files_touched,
         "runtime_elapsed_seconds": round(max(0.0, elapsed), 2),
         "session_risk_score": round(risk, 4),
-        "current_posture": posture.value,
+        "current_posture": _POSTURE_TEXT[posture] if type(posture) is Posture else posture.value,
     }
 
 
@@ -191,6 +205,8 @@ class ReceiptEmitter:
         self.sequence = sequence
         self.previous_hash = previous_hash
         self.checkpointer: Checkpointer | None = None  # signs checkpoints when the gate has a key
+        # Serialised once: these fields are the same in every receipt of the session.
+        self._constants = seal_constants(session_id, instance_id, self.git)
         self._second = -1
         self._second_text = ""
 
@@ -202,22 +218,28 @@ class ReceiptEmitter:
             self._second = seconds
         return f"{self._second_text}.{micros:06d}+00:00"
 
-    def emit(self, *, proposal_id: str, executor_type: str, model: str, action: dict[str, Any],
+    def emit(self, *, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
              result: dict[str, Any], budget: dict[str, Any]) -> Receipt:
         receipt, sync = self.emit_unsynced(proposal_id=proposal_id, executor_type=executor_type, model=model,
                                            action=action, result=result, budget=budget)
         sync()
         return receipt
 
-    def emit_unsynced(self, *, proposal_id: str, executor_type: str, model: str, action: dict[str, Any],
+    def emit_unsynced(self, *, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
                       result: dict[str, Any], budget: dict[str, Any]) -> tuple[Receipt, Callable[[], None]]:
         """`emit`, but the receipt may not be on disk yet: call the returned function before the call runs.
 
         With fsync durability the gate calls it outside its lock, so that
-        concurrent calls share one fsync (group commit).
+        concurrent calls share one fsync (group commit). A `proposal_id` of
+        None is generated (32 random hex digits).
         """
+        if proposal_id is None:  # one read of random bytes for both ids
+            random_bytes = os.urandom(32)
+            receipt_id, proposal_id = new_receipt_id(random_bytes[:16]), random_bytes[16:].hex()
+        else:
+            receipt_id = new_receipt_id()
         body = {
-            "receipt_id": new_receipt_id(),
+            "receipt_id": receipt_id,
             "session_id": self.session_id,
             "proposal_id": proposal_id,
             "sequence_number": self.sequence + 1,
@@ -228,19 +250,18 @@ class ReceiptEmitter:
             "budget_snapshot": budget,
             "git_context": dict(self.git),
         }
-        receipt = seal(body, self.previous_hash)
-        write = getattr(self.store, "write", None)
-        if callable(write) and callable(getattr(self.store, "sync", None)):
+        receipt = seal(body, self.previous_hash, self._constants)
+        store = self.store
+        write, store_sync = getattr(store, "write", None), getattr(store, "sync", None)
+        sync: Callable[[], None]
+        if callable(write) and callable(store_sync):
             ticket = write(receipt.to_json())  # raises: then nothing advances
-            store_sync = self.store.sync  # type: ignore[attr-defined]
 
             def sync() -> None:
                 store_sync(ticket)
         else:
-            self.store.append(receipt.to_json())
-
-            def sync() -> None:
-                return None
+            store.append(receipt.to_json())
+            sync = _nothing_to_sync
         previous = self.previous_hash
         self.sequence += 1
         self.previous_hash = receipt.receipt_hash
@@ -253,6 +274,10 @@ class ReceiptEmitter:
                 def sync(exc: Exception = exc) -> None:
                     raise exc
         return receipt, sync
+
+
+def _nothing_to_sync() -> None:
+    """The `sync` of a store that has no separate sync step: its append already wrote the receipt."""
 
 
 def _last_receipt(store: ReceiptStore, session_id: str) -> dict[str, Any] | None:
@@ -330,6 +355,7 @@ class Gate:
         self._sealed_hash = manifest.manifest_hash
         self._loaded_manifest = manifest  # `self.manifest` swapped for another object is a change too
         self._integrity_problem: str | None = None
+        self._tool_names: dict[tuple[str | None, str], str] = {}  # see _tool_name
 
         previous = _last_receipt(store, session_id) if session_id else None
         sid = session_id or uuid.uuid4().hex[:12]
@@ -494,7 +520,7 @@ class Gate:
         such as a LangGraph interrupt, which must run in the framework's context).
         """
         prepared = self._prepare(call)
-        if prepared.ruling.verdict is Verdict.ESCALATE:
+        if prepared.ruling.verdict is _ESCALATE:
             prepared = self._escalate_sync(prepared, approver)
         return self._finish(prepared)
 
@@ -646,11 +672,11 @@ class Gate:
         return _text_field(self.executor_type or call.framework)
 
     @staticmethod
-    def _proposal(call: ToolCall) -> str:
+    def _proposal(call: ToolCall) -> str | None:
+        """The receipt's proposal_id from the call's, or None: the emitter then generates one."""
         # str(): a framework may hand over a non-string id; the receipt field is a string
         # bounded: the id may come from model output, and the receipt must stay small
-        return _bounded(as_text(call.proposal_id), NAME_LIMIT) if call.proposal_id not in (None, "") \
-            else os.urandom(16).hex()
+        return _bounded(as_text(call.proposal_id), NAME_LIMIT) if call.proposal_id not in (None, "") else None
 
     def _check_integrity(self) -> str | None:
         if self._integrity_problem:
@@ -703,7 +729,7 @@ class Gate:
 
     def _prepare(self, call: ToolCall) -> "_Prepared":
         entry: FunctionEntry | None = None
-        classification = Classification(None, None, "not classified")
+        classification = _NOT_CLASSIFIED
         try:
             problem = self._check_integrity()
             if problem:
@@ -802,6 +828,20 @@ class Gate:
             "reversibility": REVERSIBILITY[effect],
         }
 
+    def _tool_name(self, call: ToolCall) -> str:
+        """`call.tool_name` bounded for a receipt, remembered per (plugin, function) of plain strings."""
+        plugin, function = call.plugin, call.function
+        if type(function) is not str or (plugin is not None and type(plugin) is not str):
+            return _bounded(call.tool_name, NAME_LIMIT)  # framework objects: never hashed or cached
+        key = (plugin, function)
+        name = self._tool_names.get(key)
+        if name is None:
+            name = _bounded(call.tool_name, NAME_LIMIT)
+            if len(self._tool_names) >= _NAME_CACHE_LIMIT:  # model-chosen names must not grow it without end
+                self._tool_names.clear()
+            self._tool_names[key] = name
+        return name
+
     def _finish(self, p: "_Prepared", *, enforce: bool = False) -> Decision:
         call, entry, cls, ruling = p.call, p.entry, p.classification, p.ruling
         shadow = self.shadow and not enforce
@@ -809,17 +849,17 @@ class Gate:
         if cls.effect is None and cls.declared is EffectClass.RESTRICTED_WRITE:
             effect = cls.declared  # unclassifiable is recorded as SHELL_DANGEROUS, never below the declaration
         enforced = ruling.verdict
-        if enforced is Verdict.ESCALATE:  # unresolved escalation never runs
+        if enforced is _ESCALATE:  # unresolved escalation never runs
             enforced = Verdict.DENY
         verdict = Verdict.APPROVE if shadow else enforced
-        denied = enforced is Verdict.DENY
+        denied = enforced is _DENY
         risk = self.risk_deltas.get(effect, 0.0)
         try:
-            args_digest = arguments_hash(call.arguments)
-            command = cls.command
-            if entry is not None and entry.record_arguments:
-                command = canonical_arguments(call.arguments)
-            command = _bounded(command, COMMAND_LIMIT) if command is not None else None
+            arguments_text = canonical_arguments(call.arguments)  # once: it is both hashed and recorded
+            args_digest = sha256_hex(arguments_text)
+            command = arguments_text if (entry is not None and entry.record_arguments) else cls.command
+            if command is not None and len(command) > COMMAND_LIMIT:
+                command = _bounded(command, COMMAND_LIMIT)
         except Exception as exc:  # noqa: BLE001 - arguments that cannot even be hashed
             args_digest = "unhashable"
             command = None
@@ -828,15 +868,16 @@ class Gate:
                 verdict = Verdict.APPROVE if shadow else Verdict.DENY
                 ruling = Ruling(Verdict.DENY, _exception_text(EVALUATION_EXCEPTION, exc),
                                 "the arguments could not be hashed")
-        name = _bounded(call.tool_name, NAME_LIMIT)
-        by = f" by {p.decided_by}" if p.decided_by else ""
+        name = self._tool_name(call)
+        decided_by = p.decided_by
+        by = _bounded(f" by {decided_by}", NAME_LIMIT) if decided_by else ""
         paths = list(cls.target_paths)
         with self._lock:
             s = self.session
             if self._closed:  # the log is closed: nothing can be recorded, so nothing may run
                 return Decision(Verdict.DENY, GATE_CLOSED, effect, call,
                                 "the gate was closed, so no receipt can be written and the call may not run",
-                                None, entry, tuple(paths), shadow, enforced, p.decided_by)
+                                None, entry, tuple(paths), shadow, enforced, decided_by)
             if not denied and entry is not None:
                 # Budgets and posture again, under the lock: concurrent calls or a slow
                 # approver must not overrun a budget or slip past a tightened posture.
@@ -849,6 +890,7 @@ class Gate:
                 if late is not None:
                     ruling, enforced, denied = late, Verdict.DENY, True
                     verdict = Verdict.APPROVE if shadow else Verdict.DENY
+            blocked = denied and not shadow
             if shadow and denied:
                 operation = "shadow_decision"
                 # rule and reason bounded on their own, so the arguments' hash always survives in the receipt
@@ -856,17 +898,12 @@ class Gate:
                                f"{_bounded(ruling.rule, REASON_LIMIT)}; args_sha256={args_digest}")
             else:
                 operation = "shadow_decision" if shadow else "decision"
-                word = "approved" if not denied else "denied"
+                word = "denied" if denied else "approved"
                 prefix = "SHADOW (not enforced): " if shadow else ""
-                rule = _bounded(ruling.rule, REASON_LIMIT)
-                description = f"{prefix}{word}{_bounded(by, NAME_LIMIT)} {name}: {rule}; args_sha256={args_digest}"
-            result = {
-                "status": "blocked" if (denied and not shadow) else "success",
-                "exit_code": None,
-                "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if (denied and not shadow) else None,
-                "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
-                "stdout_truncated": None,
-            }
+                rule = ruling.rule
+                if len(rule) > REASON_LIMIT:
+                    rule = _bounded(rule, REASON_LIMIT)
+                description = f"{prefix}{word}{by} {name}: {rule}; args_sha256={args_digest}"
             # What this decision adds to the session; committed only once its receipt is written,
             # so a failed write leaves the counters as they were (and costs no copy of them).
             steps = s.steps + 1
@@ -875,27 +912,43 @@ class Gate:
             score = s.risk + risk if denied else s.risk
             posture, tightened = self._tightened(s.posture, score) if denied else (s.posture, None)
             new_files = {x for x in paths if x not in s.files} if (paths and not denied and entry is not None) else ()
-            notes = [n for n in (s.posture_note, tightened) if n]
-            if notes:  # a posture change (operator or automatic) shows in this receipt
-                description = f"{description}; {'; '.join(notes)}"
-            description = _bounded(description, REASON_LIMIT * 2)
+            if s.posture_note or tightened:  # a posture change (operator or automatic) shows in this receipt
+                description = f"{description}; {'; '.join(n for n in (s.posture_note, tightened) if n)}"
+            if len(description) > REASON_LIMIT * 2:
+                description = _bounded(description, REASON_LIMIT * 2)
             try:
+                action = {
+                    "tool": name,
+                    "operation": operation,
+                    "effect_class": _EFFECT_TEXT[effect] if type(effect) is EffectClass else effect.value,
+                    "risk_delta": risk,
+                    "description": description,
+                    "command": command,
+                    "target_paths": _bounded_paths(paths) if paths else paths,
+                    "reversibility": REVERSIBILITY[effect],
+                }
+                result = {
+                    "status": "blocked" if blocked else "success",
+                    "exit_code": None,
+                    "blocked_by": _bounded(ruling.reason or "", REASON_LIMIT) if blocked else None,
+                    "diff_hash": None, "files_created": [], "files_modified": [], "files_deleted": [],
+                    "stdout_truncated": None,
+                }
                 receipt, sync = self.emitter.emit_unsynced(
                     proposal_id=self._proposal(call), executor_type=self._executor_type(call),
-                    model=_text_field(call.model),
-                    action=self._action(call, effect, operation, risk, description, command, paths, name),
-                    result=result,
+                    model=_text_field(call.model), action=action, result=result,
                     budget=budget_snapshot(self.limits, steps, commands, writes, len(s.files) + len(new_files),
                                            self._monotonic() - s.started, score, posture),
                 )
             except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
                 return Decision(Verdict.DENY, _exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False),
                                 effect, call, "the receipt could not be written, so the call may not run", None,
-                                entry, tuple(paths), shadow, enforced, p.decided_by)
+                                entry, tuple(paths), shadow, enforced, decided_by)
             s.steps, s.commands, s.writes, s.risk, s.posture, s.posture_note = \
                 steps, commands, writes, score, posture, None
             if not denied and entry is not None:
-                s.calls_by_tool[entry.key] = s.calls_by_tool.get(entry.key, 0) + 1
+                key = entry.key
+                s.calls_by_tool[key] = s.calls_by_tool.get(key, 0) + 1
                 if new_files:
                     s.files.update(new_files)
         try:
@@ -904,9 +957,9 @@ class Gate:
             return Decision(Verdict.DENY, _exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False),
                             effect, call,
                             "the receipt was written but could not be made durable or signed, so the call may not run",
-                            receipt, entry, tuple(paths), shadow, enforced, p.decided_by)
+                            receipt, entry, tuple(paths), shadow, enforced, decided_by)
         return Decision(verdict, ruling.reason if denied else None, effect, call, ruling.rule, receipt, entry,
-                        tuple(paths), shadow, enforced if shadow else None, p.decided_by)
+                        tuple(paths), shadow, enforced if shadow else None, decided_by)
 
     def _tightened(self, posture: Posture, risk: float) -> tuple[Posture, str | None]:
         """The posture after a denial brought the session risk to `risk`: only ever tighter, with a note."""
@@ -920,8 +973,11 @@ class Gate:
                        f"(session risk {round(risk, 4)} >= {threshold})")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Prepared:
+    """A call classified and ruled on, not yet recorded. Treated as immutable (`with_ruling` copies);
+    not frozen because a frozen dataclass costs a slow `object.__setattr__` per field on the hot path."""
+
     call: ToolCall
     entry: FunctionEntry | None
     classification: Classification

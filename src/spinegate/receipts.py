@@ -188,15 +188,47 @@ def validate_receipt(data: Any) -> ReceiptSchema:
         raise ReceiptFormatError(f"field {where}: {err['msg']}{more}") from None
 
 
-def seal(body: dict[str, Any], previous_hash: str | None) -> Receipt:
+class SealConstants:
+    """Canonical fragments of the fields that stay the same across one emitter's receipts, computed once.
+
+    The session id, the executor's instance id and the git context do not
+    change within a gate. `seal` uses these fragments only while the body holds
+    the very objects they were computed from (checked by identity), so a
+    changed value is always serialised afresh.
+    """
+
+    __slots__ = ("session_id", "instance_id", "branch", "commit_after", "commit_before",
+                 "session_text", "instance_text", "git_text")
+
+    def __init__(self, session_id: str, instance_id: str, git: Mapping[str, Any]) -> None:
+        """Raises TypeError or KeyError for values the fast path does not take (use no constants then)."""
+        self.session_id, self.instance_id = session_id, instance_id
+        self.branch, self.commit_after, self.commit_before = git["branch"], git["commit_after"], git["commit_before"]
+        self.session_text, self.instance_text = _enc(session_id), _enc(instance_id)
+        self.git_text = _git_fragment(git)
+
+
+def seal_constants(session_id: Any, instance_id: Any, git: Any) -> SealConstants | None:
+    """`SealConstants` for these values, or None when they are not plain text (they then take the usual path)."""
+    if type(session_id) is not str or type(instance_id) is not str or type(git) is not dict or len(git) != 3:
+        return None
+    try:
+        return SealConstants(session_id, instance_id, git)
+    except (KeyError, TypeError):
+        return None
+
+
+def seal(body: dict[str, Any], previous_hash: str | None, constants: SealConstants | None = None) -> Receipt:
     """Add the hash fields to a receipt body and serialise it canonically.
 
     `body` holds the ten fields other than the two hashes. For the fixed
     receipt schema the hash input and the JSONL line are assembled in one
     pass (`_fast_parts`); any other shape takes the general `json.dumps` path.
     Both give the same bytes (tests/perf checks this with hypothesis).
+    `constants` (from `seal_constants`) saves re-serialising the fields that
+    never change within a session; it never changes the bytes.
     """
-    parts = _fast_parts(body) if len(body) == 10 else None
+    parts = _fast_parts(body, constants) if len(body) == 10 else None
     body["previous_receipt_hash"] = previous_hash
     if parts is None:
         digest = receipt_hash(body)
@@ -242,11 +274,20 @@ def _value(v: Any) -> str:
     return _dumps(v, sort_keys=True, separators=_SEP)
 
 
-def _fast_parts(b: dict[str, Any]) -> tuple[str, str, str] | None:
+def _git_fragment(g: Mapping[str, Any]) -> str:
+    """The canonical `"git_context":{...}` member of a three-field git context (TypeError for non-text values)."""
+    commit_after, commit_before = ["null" if x is None else _enc(x) for x in (g["commit_after"], g["commit_before"])]
+    return (f'"git_context":{{"branch":{_enc(g["branch"])},"commit_after":{commit_after},'
+            f'"commit_before":{commit_before}}}')
+
+
+def _fast_parts(b: dict[str, Any], k: SealConstants | None = None) -> tuple[str, str, str] | None:
     """(head, proposal member, tail) of a ten-field receipt body, or None if it is not the fixed schema.
 
     The hash input is ``head + "," + proposal + "," + tail``; the JSONL line
-    puts the two hash members between them, in their sorted places.
+    puts the two hash members between them, in their sorted places. `k`'s
+    fragments stand in for the session id, instance id and git context while
+    the body holds exactly the objects they were made from.
     """
     try:
         a = b["action"]
@@ -259,17 +300,22 @@ def _fast_parts(b: dict[str, Any]) -> tuple[str, str, str] | None:
                 or type(r) is not dict or len(r) != 8):
             return None
         v = _value
+        if (k is not None and b["session_id"] is k.session_id and ex["instance_id"] is k.instance_id
+                and g["branch"] is k.branch and g["commit_after"] is k.commit_after
+                and g["commit_before"] is k.commit_before):
+            session_id, instance_id, git = k.session_text, k.instance_text, k.git_text
+        else:
+            session_id, instance_id, git = _enc(b["session_id"]), _enc(ex["instance_id"]), _git_fragment(g)
         # Strings through json's own escaper (it takes str subclasses exactly as json.dumps
         # does; anything else raises TypeError and the general path takes over).
-        (tool, operation, effect_class, description, reversibility, posture, instance_id, model, etype,
-         branch, proposal_id, receipt_id, status, session_id, timestamp) = map(_enc, (
+        (tool, operation, effect_class, description, reversibility, posture, model, etype,
+         proposal_id, receipt_id, status, timestamp) = map(_enc, (
             a["tool"], a["operation"], a["effect_class"], a["description"], a["reversibility"],
-            bs["current_posture"], ex["instance_id"], ex["model"], ex["type"], g["branch"],
-            b["proposal_id"], b["receipt_id"], r["status"], b["session_id"], b["timestamp"]))
-        command, commit_after, commit_before, blocked_by, diff_hash, stdout = [
+            bs["current_posture"], ex["model"], ex["type"],
+            b["proposal_id"], b["receipt_id"], r["status"], b["timestamp"]))
+        command, blocked_by, diff_hash, stdout = [
             "null" if x is None else _enc(x)
-            for x in (a["command"], g["commit_after"], g["commit_before"], r["blocked_by"], r["diff_hash"],
-                      r["stdout_truncated"])]
+            for x in (a["command"], r["blocked_by"], r["diff_hash"], r["stdout_truncated"])]
         commands_used, files_touched, steps_remaining, steps_used, writes_used, sequence, exit_code = [
             int.__repr__(x) if type(x) is int else ("null" if x is None else v(x))
             for x in (bs["commands_used"], bs["files_touched"], bs["steps_remaining"], bs["steps_used"],
@@ -288,8 +334,7 @@ def _fast_parts(b: dict[str, Any]) -> tuple[str, str, str] | None:
             f'"files_touched":{files_touched},"runtime_elapsed_seconds":{runtime},'
             f'"session_risk_score":{risk_score},"steps_remaining":{steps_remaining},'
             f'"steps_used":{steps_used},"writes_used":{writes_used}}},'
-            f'"executor":{{"instance_id":{instance_id},"model":{model},"type":{etype}}},'
-            f'"git_context":{{"branch":{branch},"commit_after":{commit_after},"commit_before":{commit_before}}}'
+            f'"executor":{{"instance_id":{instance_id},"model":{model},"type":{etype}}},{git}'
         )
         proposal = f'"proposal_id":{proposal_id}'
         tail = (

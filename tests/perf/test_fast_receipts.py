@@ -185,3 +185,97 @@ def test_validated_receipt_hash_matches_general(receipt: dict[str, Any]) -> None
         return  # only defined for schema-valid receipts (negative numbers, NaN budgets)
     assert validated_receipt_hash(receipt) == receipt_hash(receipt)
 
+
+
+# --------------------------------------------------------------------------
+# Per-session constants (`seal_constants`): the same bytes with or without them.
+
+from spinegate.receipts import SealConstants, seal_constants  # noqa: E402
+
+plain_or_null = st.one_of(st.none(), text)
+
+
+@st.composite
+def schema_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """Bodies of the fixed schema (so the fast path runs), now and then bent into other shapes."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(bodies())
+    body = draw(schema_receipts())
+    del body["previous_receipt_hash"], body["receipt_hash"]
+    return body
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=schema_bodies(), prev=st.one_of(st.none(), text), session=text, instance=text,
+       git=st.fixed_dictionaries({"branch": text, "commit_before": plain_or_null, "commit_after": plain_or_null}),
+       same=st.sampled_from(["objects", "objects", "equal", "session_id", "instance_id", "branch",
+                             "commit_before", "commit_after"]),
+       other=plain_or_null)
+def test_seal_with_constants_matches_json_dumps(body: dict[str, Any], prev: str | None, session: str,
+                                                instance: str, git: dict[str, Any], same: str,
+                                                other: str | None) -> None:
+    """Constants give json.dumps's bytes whether the body holds their objects, equal copies or other values."""
+    if isinstance(body.get("executor"), dict) and "git_context" in body and "session_id" in body:
+        body["session_id"], body["executor"]["instance_id"], body["git_context"] = session, instance, git
+    if same == "objects":
+        constants = seal_constants(session, instance, git)
+    elif same == "equal":
+        constants = seal_constants("".join(session), "".join(instance), copy.deepcopy(git))
+    else:  # constants made for a session that differs in one value
+        values = {"session_id": session, "instance_id": instance, **git, same: other}
+        constants = seal_constants(values["session_id"], values["instance_id"],
+                                   {k: values[k] for k in ("branch", "commit_before", "commit_after")})
+    expected = copy.deepcopy(body)
+    expected["previous_receipt_hash"] = prev
+    digest = receipt_hash(expected)
+    expected["receipt_hash"] = digest
+
+    receipt = seal(dict(body), prev, constants)
+
+    assert receipt.receipt_hash == digest
+    assert receipt.to_json() == general(expected)
+
+
+def _ordinary_body(session: str, instance: str, git: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "receipt_id": "r", "session_id": session, "proposal_id": "p", "sequence_number": 1, "timestamp": "t",
+        "executor": {"type": "t", "model": "m", "instance_id": instance},
+        "action": {"tool": "T", "operation": "o", "effect_class": "E", "risk_delta": 0.0, "description": "",
+                   "command": None, "target_paths": [], "reversibility": "R"},
+        "result": {"status": "success", "exit_code": None, "blocked_by": None, "diff_hash": None,
+                   "files_created": [], "files_modified": [], "files_deleted": [], "stdout_truncated": None},
+        "budget_snapshot": {"steps_used": 1, "steps_remaining": 0, "commands_used": 0, "writes_used": 0,
+                            "files_touched": 0, "runtime_elapsed_seconds": 0.0, "session_risk_score": 0.0,
+                            "current_posture": "NORMAL"},
+        "git_context": git,
+    }
+
+
+def test_constants_are_used_only_for_their_own_objects() -> None:
+    """White-box: the fragments really stand in (not only the fallback runs), and only for identical objects."""
+    session, instance = "session-1", "instance-1"
+    git = {"branch": "main", "commit_before": "abc", "commit_after": None}
+    k = seal_constants(session, instance, git)
+    assert isinstance(k, SealConstants)
+    k.session_text, k.instance_text = '"S"', '"I"'  # marked, so their use shows in the output
+    k.git_text = '"git_context":{"branch":"G","commit_after":null,"commit_before":null}'
+    head, _, tail = _fast_parts(_ordinary_body(session, instance, dict(git)), k)  # type: ignore[misc]
+    assert '"instance_id":"I"' in head and '"branch":"G"' in head and '"session_id":"S"' in tail
+    # An equal but distinct session id (or a changed git value) is serialised afresh.
+    other = "".join(["session-", "1"])
+    assert other == session and other is not session
+    head, _, tail = _fast_parts(_ordinary_body(other, instance, dict(git)), k)  # type: ignore[misc]
+    assert '"session_id":"session-1"' in tail and '"branch":"G"' not in head
+    head, _, tail = _fast_parts(_ordinary_body(session, instance, {**git, "commit_after": "def"}), k)  # type: ignore[misc]
+    assert '"branch":"main","commit_after":"def","commit_before":"abc"' in head
+
+
+def test_seal_constants_refuse_values_the_fast_path_does_not_take() -> None:
+    git = {"branch": "main", "commit_before": None, "commit_after": None}
+    assert seal_constants("s", "i", git) is not None
+    assert seal_constants(1, "i", git) is None
+    assert seal_constants("s", None, git) is None
+    assert seal_constants("s", "i", {**git, "extra": 1}) is None
+    assert seal_constants("s", "i", {"branch": 1, "commit_before": None, "commit_after": None}) is None
+    assert seal_constants("s", "i", {"branch": "b", "commit_before": None, "commit_afterx": None}) is None
+    assert seal_constants("s", "i", [("branch", "main")]) is None
