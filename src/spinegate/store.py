@@ -157,6 +157,21 @@ def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = No
             _unlock(fh.fileno())
 
 
+class _Batch:
+    """Callers waiting for one fsync, each blocked on its own pre-acquired lock.
+
+    One lock per waiter, released by the leader, wakes each caller once and
+    leaves no shared lock for the woken callers to queue on. `leader` is the
+    lock of the caller that starts this fsync, released when the one before ends.
+    """
+
+    __slots__ = ("waiters", "leader")
+
+    def __init__(self, leader: "threading.Lock | None" = None) -> None:
+        self.waiters: list[threading.Lock] = []
+        self.leader = leader
+
+
 class JsonlReceiptStore:
     """Append-only JSONL receipt log, safe across threads and processes.
 
@@ -186,11 +201,16 @@ class JsonlReceiptStore:
         self._expected_end = -1
         self._broken: str | None = None
         self._mutex = threading.Lock()
-        # Group commit state: tickets count the lines this store has written.
-        self._sync_cond = threading.Condition()
+        # Group commit state: tickets count the lines this store has written (`_written`, changed only
+        # under `_mutex`, after the line is in the file); `_synced` is the highest ticket known on disk
+        # and only grows. The rest is guarded by `_sync_lock`; see `sync`.
+        self._sync_lock = threading.Lock()
         self._written = 0
         self._synced = 0
         self._syncing = False
+        self._running: _Batch | None = None  # waiters the running fsync covers (made on demand)
+        self._running_target = 0  # the ticket the running fsync covers up to
+        self._next: _Batch | None = None  # waiters that need the fsync after it; its creator leads it
         self._sync_error: ReceiptWriteError | None = None
         try:
             self._open()
@@ -267,50 +287,91 @@ class JsonlReceiptStore:
                 self._expected_end = end + len(data)
             finally:
                 _unlock(fd)
-            with self._sync_cond:
-                self._written += 1
-                ticket = self._written
-                if inline:
-                    self._synced = ticket
+            # Only here, under `_mutex` and after the line is in the file: a leader that reads
+            # `_written` covers every line up to it.
+            self._written += 1
+            ticket = self._written
+            if inline:
+                self._synced = ticket
             return ticket
 
     def sync(self, ticket: int) -> None:
         """Return once the line with `ticket` is on disk (a no-op for flush durability).
 
-        Group commit: if no fsync is running, this caller leads one covering
-        every line written so far; otherwise it waits for the running one and
-        re-checks. A failed fsync fails every waiter and stops the store.
+        Group commit without a thundering herd: a caller whose line is
+        already covered returns at once; if no fsync is running, the caller
+        leads one itself, covering every line written so far; otherwise it
+        waits only for the fsync that covers its line: the running one if it
+        started after the line was written, else the next one, which the
+        first such waiter leads once the running one ends. Each finished
+        fsync wakes just the callers it covers and the next leader. A failed
+        fsync fails every waiter and stops the store.
         """
-        if self.durability != "fsync":
+        if self.durability != "fsync" or self._synced >= ticket:  # `_synced` only grows
             return
-        with self._sync_cond:
-            while self._synced < ticket:
+        lock = self._sync_lock
+        while True:
+            with lock:
                 if self._sync_error is not None:
                     raise self._sync_error
+                if self._synced >= ticket:
+                    return
                 if self._syncing:
-                    self._sync_cond.wait()
-                    continue
-                self._syncing = True
-                target = self._written
-                fd = self._fd
-                error: OSError | None = None
-                self._sync_cond.release()
-                try:
-                    if fd is not None:
-                        self._fsync(fd)
-                except OSError as exc:
-                    error = exc
-                finally:
-                    self._sync_cond.acquire()
-                    self._syncing = False
-                    self._sync_cond.notify_all()
-                if error is not None:
-                    self._broken = f"fsync of the receipt log failed: {error.strerror or error}"
-                    self._sync_error = ReceiptWriteError(
-                        self._broken, path=self.location,
-                        fix="check the disk; receipts written since the last good fsync may not be on disk")
-                    raise self._sync_error
-                self._synced = max(self._synced, target)
+                    parked = threading.Lock()
+                    parked.acquire()
+                    if ticket <= self._running_target:  # the running fsync covers this line
+                        if self._running is None:
+                            self._running = _Batch()
+                        self._running.waiters.append(parked)
+                    elif self._next is None:  # the first to need the next fsync leads it
+                        self._next = _Batch(leader=parked)
+                    else:
+                        self._next.waiters.append(parked)
+                else:
+                    # Lead: one fsync for every line written so far, and for the waiters queued for it.
+                    self._syncing = True
+                    self._running, self._next = self._next, None
+                    target = self._running_target = self._written
+                    fd = self._fd
+                    parked = None
+            if parked is None:
+                self._lead(fd, target)
+                return
+            parked.acquire()  # released by a leader: re-check
+
+    def _lead(self, fd: int | None, target: int) -> None:
+        """Run one fsync covering tickets up to `target`, then wake whom it covers and the next leader."""
+        error: OSError | None = None
+        try:
+            if fd is not None:
+                self._fsync(fd)
+        except OSError as exc:
+            error = exc
+        with self._sync_lock:
+            self._syncing = False
+            if error is None:
+                if target > self._synced:
+                    self._synced = target
+            else:
+                self._broken = f"fsync of the receipt log failed: {error.strerror or error}"
+                self._sync_error = ReceiptWriteError(
+                    self._broken, path=self.location,
+                    fix="check the disk; receipts written since the last good fsync may not be on disk")
+            covered, self._running = self._running, None
+            following = self._next
+            if error is not None:
+                self._next = None  # nobody leads it: its callers are all woken below, to fail
+        if following is not None and following.leader is not None:
+            following.leader.release()  # first, so the next fsync starts while the covered callers wake
+            following.leader = None
+            if error is not None:
+                for parked in following.waiters:
+                    parked.release()
+        if covered is not None:
+            for parked in covered.waiters:
+                parked.release()
+        if error is not None:
+            raise self._sync_error  # type: ignore[misc]
 
     def sync_all(self) -> None:
         """Return once every line this store has written is on disk (fsync durability)."""

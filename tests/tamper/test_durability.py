@@ -190,3 +190,134 @@ def test_signed_gate_with_fsync_syncs_the_log_before_each_checkpoint(
         if path == sidecar:  # every receipt a checkpoint covers was on disk before the checkpoint
             assert max((size for p, size, _ in synced[:k] if p == str(log)), default=0) == log_size
     assert sum(1 for p, _, _ in synced if p == sidecar) == 4  # opening (seq 0), seq 2, seq 4, final
+
+
+def _run_threads(targets: list[Callable[[], None]], timeout: float = 10) -> list[BaseException | None]:
+    """Run each target in its own thread; their outcomes (None or the exception), failing on a hang."""
+    outcomes: list[BaseException | None] = [None] * len(targets)
+
+    def run(k: int) -> None:
+        try:
+            targets[k]()
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertions
+            outcomes[k] = exc
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(len(targets))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a writer hung waiting for an fsync"
+    return outcomes
+
+
+def _await_fsync_running(store: JsonlReceiptStore) -> None:
+    """Wait (at most ~5 s) until the store's leader has an fsync running."""
+    for _ in range(5000):
+        if store._syncing:  # type: ignore[attr-defined]
+            return
+        threading.Event().wait(0.001)
+
+
+def test_a_line_already_on_disk_needs_no_further_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    probe = FsyncProbe()
+    monkeypatch.setattr(os, "fsync", probe)
+    store = JsonlReceiptStore(tmp_path / "log.jsonl", durability="fsync")
+    first, second = store.write('{"n":1}'), store.write('{"n":2}')
+    store.sync(second)  # leads one fsync that covers both lines
+    store.sync(first)  # already covered: returns without touching the disk
+    assert probe.calls == 1
+    store.sync(store.write('{"n":3}'))  # a new line needs a new fsync
+    assert probe.calls == 2 and probe.completed[-1] == (tmp_path / "log.jsonl").stat().st_size
+    store.close()
+
+
+def test_waiters_covered_by_the_running_fsync_share_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines written before an fsync started wait for that fsync instead of starting their own."""
+    store = JsonlReceiptStore(tmp_path / "log.jsonl", durability="fsync")
+    tickets = [store.write(f'{{"n":{i}}}') for i in range(5)]
+    entered: list[int] = []
+    # Held until the four followers are inside `sync` and at least one waits on the running fsync.
+    probe = FsyncProbe(hold_until=lambda: len(entered) == 4 and store._running is not None)
+    monkeypatch.setattr(os, "fsync", probe)
+
+    def follower(ticket: int) -> Callable[[], None]:
+        def run() -> None:
+            _await_fsync_running(store)  # the leader's fsync must be running first
+            entered.append(ticket)
+            store.sync(ticket)
+        return run
+
+    outcomes = _run_threads([lambda: store.sync(tickets[-1])] + [follower(t) for t in tickets[:-1]])
+    assert outcomes == [None] * 5
+    assert probe.calls == 1, probe.calls  # the leader's single fsync covered all five lines
+    assert probe.completed == [(tmp_path / "log.jsonl").stat().st_size]
+    store.close()
+
+
+def test_a_failed_fsync_fails_covered_and_queued_waiters_alike(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiters on the failing fsync and waiters queued for the next one all fail; nobody retries or hangs."""
+    store = JsonlReceiptStore(tmp_path / "log.jsonl", durability="fsync")
+    first = store.write('{"n":0}')
+    queued: list[int] = []
+    entered: list[int] = []
+    calls: list[int] = []
+
+    def failing(fd: int) -> None:
+        calls.append(fd)
+        for _ in range(5000):  # hold until waiters sit on both this fsync and the next one
+            if len(entered) == 6 and store._running is not None and store._next is not None:
+                break
+            threading.Event().wait(0.001)
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+
+    def waiter(ticket: Callable[[], int]) -> Callable[[], None]:
+        def run() -> None:
+            _await_fsync_running(store)
+            t = ticket()
+            entered.append(t)
+            store.sync(t)
+        return run
+
+    def later_line() -> int:
+        t = store.write('{"n":"later"}')  # written after the fsync started: needs the next one
+        queued.append(t)
+        return t
+
+    outcomes = _run_threads([lambda: store.sync(first)] + [waiter(lambda: first)] * 2 + [waiter(later_line)] * 4)
+    assert all(isinstance(o, ReceiptWriteError) for o in outcomes), outcomes
+    assert len(calls) == 1 and len(queued) == 4  # the queued waiters' leader did not fsync after the failure
+    with pytest.raises(ReceiptWriteError):
+        store.append('{"n":"after"}')  # the store stays stopped
+    store._sync_error = None  # let close() finish cleanly  # type: ignore[attr-defined]
+    monkeypatch.setattr(os, "fsync", REAL_FSYNC)
+    store.close()
+
+
+def test_every_append_returns_after_an_fsync_that_covers_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many rounds of concurrent appends, so that leadership passes between waiters again and again."""
+    writers, rounds = 12, 25
+    store = JsonlReceiptStore(tmp_path / "log.jsonl", durability="fsync")
+    probe = FsyncProbe()
+    monkeypatch.setattr(os, "fsync", probe)
+    covered: dict[str, int] = {}
+
+    def write(i: int) -> Callable[[], None]:
+        def run() -> None:
+            for r in range(rounds):
+                line = f'{{"w":{i:02d},"r":{r:02d}}}'
+                store.append(line)
+                with probe.lock:
+                    covered[line] = max(probe.completed)
+        return run
+
+    assert _run_threads([write(i) for i in range(writers)]) == [None] * writers
+    store.close()
+    data = (tmp_path / "log.jsonl").read_bytes()
+    assert len(covered) == writers * rounds and data.count(b"\n") == writers * rounds
+    for line, size in covered.items():
+        assert size >= data.index(line.encode()) + len(line) + 1, line
+    assert store.fsync_count == probe.calls <= writers * rounds
