@@ -460,10 +460,3 @@ def open_store(receipts: "str | os.PathLike[str] | ReceiptStore", *, durability:
     if hasattr(receipts, "append") and hasattr(receipts, "last_receipt"):
         return receipts
     raise TypeError(f"receipts must be a path or a ReceiptStore, not {type(receipts).__name__}")
-
-
-def iter_log_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            yield n, raw
-
