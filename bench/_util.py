@@ -8,7 +8,7 @@ import os
 import time
 from typing import Any, Awaitable, Callable
 
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
 
 #: Tools the benchmark declares (plugin, function, effect class).
 BENCH_ENTRIES: list[tuple[str | None, str, str]] = [

@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from spinegate.receipts import format_timestamp, seal
+from spinegate.receipt_body import format_timestamp, seal
 
 _TOOLS = [("Files.Read", "SHELL_SAFE", "REVERSIBLE"), ("Files.Write", "SCOPED_WRITE", "REVERSIBLE"),
           ("Web.Fetch", "NETWORK_ATTEMPT", "IRREVERSIBLE"), ("search", "SHELL_SAFE", "REVERSIBLE")]

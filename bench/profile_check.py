@@ -30,7 +30,7 @@ from _util import GIT, write_manifest  # noqa: E402
 from spinegate import Gate, ToolCall  # noqa: E402
 from spinegate.canonical import arguments_hash  # noqa: E402
 import spinegate.gate as gate_module  # noqa: E402
-from spinegate.receipts import format_timestamp, seal  # noqa: E402
+from spinegate.receipt_body import format_timestamp, seal  # noqa: E402
 
 
 def best_us(fn: Callable[[], Any], n: int) -> float:

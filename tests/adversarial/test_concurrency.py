@@ -16,7 +16,8 @@ import pytest
 from adversarial_support import Tool
 
 from spinegate import Gate, ToolCall
-from spinegate.signing import verify_checkpoints, write_keypair
+from spinegate.checkpoint_verify import verify_checkpoints
+from spinegate.keys import write_keypair
 from spinegate.verify import verify_path
 
 

@@ -17,7 +17,7 @@ from adversarial_support import Tool, governed
 
 from spinegate import Gate, ToolCall
 from spinegate.errors import TornLogError
-from spinegate.store import JsonlReceiptStore, recover_torn_tail
+from spinegate.jsonl_store import JsonlReceiptStore, recover_torn_tail
 from spinegate.verify import verify_path
 
 REAL_WRITE = os.write

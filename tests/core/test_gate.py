@@ -537,7 +537,7 @@ def test_edit_after_the_manifest_settled_is_still_caught(tmp_path, monkeypatch) 
     from pathlib import Path
 
     from spinegate import Gate, ToolCall
-    from spinegate import manifest as manifest_module
+    from spinegate import manifest_file as manifest_module
 
     monkeypatch.setattr(manifest_module, "RACY_WINDOW_NS", 0)
     manifest = tmp_path / "m.json"
@@ -563,7 +563,8 @@ def test_unprintable_exception_in_evaluation_still_denies_with_its_type(make_gat
 def test_failed_checkpoint_denies_but_keeps_counters_in_step(make_gate: Any, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The receipt is already in the log when signing fails: the call is denied and the receipt still counts."""
-    from spinegate.signing import Checkpointer, write_keypair
+    from spinegate.checkpoint_writer import Checkpointer
+    from spinegate.keys import write_keypair
 
     priv, _, _ = write_keypair(tmp_path / "key")
     gate = make_gate(signing_key=priv)

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, MemoryReceiptStore, ToolCall
-from spinegate.canonical import arguments_hash, canonical_json, iterative_canonical_json, receipt_hash
+from spinegate.canonical import arguments_hash, canonical_json, iterative_canonical_json
+from spinegate.receipt_hash import receipt_hash
 from spinegate.verify import verify_receipts
 
 json_values = st.recursive(

@@ -18,10 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.canonical import receipt_hash
+from spinegate.receipt_hash import receipt_hash
 from spinegate.decision import as_text
-from spinegate.gate import _NAME_CACHE_LIMIT, NAME_LIMIT, Approval, _bounded, _text_field
-from spinegate.manifest import seal_manifest
+from spinegate.gate import _NAME_CACHE_LIMIT
+from spinegate.receipt_body import NAME_LIMIT, bounded as _bounded, text_field as _text_field
+from spinegate.approvals import Approval
+from spinegate.manifest_file import seal_manifest
 from spinegate.verify import verify_path
 
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}

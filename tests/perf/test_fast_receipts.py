@@ -15,9 +15,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spinegate.canonical import receipt_hash
+from spinegate.receipt_hash import receipt_hash
 from spinegate.effects import EffectClass
-from spinegate.receipts import _fast_parts, format_timestamp, seal
+from spinegate.receipt_hash import canonical_parts as _fast_parts
+from spinegate.receipt_body import format_timestamp, seal
 
 
 def general(value: Any) -> str:
@@ -144,7 +145,8 @@ def test_format_timestamp_matches_strftime(moment: datetime) -> None:
 
 
 from spinegate.errors import ReceiptFormatError  # noqa: E402
-from spinegate.receipts import validate_receipt, validated_receipt_hash  # noqa: E402
+from spinegate.receipts import validate_receipt  # noqa: E402
+from spinegate.receipt_hash import fixed_schema_hash as validated_receipt_hash  # noqa: E402
 
 opt_text = st.one_of(st.none(), text)
 number = st.one_of(st.integers(min_value=0, max_value=2**70), st.floats(min_value=0, allow_nan=False),
@@ -190,7 +192,7 @@ def test_validated_receipt_hash_matches_general(receipt: dict[str, Any]) -> None
 # --------------------------------------------------------------------------
 # Per-session constants (`seal_constants`): the same bytes with or without them.
 
-from spinegate.receipts import SealConstants, seal_constants  # noqa: E402
+from spinegate.receipt_hash import SealConstants, seal_constants  # noqa: E402
 
 plain_or_null = st.one_of(st.none(), text)
 

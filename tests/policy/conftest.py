@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from spinegate import Gate
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
 from spinegate.paths import PathPolicy
 from spinegate.shell import ShellClassifier
 from spinegate.verify import verify_path

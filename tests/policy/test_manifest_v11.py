@@ -11,7 +11,8 @@ import pytest
 
 from spinegate.effects import EffectClass
 from spinegate.errors import ManifestError
-from spinegate.manifest import load_manifest, manifest_from_raw
+from spinegate.manifest_file import load_manifest
+from spinegate.manifest import manifest_from_raw
 from spinegate.canonical import manifest_hash
 
 from policy_support import ROOT, entry

@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tamper_support import FUNCTIONS, GIT, Clock, read_call  # noqa: E402
 
 from spinegate import Gate  # noqa: E402
-from spinegate.manifest import seal_manifest  # noqa: E402
-from spinegate.signing import write_keypair  # noqa: E402
+from spinegate.manifest_file import seal_manifest  # noqa: E402
+from spinegate.keys import write_keypair  # noqa: E402
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from spinegate import ToolCall
-from spinegate.canonical import canonical_json, receipt_hash
+from spinegate.canonical import canonical_json
+from spinegate.receipt_hash import receipt_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from spinegate.signing import verify_checkpoints
+from spinegate.checkpoint_verify import verify_checkpoints
 from spinegate.verify import verify_path
 
 PROCESSES, RECEIPTS = 4, 500

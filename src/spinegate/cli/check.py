@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import ManifestError, ManifestUnreadable
-from ..manifest import load_manifest
+from ..manifest_file import load_manifest
 from ._common import EXIT_ESCALATE, EXIT_NO, EXIT_OK, InputPath, fail
 
 
