@@ -25,8 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -110,8 +111,9 @@ def bench_core(res: Results, tmp: str, manifest: str, n: int) -> None:
 def bench_sk(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[sk] Semantic Kernel kernel.invoke, governed vs ungoverned", flush=True)
     try:
-        from semantic_kernel import Kernel
         from semantic_kernel.functions import kernel_function
+
+        from semantic_kernel import Kernel
         from spinegate_semantic_kernel import SpineFilter
     except ImportError as exc:
         res.note(f"sk skipped: {exc}")
@@ -159,6 +161,7 @@ def bench_langchain(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[langchain] tool.invoke and one create_agent step, governed vs ungoverned", flush=True)
     try:
         from langchain_core.tools import tool
+
         from spinegate_langchain import SpineMiddleware, govern_tool
     except ImportError as exc:
         res.note(f"langchain skipped: {exc}")
@@ -190,7 +193,7 @@ def bench_langchain(res: Results, tmp: str, manifest: str, n: int) -> None:
     class FakeToolModel(GenericFakeChatModel):
         """LangChain's fake chat model, able to bind tools (as LangChain's own tests do)."""
 
-        def bind_tools(self, tools: Any, **kwargs: Any) -> "FakeToolModel":
+        def bind_tools(self, tools: Any, **kwargs: Any) -> FakeToolModel:
             return self
 
     def turns() -> Any:
@@ -222,6 +225,7 @@ def bench_openai(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[openai] ToolCallInterceptor.handle vs a direct call of a 1 ms tool", flush=True)
     try:
         from openai.types.chat import ChatCompletionMessage
+
         from spinegate_openai import ToolCallInterceptor
     except ImportError as exc:
         res.note(f"openai skipped: {exc}")
@@ -416,7 +420,8 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
             counts = [0] * writers
             errors: list[BaseException] = []
 
-            def work(i: int) -> None:
+            def work(i: int, gate: Gate = gate, call: ToolCall = call, stop: threading.Event = stop,
+                     counts: list[int] = counts, errors: list[BaseException] = errors) -> None:
                 try:
                     while not stop.is_set():
                         if not gate.check(call).approved:

@@ -15,8 +15,16 @@ from .decision import Decision, ToolCall, Verdict
 from .effects import EffectClass, Posture
 from .emitter import ReceiptEmitter
 from .errors import (
-    GovernanceVeto, KeyFileError, ManifestError, ManifestHashMismatch, ManifestUnreadable, ReceiptFormatError,
-    ReceiptLogError, ReceiptWriteError, SpinegateError, TornLogError,
+    GovernanceVeto,
+    KeyFileError,
+    ManifestError,
+    ManifestHashMismatch,
+    ManifestUnreadable,
+    ReceiptFormatError,
+    ReceiptLogError,
+    ReceiptWriteError,
+    SpinegateError,
+    TornLogError,
 )
 from .gate import Gate
 from .jsonl_store import JsonlReceiptStore

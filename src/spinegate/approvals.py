@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Union, cast
+from typing import Any, cast
 
 from .decision import ToolCall, Verdict, as_text
 from .effects import EffectClass
@@ -41,11 +42,11 @@ class Approval:
     note: str = ""
 
 
-ApproverResult = Union[bool, Approval]
-Approver = Callable[[ApprovalRequest], Union[ApproverResult, Awaitable[ApproverResult]]]
+ApproverResult = bool | Approval
+Approver = Callable[[ApprovalRequest], ApproverResult | Awaitable[ApproverResult]]
 
 #: (the ruling that replaces the escalation, who decided or None)
-Answer = tuple[Ruling, Union[str, None]]
+Answer = tuple[Ruling, str | None]
 
 
 def ruling_for(answer: Any) -> Answer:
@@ -106,10 +107,11 @@ async def aask(approver: Approver, request: ApprovalRequest, timeout: float) -> 
         if inspect.iscoroutinefunction(approver):
             answer = await asyncio.wait_for(cast("Awaitable[ApproverResult]", approver(request)), timeout)
         else:
-            answer = await asyncio.wait_for(asyncio.to_thread(approver, request), timeout)
+            answer = await asyncio.wait_for(asyncio.to_thread(cast("Callable[[ApprovalRequest], Any]", approver),
+                                                              request), timeout)
             if inspect.isawaitable(answer):
                 answer = await asyncio.wait_for(answer, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return _timed_out(timeout)
     except Exception as exc:  # noqa: BLE001
         return _raised(exc)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, Callable
+from typing import Any
 
 _dumps = json.dumps
 
@@ -38,7 +39,7 @@ def _stand_in(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return {"__bytes_sha256__": hashlib.sha256(bytes(obj)).hexdigest(), "length": len(obj)}
     if isinstance(obj, (set, frozenset)):
-        return sorted((canonical_arguments(x) for x in obj))
+        return sorted(canonical_arguments(x) for x in obj)
     if isinstance(obj, tuple):
         return list(obj)
     dump = getattr(obj, "model_dump", None)  # pydantic models

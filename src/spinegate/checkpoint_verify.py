@@ -12,8 +12,10 @@ import json
 import os
 import stat
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -23,9 +25,21 @@ from .jsonl_store import checkpoint_path_for, find_torn_tail, read_checkpoint_li
 from .keys import key_id, load_public_key
 from .merkle import inclusion_proof, leaf_hash, verify_inclusion
 from .reasons import (
-    CHECKPOINT_CHAIN_BROKEN, CHECKPOINT_FILE_INVALID, CHECKPOINT_FILE_MISSING, CHECKPOINT_KEY_MISMATCH,
-    CHECKPOINT_MALFORMED, CHECKPOINT_MISSING, CHECKPOINT_REORDERED, CHECKPOINT_SIGNATURE_INVALID, CHECKPOINT_TORN,
-    NO_CHECKPOINTS, RECEIPT_NOT_CANONICAL, RECEIPT_REWRITTEN, RECEIPTS_DELETED, RECEIPTS_INSERTED, SESSION_UNSIGNED,
+    CHECKPOINT_CHAIN_BROKEN,
+    CHECKPOINT_FILE_INVALID,
+    CHECKPOINT_FILE_MISSING,
+    CHECKPOINT_KEY_MISMATCH,
+    CHECKPOINT_MALFORMED,
+    CHECKPOINT_MISSING,
+    CHECKPOINT_REORDERED,
+    CHECKPOINT_SIGNATURE_INVALID,
+    CHECKPOINT_TORN,
+    NO_CHECKPOINTS,
+    RECEIPT_NOT_CANONICAL,
+    RECEIPT_REWRITTEN,
+    RECEIPTS_DELETED,
+    RECEIPTS_INSERTED,
+    SESSION_UNSIGNED,
     TAIL_TRUNCATED,
 )
 from .receipt_hash import canonical_line_hash, receipt_hash, recompute_receipt_hash
@@ -77,7 +91,7 @@ class CheckpointReport:
 class _SessionCheck:
     """One session's state during the check: its authentic checkpoints and the commitment over its receipts."""
 
-    __slots__ = ("commitment", "anchors", "checkpoints", "last_line", "content_failed")
+    __slots__ = ("anchors", "checkpoints", "commitment", "content_failed", "last_line")
 
     def __init__(self) -> None:
         self.commitment = Commitment()
@@ -331,7 +345,7 @@ def _check_chain(sid: str, cps: list[_Anchor], fail: Any) -> None:
     """One session's authentic checkpoints, in file order: indexes 1..k, in order, each linked to the one before."""
     if not cps:
         return
-    for (_, a), (line, b) in zip(cps, cps[1:]):
+    for (_, a), (line, b) in pairwise(cps):
         if b["index"] < a["index"]:
             fail(CHECKPOINT_REORDERED, f"checkpoint {b['index']} comes after checkpoint {a['index']} in the file: "
                  "out of order", line=line, session=sid, seq=b["sequence_number"])

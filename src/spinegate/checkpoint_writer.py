@@ -14,15 +14,23 @@ Imports nothing from verification: the write path stays small.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .canonical import canonical_json
 from .checkpoints import (
-    CHECKPOINT_TYPE, CHECKPOINT_VERSION, DEFAULT_CHECKPOINT_EVERY, Commitment, checkpoint_hash, receipt_like,
-    sign_checkpoint, signature_ok, well_formed,
+    CHECKPOINT_TYPE,
+    CHECKPOINT_VERSION,
+    DEFAULT_CHECKPOINT_EVERY,
+    Commitment,
+    checkpoint_hash,
+    receipt_like,
+    sign_checkpoint,
+    signature_ok,
+    well_formed,
 )
 from .errors import ReceiptLogError
 from .keys import SigningKey, key_id, load_private_key

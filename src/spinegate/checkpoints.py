@@ -32,7 +32,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -65,7 +66,7 @@ def receipt_leaf(receipt_hash_hex: str, previous_hash_hex: str | None) -> bytes:
 class Commitment:
     """Running digest and Merkle accumulator over one session's receipts."""
 
-    __slots__ = ("count", "sequence_number", "head", "digest", "tree")
+    __slots__ = ("count", "digest", "head", "sequence_number", "tree")
 
     def __init__(self) -> None:
         self.count = 0
@@ -82,8 +83,9 @@ class Commitment:
         self.sequence_number = sequence_number
         self.head = computed_hash
 
-    def matches(self, cp: dict[str, Any]) -> bool:
-        return (self.digest.hex() == cp["digest"] and self.tree.root().hex() == cp["tree_head"]
+    def matches(self, cp: Mapping[str, Any]) -> bool:
+        """True when this commitment is exactly what checkpoint `cp` signed."""
+        return bool(self.digest.hex() == cp["digest"] and self.tree.root().hex() == cp["tree_head"]
                 and self.head == cp["head_receipt_hash"] and self.count == cp["count"])
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .effects import EffectClass
 
@@ -76,8 +77,8 @@ class Decision:
     effect_class: EffectClass
     call: ToolCall
     rule: str
-    receipt: "Receipt | None" = None
-    entry: "FunctionEntry | None" = None
+    receipt: Receipt | None = None
+    entry: FunctionEntry | None = None
     target_paths: tuple[str, ...] = ()
     shadow: bool = False
     would_have: Verdict | None = None
@@ -105,7 +106,7 @@ class Decision:
                 f"(effect {self.effect_class.value}; receipt {self.receipt_id or 'none'}). "
                 "The call did not run.")
 
-    def raise_if_denied(self) -> "Decision":
+    def raise_if_denied(self) -> Decision:
         """Raise `GovernanceVeto` unless approved; return self otherwise."""
         if not self.approved:
             from .errors import GovernanceVeto

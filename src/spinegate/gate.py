@@ -24,9 +24,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .approvals import Approval, ApprovalRequest, Approver, aask, ask
 from .canonical import arguments_hash, canonical_arguments, sha256_hex
@@ -44,7 +45,11 @@ from .manifest_file import load_manifest
 from .manifest_watch import ManifestWatch, manifest_path_of
 from .policy import Limits, PolicyEvaluator, Ruling
 from .reasons import (
-    APPROVAL_REQUIRED, EVALUATION_EXCEPTION, GATE_CLOSED, MANIFEST_INTEGRITY_FAILURE, RECEIPT_WRITE_FAILED,
+    APPROVAL_REQUIRED,
+    EVALUATION_EXCEPTION,
+    GATE_CLOSED,
+    MANIFEST_INTEGRITY_FAILURE,
+    RECEIPT_WRITE_FAILED,
 )
 from .receipt_body import COMMAND_LIMIT, NAME_LIMIT, REASON_LIMIT, bounded, exception_text, text_field
 from .receipt_kinds import decision_content, outcome_content, outcome_status, outcome_text, posture_content
@@ -78,7 +83,7 @@ class _Prepared:
         return _Prepared(self.call, self.entry, self.classification, ruling, decided_by or self.decided_by)
 
     def recorded_effect(self) -> EffectClass:
-        """The effect a receipt records: unclassifiable is SHELL_DANGEROUS, never below a RESTRICTED_WRITE declaration."""
+        """The effect a receipt records: unclassifiable is SHELL_DANGEROUS, never below a declared RESTRICTED_WRITE."""
         cls = self.classification
         if cls.effect is not None and self.entry is not None:
             return cls.effect
@@ -181,7 +186,8 @@ class Gate:
             if previous is not None:
                 self.checkpointer.resume()
             else:
-                self.checkpointer.open_session()  # signed before the first receipt: a session without one was not written here
+                # signed before the first receipt: a session without one was not written here
+                self.checkpointer.open_session()
             self.emitter.checkpointer = self.checkpointer
 
     def _resume(self, last: Mapping[str, Any]) -> None:
@@ -650,7 +656,7 @@ class Gate:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _enforced(denied: bool) -> Verdict:

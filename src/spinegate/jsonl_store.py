@@ -22,8 +22,9 @@ import json
 import os
 import stat
 import threading
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .canonical import canonical_json
 from .errors import ReceiptFormatError, ReceiptLogError, ReceiptWriteError, TornLogError
@@ -112,7 +113,7 @@ def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = No
                 return None
             fh.seek(offset)
             fragment = fh.read()
-            stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+            stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
             side = f"{path}.torn-{stamp}"
             fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
@@ -136,9 +137,9 @@ class _Batch:
     lock of the caller that starts this fsync, released when the one before ends.
     """
 
-    __slots__ = ("waiters", "leader")
+    __slots__ = ("leader", "waiters")
 
-    def __init__(self, leader: "threading.Lock | None" = None) -> None:
+    def __init__(self, leader: threading.Lock | None = None) -> None:
         self.waiters: list[threading.Lock] = []
         self.leader = leader
 

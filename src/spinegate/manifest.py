@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import operator
-from typing import Annotated, Any, Callable, Iterator, Literal, Mapping, cast
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -119,7 +120,7 @@ class RiskSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _ordered(self) -> "RiskSettings":
+    def _ordered(self) -> RiskSettings:
         if self.lockdown_at < self.elevated_at:
             raise ValueError(f"lockdown_at ({self.lockdown_at}) must not be below elevated_at ({self.elevated_at})")
         return self

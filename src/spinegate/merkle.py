@@ -8,7 +8,7 @@ without handing over the log (`inclusion_proof`, `verify_inclusion`).
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -28,7 +28,7 @@ class MerkleAccumulator:
     the size (largest first); the head folds them from the right.
     """
 
-    __slots__ = ("size", "_peaks")
+    __slots__ = ("_peaks", "size")
 
     def __init__(self) -> None:
         self.size = 0

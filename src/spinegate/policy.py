@@ -21,16 +21,26 @@ decides), with spinegate's own rules slotted in:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .classifier import Classification
 from .decision import ToolCall, Verdict
 from .effects import EffectClass, Posture
 from .reasons import (
-    APPROVAL_REQUIRED, BUDGET_EXHAUSTED, COMMAND_DENIED, EFFECT_CLASS_UNKNOWN, EFFECT_EXCEEDS_DECLARED,
-    ELEVATED_BLOCKS_NETWORK, LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY, MANIFEST_DENIED, MAX_CALLS_EXCEEDED,
-    RESTRICTED_WRITE_FORBIDDEN, TOOL_NOT_IN_MANIFEST, WRITE_OUTSIDE_ALLOWED_ROOTS,
+    APPROVAL_REQUIRED,
+    BUDGET_EXHAUSTED,
+    COMMAND_DENIED,
+    EFFECT_CLASS_UNKNOWN,
+    EFFECT_EXCEEDS_DECLARED,
+    ELEVATED_BLOCKS_NETWORK,
+    LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY,
+    MANIFEST_DENIED,
+    MAX_CALLS_EXCEEDED,
+    RESTRICTED_WRITE_FORBIDDEN,
+    TOOL_NOT_IN_MANIFEST,
+    WRITE_OUTSIDE_ALLOWED_ROOTS,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +112,7 @@ _APPROVALS: dict[tuple[Posture, EffectClass], Ruling] = {
 class PolicyEvaluator:
     """Decides one call. Holds no state; the same inputs give the same ruling."""
 
-    def evaluate(self, call: ToolCall, entry: "FunctionEntry | None", classification: Classification,
+    def evaluate(self, call: ToolCall, entry: FunctionEntry | None, classification: Classification,
                  posture: Posture, usage: SessionUsage, limits: Limits) -> Ruling:
         if entry is None:
             return _deny(TOOL_NOT_IN_MANIFEST, f"{call.tool_name} is not declared in the manifest")
@@ -134,7 +144,7 @@ class PolicyEvaluator:
         return _APPROVALS[(posture, effect)]
 
     @staticmethod
-    def limits_and_posture(entry: "FunctionEntry", effect: EffectClass, posture: Posture, usage: SessionUsage,
+    def limits_and_posture(entry: FunctionEntry, effect: EffectClass, posture: Posture, usage: SessionUsage,
                            limits: Limits) -> Ruling | None:
         """The rules that depend on session state (budgets, posture): a denial, or None.
 
@@ -155,5 +165,6 @@ class PolicyEvaluator:
         if posture is Posture.ELEVATED and effect is EffectClass.NETWORK_ATTEMPT:
             return _deny(ELEVATED_BLOCKS_NETWORK, "posture ELEVATED blocks network access")
         if posture is Posture.LOCKDOWN and effect is not EffectClass.SHELL_SAFE:
-            return _deny(LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY, f"posture LOCKDOWN allows SHELL_SAFE only, not {effect.value}")
+            return _deny(LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY,
+                         f"posture LOCKDOWN allows SHELL_SAFE only, not {effect.value}")
         return None

@@ -9,9 +9,10 @@ and always fits the schema whatever a caller hands in.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any, Iterable
+from typing import Any
 
 from .canonical import sha256_hex
 from .decision import as_text
@@ -71,8 +72,8 @@ def format_timestamp(moment: datetime) -> str:
     tz = moment.tzinfo
     if tz is None:
         raise ValueError("receipt timestamps must be timezone-aware")
-    if tz is not timezone.utc:
-        moment = moment.astimezone(timezone.utc)
+    if tz is not UTC:
+        moment = moment.astimezone(UTC)
     if moment.year < 1000:  # keep strftime's own rendering of tiny years
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     return (f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
@@ -89,7 +90,7 @@ def receipt_content(tool: str, operation: str, effect: EffectClass, risk_delta: 
     `bounded` first when they come from outside); `target_paths` are bounded
     here; `stdout` is cut to STDOUT_LIMIT.
     """
-    action = {
+    action: dict[str, Any] = {
         "tool": tool,
         "operation": operation,
         "effect_class": _EFFECT_TEXT[effect] if type(effect) is EffectClass else effect.value,
@@ -99,7 +100,7 @@ def receipt_content(tool: str, operation: str, effect: EffectClass, risk_delta: 
         "target_paths": bounded_paths(target_paths) if target_paths else [],
         "reversibility": REVERSIBILITY[effect],
     }
-    result = {
+    result: dict[str, Any] = {
         "status": status,
         "exit_code": exit_code,
         "blocked_by": blocked_by,

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic_core import to_json as _to_json
 
@@ -90,8 +91,16 @@ class SealConstants:
     by identity), so a changed value is always serialised afresh.
     """
 
-    __slots__ = ("session_id", "instance_id", "branch", "commit_after", "commit_before",
-                 "session_text", "instance_text", "git_text")
+    __slots__ = (
+        "branch",
+        "commit_after",
+        "commit_before",
+        "git_text",
+        "instance_id",
+        "instance_text",
+        "session_id",
+        "session_text",
+    )
 
     def __init__(self, session_id: str, instance_id: str, git: Mapping[str, Any]) -> None:
         """Raises TypeError or KeyError for values the fast path does not take (use no constants then)."""

@@ -19,9 +19,9 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from .canonical import canonical_arguments
 from .effects import EffectClass, Posture
 from .reasons import APPROVAL_REQUIRED
-from .canonical import canonical_arguments
 from .receipt_body import DESCRIPTION_LIMIT, NAME_LIMIT, REASON_LIMIT, bounded, receipt_content
 
 DECISION = "decision"

@@ -11,7 +11,8 @@ of SPEC.md, used to validate receipts read back from a log;
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Iterator, Literal, Mapping, cast
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import SchemaValidator

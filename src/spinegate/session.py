@@ -7,8 +7,9 @@ handed in by the caller; nothing here reads a clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .effects import DEFAULT_RISK_DELTAS, EffectClass, Posture
 from .policy import COMMAND_EFFECTS, WRITE_EFFECTS, Limits

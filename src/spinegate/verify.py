@@ -9,8 +9,6 @@ parsed receipt, never from how a line happens to be formatted.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import heapq
 import json
 import marshal
@@ -22,14 +20,23 @@ import stat
 import sys
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import ReceiptFormatError
 from .reasons import (
-    BAD_GENESIS, CHAIN_BROKEN, DUPLICATE_RECEIPT_ID, FILENAME_MISMATCH, HASH_MISMATCH, INVALID_JSON,
-    SCHEMA_VIOLATION, SEQUENCE_GAP, SEQUENCE_REGRESSION, TORN_LINE,
+    BAD_GENESIS,
+    CHAIN_BROKEN,
+    DUPLICATE_RECEIPT_ID,
+    FILENAME_MISMATCH,
+    HASH_MISMATCH,
+    INVALID_JSON,
+    SCHEMA_VIOLATION,
+    SEQUENCE_GAP,
+    SEQUENCE_REGRESSION,
+    TORN_LINE,
 )
 from .receipt_hash import dotnet_variant, fixed_schema_hash, receipt_hash, sorted_receipt_hash
 from .receipts import parse_receipt_line, validate_receipt
@@ -84,7 +91,8 @@ class VerifyReport:
         return self.failures[0] if self.failures else None
 
     def summary(self) -> str:
-        state = "valid" if self.ok else f"INVALID ({self.failure_count} problem{'s' if self.failure_count != 1 else ''})"
+        n = self.failure_count
+        state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
         return (f"{self.path}: {state}: {self.receipts} receipts, {self.sessions} sessions, "
                 f"{self.approvals} approvals, {self.denials} denials, {self.outcomes} outcomes")
 
@@ -117,7 +125,7 @@ class _ChainChecker:
         rid = data["receipt_id"]
         stored = data["receipt_hash"]
         prev = data["previous_receipt_hash"]
-        where = dict(file=file, line=line, receipt_id=rid, session_id=sid, sequence_number=seq)
+        where = {"file": file, "line": line, "receipt_id": rid, "session_id": sid, "sequence_number": seq}
 
         status = data["result"]["status"]
         if data["action"]["operation"] == "outcome":

@@ -18,12 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.receipt_hash import receipt_hash
+from spinegate.approvals import Approval
 from spinegate.decision import as_text
 from spinegate.gate import _NAME_CACHE_LIMIT
-from spinegate.receipt_body import NAME_LIMIT, bounded as _bounded, text_field as _text_field
-from spinegate.approvals import Approval
 from spinegate.manifest_file import seal_manifest
+from spinegate.receipt_body import NAME_LIMIT
+from spinegate.receipt_body import bounded as _bounded
+from spinegate.receipt_body import text_field as _text_field
+from spinegate.receipt_hash import receipt_hash
 from spinegate.verify import verify_path
 
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}
@@ -64,7 +66,8 @@ names = st.one_of(st.text(max_size=8), st.text(min_size=190, max_size=260))
 
 
 @settings(max_examples=200, deadline=None)
-@given(plugin=st.one_of(st.none(), names, st.integers(), st.just(Unhashable())), function=st.one_of(names, st.integers()))
+@given(plugin=st.one_of(st.none(), names, st.integers(), st.just(Unhashable())),
+       function=st.one_of(names, st.integers()))
 def test_cached_tool_name_is_the_bounded_tool_name(tmp_path_factory: Any, plugin: Any, function: Any) -> None:
     gate = _open(tmp_path_factory.mktemp("names"))
     try:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spinegate.receipt_hash import receipt_hash
 from spinegate.effects import EffectClass
-from spinegate.receipt_hash import canonical_parts as _fast_parts
 from spinegate.receipt_body import format_timestamp, seal
+from spinegate.receipt_hash import canonical_parts as _fast_parts
+from spinegate.receipt_hash import receipt_hash
 
 
 def general(value: Any) -> str:
@@ -135,18 +135,18 @@ def test_non_finite_and_special_floats() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(moment=st.datetimes(timezones=st.sampled_from(
-    [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))])))
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))])))
 def test_format_timestamp_matches_strftime(moment: datetime) -> None:
     try:
-        expected = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     except OverflowError:
         return
     assert format_timestamp(moment) == expected
 
 
 from spinegate.errors import ReceiptFormatError  # noqa: E402
-from spinegate.receipts import validate_receipt  # noqa: E402
 from spinegate.receipt_hash import fixed_schema_hash as validated_receipt_hash  # noqa: E402
+from spinegate.receipts import validate_receipt  # noqa: E402
 
 opt_text = st.one_of(st.none(), text)
 number = st.one_of(st.integers(min_value=0, max_value=2**70), st.floats(min_value=0, allow_nan=False),

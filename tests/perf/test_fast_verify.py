@@ -10,18 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.receipt_hash import receipt_hash
 from spinegate.errors import ReceiptFormatError
-from spinegate.receipts import validate_receipt
-from spinegate.receipts import parse_receipt_line
+from spinegate.receipt_hash import receipt_hash
+from spinegate.receipts import parse_receipt_line, validate_receipt
 from spinegate.verify import MAX_REPORTED, _verify_jsonl_serial, verify_jsonl, verify_path
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -18,7 +19,7 @@ from spinegate.verify import verify_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from policy_support import BASE, GIT, HOME, SCHEMA_PATH, identity  # noqa: E402
+from policy_support import BASE, GIT, HOME, SCHEMA_PATH, identity
 
 
 @pytest.fixture

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from policy_support import BASE, HOME, entry, identity
 
 from spinegate import Approval, ApprovalRequest, Gate, ReceiptLogError, ToolCall
 from spinegate.classifier import EffectClassifier
 from spinegate.decision import Verdict
 from spinegate.effects import EffectClass, Posture
 from spinegate.manifest_file import load_manifest
-
-from policy_support import BASE, HOME, entry, identity
 
 Receipts = Callable[[Path], list[dict[str, Any]]]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class Clock:
     """Deterministic UTC clock ticking one millisecond per reading."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=timezone.utc)
+        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +19,25 @@ from tamper_support import GIT, Clock, lines, read_call, rechain, write_lines
 
 from spinegate import Gate
 from spinegate.canonical import canonical_json
+from spinegate.checkpoint_verify import iter_checkpoints, verify_checkpoints
+from spinegate.checkpoints import checkpoint_hash, sign_checkpoint
 from spinegate.cli import main
 from spinegate.errors import KeyFileError, ReceiptLogError
-from spinegate.reasons import CHECKPOINT_CHAIN_BROKEN, CHECKPOINT_FILE_MISSING, CHECKPOINT_KEY_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_REORDERED, CHECKPOINT_SIGNATURE_INVALID, NO_CHECKPOINTS, RECEIPT_REWRITTEN, RECEIPTS_DELETED, RECEIPTS_INSERTED, TAIL_TRUNCATED
-from spinegate.checkpoints import checkpoint_hash, sign_checkpoint
 from spinegate.jsonl_store import checkpoint_path_for
-from spinegate.checkpoint_verify import iter_checkpoints, verify_checkpoints
 from spinegate.keys import load_private_key
+from spinegate.reasons import (
+    CHECKPOINT_CHAIN_BROKEN,
+    CHECKPOINT_FILE_MISSING,
+    CHECKPOINT_KEY_MISMATCH,
+    CHECKPOINT_MISSING,
+    CHECKPOINT_REORDERED,
+    CHECKPOINT_SIGNATURE_INVALID,
+    NO_CHECKPOINTS,
+    RECEIPT_REWRITTEN,
+    RECEIPTS_DELETED,
+    RECEIPTS_INSERTED,
+    TAIL_TRUNCATED,
+)
 from spinegate.verify import verify_path
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..errors import KeyFileError
 from ..checkpoint_verify import verify_checkpoints
+from ..errors import KeyFileError
 from ..jsonl_store import checkpoint_path_for
 from ..verify import verify_path
 from ._common import EXIT_NO, EXIT_OK, InputPath, fail
