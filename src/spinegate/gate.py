@@ -10,10 +10,10 @@
 (`PolicyEvaluator`), and writes the receipt (`ReceiptEmitter`) before it
 returns. If the receipt cannot be written the decision is a denial: no
 receipt, no execution. The gate holds the pieces together; each lives in
-its own module: the session's counters (`session`), approvers
-(`approvals`), the manifest's integrity (`manifest_watch`), what each
-receipt kind says (`receipt_kinds`), the chain (`emitter`), the store
-(`store`).
+its own module: writing receipts in step with the session (`recorder`),
+the session's counters (`session`), approvers (`approvals`), the
+manifest's integrity (`manifest_watch`), what each receipt kind says
+(`receipt_kinds`), the chain (`emitter`), the store (`store`).
 """
 
 from __future__ import annotations
@@ -21,23 +21,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from .approvals import Approval, ApprovalRequest, Approver, aask, ask
-from .canonical import arguments_hash, canonical_arguments, sha256_hex
+from .canonical import arguments_hash, sha256_hex
 from .checkpoint_writer import Checkpointer
 from .checkpoints import DEFAULT_CHECKPOINT_EVERY
 from .classifier import Classification, EffectClassifier
 from .decision import Decision, ToolCall, Verdict, as_text
 from .effects import DEFAULT_RISK_DELTAS, EffectClass, Posture
 from .emitter import ReceiptEmitter
-from .errors import ReceiptLogError, ReceiptWriteError
+from .errors import ManifestError, ReceiptLogError
 from .gitinfo import git_context as read_git_context
 from .keys import SigningKey
 from .manifest import FunctionEntry, Manifest
@@ -45,16 +44,22 @@ from .manifest_file import load_manifest
 from .manifest_watch import ManifestWatch, manifest_path_of
 from .policy import Limits, PolicyEvaluator, Ruling
 from .reasons import (
+    APPROVAL_DENIED,
     APPROVAL_REQUIRED,
     EVALUATION_EXCEPTION,
-    GATE_CLOSED,
     MANIFEST_INTEGRITY_FAILURE,
-    RECEIPT_WRITE_FAILED,
 )
-from .receipt_body import COMMAND_LIMIT, NAME_LIMIT, REASON_LIMIT, bounded, exception_text, text_field
-from .receipt_kinds import decision_content, outcome_content, outcome_status, outcome_text, posture_content
+from .receipt_body import REASON_LIMIT, bounded, exception_text, text_field
+from .receipt_kinds import (
+    escalation_content,
+    outcome_content,
+    outcome_status,
+    outcome_text,
+    reload_content,
+)
 from .receipts import Receipt, validate_receipt
-from .session import RiskRules, Session, budget_snapshot
+from .recorder import PreparedCall, Recorder
+from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
@@ -63,33 +68,8 @@ log = logging.getLogger("spinegate")
 
 #: The classification of a call whose preparation failed before it was classified (built once).
 _NOT_CLASSIFIED = Classification(None, None, "not classified")
-_DENY, _ESCALATE = Verdict.DENY, Verdict.ESCALATE  # module globals: a class attribute lookup costs more per check
-_NAME_CACHE_LIMIT = 1024  # distinct (plugin, function) pairs remembered per gate
-_DEBUG = logging.DEBUG
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """A call classified and ruled on, not yet recorded. Treated as immutable (`with_ruling` copies);
-    not frozen because a frozen dataclass costs a slow `object.__setattr__` per field on the hot path."""
-
-    call: ToolCall
-    entry: FunctionEntry | None
-    classification: Classification
-    ruling: Ruling
-    decided_by: str | None = None
-
-    def with_ruling(self, ruling: Ruling, decided_by: str | None = None) -> _Prepared:
-        return _Prepared(self.call, self.entry, self.classification, ruling, decided_by or self.decided_by)
-
-    def recorded_effect(self) -> EffectClass:
-        """The effect a receipt records: unclassifiable is SHELL_DANGEROUS, never below a declared RESTRICTED_WRITE."""
-        cls = self.classification
-        if cls.effect is not None and self.entry is not None:
-            return cls.effect
-        if cls.effect is None and cls.declared is EffectClass.RESTRICTED_WRITE:
-            return cls.declared
-        return EffectClass.SHELL_DANGEROUS
+_ESCALATE = Verdict.ESCALATE  # a module global: a class attribute lookup costs more per check
+_T = TypeVar("_T")
 
 
 def _safe_arguments_hash(arguments: Any) -> str:
@@ -150,9 +130,11 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
-        self.manifest = manifest
         self.store = store
-        self.classifier = classifier or EffectClassifier.for_manifest(manifest)
+        # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
+        # integrity watch, and the classifier built for it (kept as given when the caller gave one).
+        self._rules = (ManifestWatch(manifest, manifest_path), classifier or EffectClassifier.for_manifest(manifest))
+        self._own_classifier = classifier is None
         self.evaluator = evaluator or PolicyEvaluator()
         self.limits = limits or Limits()
         self.approver = approver
@@ -161,10 +143,7 @@ class Gate:
         self.risk = RiskRules({**DEFAULT_RISK_DELTAS, **(risk_deltas or {})}, elevated_at, lockdown_at)
         self.executor_type = executor_type
         self._monotonic = monotonic
-        self._lock = threading.RLock()
-        self._watch = ManifestWatch(manifest, manifest_path)
-        self._tool_names: dict[tuple[str | None, str], str] = {}  # see _tool_name
-        self._closed = False
+        self._resolved: set[str] = set()  # escalation receipts answered through this gate
 
         previous = _last_receipt(store, session_id) if session_id else None
         sid = session_id or uuid.uuid4().hex[:12]
@@ -179,6 +158,10 @@ class Gate:
         )
         if previous:
             self._resume(previous)
+        self._recorder = Recorder(self.emitter, self.session, limits=self.limits, risk=self.risk,
+                                  evaluator=self.evaluator, shadow=shadow, executor_type=executor_type,
+                                  monotonic=monotonic)
+        self._lock = self._recorder.lock
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
@@ -275,6 +258,20 @@ class Gate:
     # -- public API ------------------------------------------------------------
 
     @property
+    def manifest(self) -> Manifest:
+        """The verified manifest the gate decides by. `reload` replaces it, after verifying the file."""
+        return self._rules[0].manifest
+
+    @manifest.setter
+    def manifest(self, other: Manifest) -> None:
+        """Putting another manifest in the gate's place is a change after load: every call is denied from now on."""
+        self._rules[0].fail("the manifest held by the gate was replaced after it was loaded")
+
+    @property
+    def classifier(self) -> EffectClassifier:
+        return self._rules[1]
+
+    @property
     def session_id(self) -> str:
         return self.session.session_id
 
@@ -303,7 +300,7 @@ class Gate:
         cannot be written; either way the posture stays as it was.
         """
         new = Posture(posture)  # raises ValueError for an unknown posture before anything changes
-        return self._change_posture(lambda old: new, by=by, note=note, reset_risk=False)
+        return self._recorder.posture(new, by=by, note=note, reset_risk=False)
 
     def restore_posture(self, *, by: str = "person", note: str = "") -> Receipt:
         """Back to the manifest's posture, the session risk score reset to 0, with a `posture` receipt.
@@ -313,7 +310,7 @@ class Gate:
         that led there are set aside by a person, on the record. Raises
         ReceiptLogError if the receipt cannot be written (nothing changes then).
         """
-        return self._change_posture(lambda old: self.manifest.posture, by=by, note=note, reset_risk=True)
+        return self._recorder.posture(self.manifest.posture, by=by, note=note, reset_risk=True)
 
     def budget(self) -> dict[str, Any]:
         """The session's budget snapshot as the next receipt would show it."""
@@ -323,26 +320,61 @@ class Gate:
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         return self.manifest.lookup(plugin, function)
 
-    def check(self, call: ToolCall, *, approver: Approver | None = None) -> Decision:
+    def check(self, call: ToolCall, *, approver: Approver | None = None, host_approval: bool = False) -> Decision:
         """Decide `call` and write its receipt. Never raises for a bad call: it denies.
 
         `approver`, when given, answers an escalation of this one call in place of
         the gate's own (for an adapter that asked a person its framework's way,
         such as a LangGraph interrupt, which must run in the framework's context).
+
+        `host_approval=True` says the host asks the person in its own prompt
+        (a coding agent's "ask", MCP elicitation): a call that needs
+        confirmation then gets an `escalation` receipt and a Decision that is
+        `escalated` (neither approved nor denied). The call runs only if the
+        person approves there; record the answer with `resolve_escalation`,
+        or the outcome with `record_outcome` if the host ran it.
         """
         prepared = self._prepare(call)
         if prepared.ruling.verdict is _ESCALATE:
+            if host_approval:
+                return self._escalate_to_host(prepared)
             prepared = self._escalate_sync(prepared, approver)
-        return self._finish(prepared)
+        return self._recorder.decision(prepared)
 
-    async def acheck(self, call: ToolCall, *, approver: Approver | None = None) -> Decision:
+    async def acheck(self, call: ToolCall, *, approver: Approver | None = None,
+                     host_approval: bool = False) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
         prepared = self._prepare(call)
         if prepared.ruling.verdict is _ESCALATE:
+            if host_approval:
+                return await self._off_loop(self._escalate_to_host, prepared)
             prepared = await self._escalate_async(prepared, approver)
-        if self._offload_writes:  # never block the event loop on fsync
-            return await asyncio.to_thread(self._finish, prepared)
-        return self._finish(prepared)
+        return await self._off_loop(self._recorder.decision, prepared)
+
+    def resolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
+        """Record a person's answer to an escalation (`check(..., host_approval=True)`) and return the decision.
+
+        Writes a `decision` receipt naming the escalation receipt and who
+        decided (`by`, with `note`). An approval is checked again first, as
+        any approval is: budgets, posture and the manifest's integrity may
+        still deny the call. Raises ValueError for a decision that is not an
+        escalation of this session, or one already answered here.
+        """
+        escalation_id = self._escalation_id(decision)
+        with self._lock:
+            if escalation_id in self._resolved:
+                raise ValueError(f"escalation receipt {escalation_id} was already answered")
+            self._resolved.add(escalation_id)
+        try:
+            return self._recorder.decision(self._answer(decision, escalation_id, approved, by, note), enforce=True)
+        except BaseException:
+            with self._lock:
+                self._resolved.discard(escalation_id)
+            raise
+
+    async def aresolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
+        """`resolve_escalation` for async frameworks: never blocks the event loop on fsync."""
+        return await self._off_loop(self.resolve_escalation, decision, approved, by, note)
 
     def approval_request(self, call: ToolCall) -> ApprovalRequest | None:
         """The question an approver would be asked about `call` now, or None if it would not escalate.
@@ -370,50 +402,98 @@ class Gate:
             entry = None
         effect = entry.effect_class if entry is not None else None
         rule = as_text(rule)
-        prepared = _Prepared(call, entry, Classification(effect, effect, rule),
+        prepared = PreparedCall(call, entry, Classification(effect, effect, rule),
                              Ruling(Verdict.DENY, bounded(as_text(reason), REASON_LIMIT), rule))
-        return self._finish(prepared, enforce=True)
+        return self._recorder.decision(prepared, enforce=True)
 
     async def adeny(self, call: ToolCall, reason: str, rule: str) -> Decision:
         """`deny` for async frameworks: never blocks the event loop on fsync."""
-        if self._offload_writes:
-            return await asyncio.to_thread(self.deny, call, reason, rule)
-        return self.deny(call, reason, rule)
+        return await self._off_loop(self.deny, call, reason, rule)
 
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None) -> Receipt:
         """Write a receipt for what an approved call did.
 
+        Takes an approved decision (also one that answers an escalation), or
+        an escalated one whose host ran the call after the person said yes
+        in its own prompt without telling the gate (a coding agent's
+        PostToolUse): the outcome receipt then names the escalation receipt,
+        and the call is counted against the session's budgets now.
         `output` is written truncated to 2000 characters (unless the entry sets
         record_output: false) with the SHA-256 of the full text in `diff_hash`;
         an `error` makes the status "failed". Raises ValueError or TypeError
         for arguments no receipt can hold (before writing anything), and
         ReceiptLogError if the receipt cannot be written.
         """
-        if not decision.approved:
-            raise ValueError("record_outcome takes an approved decision: a refused call did not run")
+        if not (decision.approved or decision.escalated):
+            raise ValueError("record_outcome takes an approved (or escalated) decision: a refused call did not run")
+        host_approved = self._escalation_id(decision) if decision.escalated else None
         status, exit_code = outcome_status(status, exit_code, error)
         text = outcome_text(output, error)
         digest = sha256_hex(text) if text is not None else None
         record = decision.entry.record_output if decision.entry is not None else True
         call = decision.call
         action, result = outcome_content(
-            tool=self._tool_name(call), effect=decision.effect_class, decision_id=decision.receipt_id,
-            status=status, exit_code=exit_code, output_sha256=digest,
-            args_sha256=_safe_arguments_hash(call.arguments), paths=list(decision.target_paths),
-            stdout=text if record else None)
-        proposal = decision.receipt["proposal_id"] if decision.receipt is not None else self._proposal(call)
-        return self._write(call, proposal, action, result, None, "the outcome was not recorded",
-                           "record outcomes before closing the gate")
+            tool=self._recorder.tool_name(call), effect=decision.effect_class,
+            decision_id=None if host_approved else decision.receipt_id,
+            escalation_id=host_approved or decision.escalation_receipt_id, status=status, exit_code=exit_code,
+            output_sha256=digest, args_sha256=_safe_arguments_hash(call.arguments),
+            paths=list(decision.target_paths), stdout=text if record else None)
+        proposal = decision.receipt["proposal_id"] if decision.receipt is not None else self._recorder.proposal(call)
+        closed = ("the outcome was not recorded", "record outcomes before closing the gate")
+        with self._lock:
+            if host_approved is None or host_approved in self._resolved:
+                return self._recorder.write(call, proposal, action, result, None, *closed)
+            # The person's yes reaches the gate only now: the call is counted with its outcome, once.
+            receipt = self._recorder.write_counted(decision, proposal, action, result, *closed)
+            self._resolved.add(host_approved)
+        return receipt
 
     async def arecord_outcome(self, decision: Decision, *, output: Any = None,
                               error: BaseException | str | None = None, exit_code: int | None = None,
                               status: str | None = None) -> Receipt:
         """`record_outcome` for async frameworks: never blocks the event loop on fsync."""
-        if self._offload_writes:
-            return await asyncio.to_thread(self.record_outcome, decision, output=output, error=error,
-                                           exit_code=exit_code, status=status)
-        return self.record_outcome(decision, output=output, error=error, exit_code=exit_code, status=status)
+        return await self._off_loop(partial(self.record_outcome, decision, output=output, error=error,
+                                            exit_code=exit_code, status=status))
+
+    def reload(self, path: str | os.PathLike[str] | None = None, *, by: str = "operator") -> Receipt:
+        """Read the manifest file again and, once its seal verifies, decide by it: a `reload` receipt says so.
+
+        `path` defaults to the file the gate's manifest came from. The new
+        manifest and its classifier replace the old ones together (a
+        classifier given to the gate is kept), and a sticky
+        MANIFEST_INTEGRITY_FAILURE is cleared; the receipt names both
+        manifest hashes and `by`. The session's posture, counters and budgets
+        carry on. If the file does not load or its seal does not verify, the
+        ManifestError is raised and the gate keeps denying every call until
+        a reload succeeds. Raises ValueError for a gate whose manifest came
+        from no file and no `path`, ReceiptLogError if the receipt cannot be
+        written (the old manifest then stays).
+        """
+        watch, classifier = self._rules
+        source = os.fspath(path) if path is not None else watch.path
+        if source is None:
+            raise ValueError("this gate's manifest was not loaded from a file: pass the path to reload from")
+        try:
+            manifest = load_manifest(source)
+        except ManifestError as exc:
+            watch.fail(f"a reload of {source} failed, so the manifest on disk is not trusted: {exc}")
+            log.warning("reload of %s failed; every call is denied until a reload succeeds: %s", source, exc)
+            raise
+        rules = (ManifestWatch(manifest, source),
+                 EffectClassifier.for_manifest(manifest) if self._own_classifier else classifier)
+        action, result = reload_content(before_hash=watch.sealed_hash, after_hash=manifest.manifest_hash,
+                                        source=source, by=text_field(by, "operator"), integrity_cleared=watch.found)
+        with self._lock:
+            receipt = self._recorder.write(None, None, action, result, None, "the manifest was not reloaded",
+                                           "reload before closing the gate")
+            self._rules = rules
+        log.info("manifest reloaded from %s: %s -> %s", source, watch.sealed_hash, manifest.manifest_hash)
+        return receipt
+
+    async def areload(self, path: str | os.PathLike[str] | None = None, *, by: str = "operator") -> Receipt:
+        """`reload` for async frameworks: reading, hashing and writing happen off the event loop."""
+        return await asyncio.to_thread(self.reload, path, by=by)
 
     def try_record_outcome(self, decision: Decision, *, output: Any = None,
                            error: BaseException | str | None = None, exit_code: int | None = None,
@@ -446,12 +526,18 @@ class Gate:
         """True when writing a receipt may wait on the disk (fsync): async callers then use a thread."""
         return self.store.durability == "fsync"
 
+    async def _off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """`fn(*args)`, on a worker thread when writing may wait on the disk, so the event loop never blocks."""
+        if self._offload_writes:
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
+
     def close(self) -> None:
         """Write the final signed checkpoint (with a signing key), flush and close the log. Idempotent."""
         with self._lock:
-            if self._closed:
+            if self._recorder.closed:
                 return
-            self._closed = True
+            self._recorder.closed = True
             try:
                 if self.checkpointer is not None:
                     self.checkpointer.close()
@@ -472,195 +558,96 @@ class Gate:
 
     # -- deciding --------------------------------------------------------------------------
 
-    def _prepare(self, call: ToolCall) -> _Prepared:
+    def _prepare(self, call: ToolCall) -> PreparedCall:
         entry: FunctionEntry | None = None
         classification = _NOT_CLASSIFIED
         try:
-            problem = self._watch.problem(self.manifest)
+            watch, classifier = self._rules  # one consistent pair, even while a reload swaps them
+            problem = watch.problem()
             if problem:
-                return _Prepared(call, None, Classification(None, None, problem),
+                return PreparedCall(call, None, Classification(None, None, problem),
                                  Ruling(Verdict.DENY, MANIFEST_INTEGRITY_FAILURE, problem))
-            entry = self.manifest.lookup(call.plugin, call.function)
-            classification = self.classifier.classify(call, entry)
+            entry = watch.manifest.lookup(call.plugin, call.function)
+            classification = classifier.classify(call, entry)
             with self._lock:
                 ruling = self.evaluator.evaluate(call, entry, classification, self.session.posture,
                                                  self.session, self.limits)
         except Exception as exc:  # noqa: BLE001 - fail closed on anything
             ruling = Ruling(Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc),
                             "an exception was raised while classifying or evaluating the call")
-        return _Prepared(call, entry, classification, ruling)
+        return PreparedCall(call, entry, classification, ruling)
 
-    def _approval_request(self, p: _Prepared) -> ApprovalRequest:
+    def _approval_request(self, p: PreparedCall) -> ApprovalRequest:
         return ApprovalRequest(p.call, p.classification.effect or EffectClass.SHELL_DANGEROUS,
                                p.ruling.reason or APPROVAL_REQUIRED, p.ruling.rule, arguments_hash(p.call.arguments))
 
-    def _no_approver(self, p: _Prepared) -> _Prepared:
+    def _no_approver(self, p: PreparedCall) -> PreparedCall:
         return p.with_ruling(Ruling(Verdict.DENY, APPROVAL_REQUIRED, f"{p.ruling.rule}, and no approver is configured"))
 
-    def _escalate_sync(self, p: _Prepared, override: Approver | None = None) -> _Prepared:
+    def _escalate_sync(self, p: PreparedCall, override: Approver | None = None) -> PreparedCall:
         approver = override if override is not None else self.approver
         if approver is None:
             return self._no_approver(p)
         return p.with_ruling(*ask(approver, self._approval_request(p), self.approval_timeout))
 
-    async def _escalate_async(self, p: _Prepared, override: Approver | None = None) -> _Prepared:
+    async def _escalate_async(self, p: PreparedCall, override: Approver | None = None) -> PreparedCall:
         approver = override if override is not None else self.approver
         if approver is None:
             return self._no_approver(p)
         return p.with_ruling(*await aask(approver, self._approval_request(p), self.approval_timeout))
 
-    def _tool_name(self, call: ToolCall) -> str:
-        """`call.tool_name` bounded for a receipt, remembered per (plugin, function) of plain strings."""
-        plugin, function = call.plugin, call.function
-        if type(function) is not str or (plugin is not None and type(plugin) is not str):
-            return bounded(call.tool_name, NAME_LIMIT)  # framework objects: never hashed or cached
-        key = (plugin, function)
-        name = self._tool_names.get(key)
-        if name is None:
-            name = bounded(call.tool_name, NAME_LIMIT)
-            if len(self._tool_names) >= _NAME_CACHE_LIMIT:  # model-chosen names must not grow it without end
-                self._tool_names.clear()
-            self._tool_names[key] = name
-        return name
-
-    @staticmethod
-    def _recorded_arguments(p: _Prepared) -> tuple[str, str | None]:
-        """(SHA-256 of the canonical arguments, the receipt's `command`); raises for arguments that cannot be hashed."""
-        arguments_text = canonical_arguments(p.call.arguments)  # once: it is both hashed and recorded
-        command = arguments_text if (p.entry is not None and p.entry.record_arguments) else p.classification.command
-        if command is not None and len(command) > COMMAND_LIMIT:
-            command = bounded(command, COMMAND_LIMIT)
-        return sha256_hex(arguments_text), command
-
-    def _late_check(self, p: _Prepared, effect: EffectClass) -> Ruling | None:
-        """Budgets and posture again, under the lock: concurrent calls or a slow approver must not
-        overrun a budget or slip past a tightened posture. A denial, or None."""
-        assert p.entry is not None
-        try:
-            return self.evaluator.limits_and_posture(p.entry, effect, self.session.posture, self.session, self.limits)
-        except Exception as exc:  # noqa: BLE001 - fail closed
-            return Ruling(Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc),
-                          "the late budget and posture check failed")
-
-    def _finish(self, p: _Prepared, *, enforce: bool = False) -> Decision:
-        """Record the decision on a prepared call (its receipt written) and return it."""
-        call, entry, ruling = p.call, p.entry, p.ruling
-        shadow = self.shadow and not enforce
+    def _escalate_to_host(self, p: PreparedCall) -> Decision:
+        """Write the `escalation` receipt of a call the host's person must approve, and return it escalated."""
+        call, entry = p.call, p.entry
         effect = p.recorded_effect()
-        denied = ruling.verdict is _DENY or ruling.verdict is _ESCALATE  # unresolved escalation never runs
         try:
-            args_digest, command = self._recorded_arguments(p)
-        except Exception as exc:  # noqa: BLE001 - arguments that cannot even be hashed
-            args_digest, command = "unhashable", None
-            if not denied:
-                denied = True
-                ruling = Ruling(Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc),
-                                "the arguments could not be hashed")
-        name = self._tool_name(call)
+            args_digest, command = p.recorded_arguments()
+        except Exception as exc:  # noqa: BLE001 - arguments that cannot be hashed are refused, not asked about
+            return self._recorder.decision(p.with_ruling(Ruling(
+                Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc), "the arguments could not be hashed")))
         paths = p.classification.target_paths
-        with self._lock:
-            s = self.session
-            if self._closed:  # the log is closed: nothing can be recorded, so nothing may run
-                return Decision(Verdict.DENY, GATE_CLOSED, effect, call,
-                                "the gate was closed, so no receipt can be written and the call may not run",
-                                None, entry, paths, shadow, _enforced(denied), p.decided_by)
-            if not denied and entry is not None:
-                late = self._late_check(p, effect)
-                if late is not None:
-                    ruling, denied = late, True
-            change = s.decision_change(effect, denied, paths, not denied and entry is not None, self.risk)
-            action, result = decision_content(
-                tool=name, effect=effect, risk_delta=self.risk.delta(effect), reason=ruling.reason, rule=ruling.rule,
-                denied=denied, shadow=shadow, decided_by=p.decided_by, args_sha256=args_digest, command=command,
-                paths=list(paths), notes=(change[5],))
-            try:
-                receipt, ticket, late_error = self.emitter.emit_unsynced(
-                    proposal_id=self._proposal(call), executor_type=self._executor_type(call),
-                    model=text_field(call.model), action=action, result=result,
-                    budget=s.snapshot_after(change, self._monotonic(), self.limits))
-            except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
-                return self._unrecorded(p, effect, shadow, denied, exc, None,
-                                        "the receipt could not be written, so the call may not run")
-            s.apply(change, entry.key if (not denied and entry is not None) else None)
+        action, result = escalation_content(tool=self._recorder.tool_name(call), effect=effect,
+                                            risk_delta=self.risk.delta(effect), rule=p.ruling.rule,
+                                            args_sha256=args_digest, command=command, paths=list(paths))
         try:
-            self.store.sync(ticket)  # fsync durability: outside the lock, so concurrent calls share one fsync
-            if late_error is not None:
-                raise late_error
-        except Exception as exc:  # noqa: BLE001 - not durable: fail closed, nothing runs
-            return self._unrecorded(p, effect, shadow, denied, exc, receipt, "the receipt was written but could "
-                                    "not be made durable or signed, so the call may not run")
-        enforced = _enforced(denied)
-        decision = Decision(Verdict.APPROVE if shadow else enforced, ruling.reason if denied else None, effect, call,
-                            ruling.rule, receipt, entry, paths, shadow, enforced if shadow else None, p.decided_by)
-        if log.isEnabledFor(_DEBUG):
-            log.debug("%s %s: %s (%s); receipt %s", decision.verdict.value, name, decision.reason or "-",
-                      ruling.rule, receipt.receipt_id)
-        return decision
+            receipt = self._recorder.write(call, self._recorder.proposal(call), action, result, None,
+                                           "the escalation was not recorded", "open a new gate")
+        except Exception as exc:  # noqa: BLE001 - no receipt, no question to a person: the call may not run
+            return self._recorder.unrecorded(p, effect, False, True, exc, None,
+                                             "the escalation receipt could not be written, so the call may not run")
+        log.debug("escalated %s to the host: %s; receipt %s", call.tool_name, p.ruling.rule, receipt.receipt_id)
+        return Decision(Verdict.ESCALATE, p.ruling.reason or APPROVAL_REQUIRED, effect, call, p.ruling.rule, receipt,
+                        entry, paths)
 
-    def _unrecorded(self, p: _Prepared, effect: EffectClass, shadow: bool, denied: bool, exc: Exception,
-                    receipt: Receipt | None, rule: str) -> Decision:
-        """The denial of a call whose receipt could not be written or made durable (logged at WARNING)."""
-        reason = exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False)
-        log.warning("denied %s: %s", self._tool_name(p.call), reason)
-        return Decision(Verdict.DENY, reason, effect, p.call, rule, receipt, p.entry,
-                        p.classification.target_paths, shadow, _enforced(denied), p.decided_by)
+    def _escalation_id(self, decision: Decision) -> str:
+        """The escalation receipt of an escalated decision of this session; ValueError for anything else."""
+        receipt = decision.receipt
+        if not decision.escalated or receipt is None:
+            raise ValueError("not an escalation: pass the Decision that check(..., host_approval=True) returned")
+        if receipt.session_id != self.session_id:
+            raise ValueError(f"escalation receipt {receipt.receipt_id} belongs to session {receipt.session_id}, "
+                             f"not to this gate's session {self.session_id}")
+        return receipt.receipt_id
 
-    # -- writing the other receipt kinds ---------------------------------------------------------
-
-    def _change_posture(self, target: Callable[[Posture], Posture], *, by: str, note: str,
-                        reset_risk: bool) -> Receipt:
-        """Write a `posture` receipt for the change `target` makes, then make it (under the lock, atomically)."""
-        with self._lock:
-            s = self.session
-            before, after = s.posture, target(s.posture)
-            action, result = posture_content(before=before, after=after, by=text_field(by, "operator"),
-                                             risk_reset=reset_risk, note=as_text(note))
-            risk = 0.0 if reset_risk else s.risk
-            budget = budget_snapshot(self.limits, s.steps, s.commands, s.writes, len(s.files),
-                                     self._monotonic() - s.started, risk, after)
-            receipt = self._write(None, None, action, result, budget, "the posture was not changed",
-                                  "change the posture before closing the gate")
-            s.posture, s.risk = after, risk
-        log.debug("posture %s -> %s by %s; receipt %s", before.value, after.value, by, receipt.receipt_id)
-        return receipt
-
-    def _write(self, call: ToolCall | None, proposal: str | None, action: dict[str, Any], result: dict[str, Any],
-               budget: dict[str, Any] | None, closed_what: str, closed_fix: str) -> Receipt:
-        """Write one receipt of the session (not a decision) and wait until it is durable. Raises if it cannot.
-
-        `call` is the call the receipt is about (None for the session's own
-        receipts: posture, reload); `budget` None is the session as it stands.
-        """
-        with self._lock:
-            if self._closed:
-                raise ReceiptWriteError(f"the gate is closed; {closed_what}", path=self.store.location,
-                                        fix=closed_fix)
-            receipt, ticket, late_error = self.emitter.emit_unsynced(
-                proposal_id=proposal, executor_type=self._executor_type(call),
-                model=text_field(call.model if call is not None else None), action=action, result=result,
-                budget=budget if budget is not None else self.session.snapshot(self._monotonic(), self.limits))
-        self.store.sync(ticket)  # outside the lock: concurrent writers share one fsync
-        if late_error is not None:
-            raise late_error
-        return receipt
-
-    def _executor_type(self, call: ToolCall | None) -> str:
-        return text_field(self.executor_type or (call.framework if call is not None else "spinegate"))
-
-    @staticmethod
-    def _proposal(call: ToolCall) -> str | None:
-        """The receipt's proposal_id from the call's, or None: the emitter then generates one."""
-        # str(): a framework may hand over a non-string id; the receipt field is a string
-        # bounded: the id may come from model output, and the receipt must stay small
-        return bounded(as_text(call.proposal_id), NAME_LIMIT) if call.proposal_id not in (None, "") else None
-
+    def _answer(self, decision: Decision, escalation_id: str, approved: bool, by: str, note: str) -> PreparedCall:
+        """The person's answer to an escalation, as a call ready to be recorded (and re-checked when approved)."""
+        person = text_field(by, "person")
+        why = f": {bounded(as_text(note), REASON_LIMIT)}" if note else ""
+        problem = self._rules[0].problem()
+        if not approved:
+            ruling = Ruling(Verdict.DENY, APPROVAL_DENIED, f"refused by {person}{why}")
+        elif problem:
+            ruling = Ruling(Verdict.DENY, MANIFEST_INTEGRITY_FAILURE, f"approved by {person}{why}, but {problem}")
+        else:
+            ruling = Ruling(Verdict.APPROVE, None, f"approved by {person}{why}")
+        effect, entry = decision.effect_class, decision.entry
+        classification = Classification(effect, entry.effect_class if entry is not None else None, decision.rule,
+                                        decision.target_paths)
+        proposal = decision.receipt["proposal_id"] if decision.receipt is not None else None
+        return PreparedCall(decision.call, entry, classification, ruling, person, escalation_id, proposal)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _enforced(denied: bool) -> Verdict:
-    return _DENY if denied else Verdict.APPROVE
 
 
 def _log_unrecorded(decision: Decision, exc: BaseException) -> None:

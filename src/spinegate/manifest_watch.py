@@ -5,9 +5,10 @@ nothing changed: the object is compared with its snapshot, and the file's
 fingerprint (device, inode, size, mtime, ctime) with the one recorded when
 its content was last verified. The file is re-read and re-hashed only when
 the fingerprint moved, or so recently that an equal one proves nothing
-(git's "racy clean" rule). A problem, once found, stays until `reset`
-(a verified reload): a manifest that changed under a running gate denies
-every call (MANIFEST_INTEGRITY_FAILURE) until a person looks.
+(git's "racy clean" rule). A problem, once found, stays: a manifest that
+changed under a running gate denies every call (MANIFEST_INTEGRITY_FAILURE)
+until a person looks, and the gate reloads a correctly sealed file
+(`Gate.reload`, which starts a new watch) or is reopened.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from .manifest_file import Fingerprint, decode_manifest, file_fingerprint, finge
 
 
 class ManifestWatch:
-    """The integrity check of one manifest (and its file, if it came from one). Called under no lock: idempotent."""
+    """The integrity check of one verified manifest (and its file, if it came from one).
+
+    Called under no lock: the check is idempotent. A gate swaps a whole new
+    watch in on a verified reload.
+    """
 
     def __init__(self, manifest: Manifest, path: str | None) -> None:
-        self.reset(manifest, path)
-
-    def reset(self, manifest: Manifest, path: str | None) -> None:
-        """Watch `manifest` (verified from `path`, or in memory when None) from now on; forget any problem."""
         self.manifest = manifest
         self.path = path
         self.sealed_hash = manifest.manifest_hash
@@ -38,20 +39,27 @@ class ManifestWatch:
         self._text: bytes | None = None  # the file's bytes when last verified
         self._problem: str | None = None
 
-    def problem(self, current: Manifest) -> str | None:
-        """Why `current` (what the gate holds now) may no longer be trusted, or None. Sticky once found."""
+    def problem(self) -> str | None:
+        """Why the manifest may no longer be trusted, or None. Sticky once found."""
         if self._problem:
             return self._problem
         problem: str | None = None
-        if current is not self.manifest:
-            problem = "the manifest held by the gate was replaced after it was loaded"
-        elif not current.unchanged():
+        if not self.manifest.unchanged():
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self.path is not None:
             problem = self._file_problem(self.path)
         if problem:
             self._problem = problem  # sticky: reload (or reopen the gate) after a review
         return problem
+
+    @property
+    def found(self) -> str | None:
+        """The problem found so far (sticky), without checking again."""
+        return self._problem
+
+    def fail(self, problem: str) -> None:
+        """Distrust the manifest from now on, for `problem` (a reload whose file did not verify)."""
+        self._problem = self._problem or problem
 
     def _file_problem(self, path: str) -> str | None:
         fp = file_fingerprint(path)

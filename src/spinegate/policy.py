@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .classifier import Classification
 from .decision import ToolCall, Verdict
 from .effects import EffectClass, Posture
 from .reasons import (
@@ -43,7 +42,8 @@ from .reasons import (
     WRITE_OUTSIDE_ALLOWED_ROOTS,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - types only: the evaluator needs no classifier to run
+    from .classifier import Classification
     from .manifest import FunctionEntry
 
 COMMAND_EFFECTS = frozenset({EffectClass.SHELL_SAFE, EffectClass.SHELL_MUTATING,

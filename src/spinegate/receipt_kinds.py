@@ -66,31 +66,42 @@ def decision_content(*, tool: str, effect: EffectClass, risk_delta: float, reaso
 
 
 def escalation_content(*, tool: str, effect: EffectClass, risk_delta: float, rule: str, args_sha256: str,
-                       command: str | None, paths: list[str], notes: tuple[str | None, ...] = ()) -> Content:
+                       command: str | None, paths: list[str]) -> Content:
     """An `escalation` receipt: the host asks a person; the call runs only if the person approves there."""
     description = (f"escalated {tool} to a person in the host's prompt: {bounded(rule, REASON_LIMIT)}; "
                    f"args_sha256={args_sha256}")
-    return receipt_content(tool, ESCALATION, effect, risk_delta, _with_notes(description, notes), command, paths,
+    return receipt_content(tool, ESCALATION, effect, risk_delta, _with_notes(description, ()), command, paths,
                            "blocked", blocked_by=APPROVAL_REQUIRED)
 
 
-def answer_content(*, tool: str, effect: EffectClass, escalation_id: str, approved: bool, by: str, note: str,
-                   reason: str | None, rule: str, args_sha256: str, command: str | None,
-                   paths: list[str], notes: tuple[str | None, ...] = ()) -> Content:
-    """The `decision` receipt of a person's answer to an escalation: who decided, and which escalation."""
-    word = "approved" if approved else "denied"
-    why = f": {bounded(note, REASON_LIMIT)}" if note else ""
-    description = (f"{word} by {bounded(by, NAME_LIMIT)} {tool}, answering escalation receipt {escalation_id}"
-                   f"{why}; {bounded(rule, REASON_LIMIT)}; args_sha256={args_sha256}")
-    return receipt_content(tool, DECISION, effect, 0.0, _with_notes(description, notes), command, paths,
-                           "success" if approved else "blocked",
-                           blocked_by=None if approved else bounded(reason or "", REASON_LIMIT))
+def answer_content(*, tool: str, effect: EffectClass, risk_delta: float, escalation_id: str, denied: bool,
+                   reason: str | None, rule: str, args_sha256: str, command: str | None, paths: list[str],
+                   notes: tuple[str | None, ...] = ()) -> Content:
+    """The `decision` receipt of a person's answer to an escalation: which escalation, who decided, the rule."""
+    word = "denied" if denied else "approved"
+    if len(rule) > REASON_LIMIT:
+        rule = bounded(rule, REASON_LIMIT)
+    description = f"{word} {tool}, answering escalation receipt {escalation_id}: {rule}; args_sha256={args_sha256}"
+    return receipt_content(tool, DECISION, effect, risk_delta, _with_notes(description, notes), command, paths,
+                           "blocked" if denied else "success",
+                           blocked_by=bounded(reason or "", REASON_LIMIT) if denied else None)
 
 
-def outcome_content(*, tool: str, effect: EffectClass, decision_id: str | None, status: str, exit_code: int,
-                    output_sha256: str | None, args_sha256: str, paths: list[str], stdout: str | None) -> Content:
-    """An `outcome` receipt: what the call did, the receipt that let it run, the output's hash."""
-    description = (f"outcome of {tool} for decision receipt {decision_id}: {status}; "
+def outcome_content(*, tool: str, effect: EffectClass, decision_id: str | None, escalation_id: str | None,
+                    status: str, exit_code: int, output_sha256: str | None, args_sha256: str, paths: list[str],
+                    stdout: str | None) -> Content:
+    """An `outcome` receipt: what the call did, the receipt that let it run, the output's hash.
+
+    `decision_id` None with an `escalation_id`: the host's person approved
+    the call in the host's prompt and the gate learns it only now.
+    """
+    if decision_id is None:
+        which = f"escalation receipt {escalation_id} (approved in the host's prompt)"
+    elif escalation_id is not None:
+        which = f"decision receipt {decision_id} (answering escalation receipt {escalation_id})"
+    else:
+        which = f"decision receipt {decision_id}"
+    description = (f"outcome of {tool} for {which}: {status}; "
                    f"output_sha256={output_sha256 or 'none'}; args_sha256={args_sha256}")
     return receipt_content(tool, OUTCOME, effect, 0.0, _with_notes(description, ()), None, paths, status,
                            exit_code=exit_code, diff_hash=output_sha256, stdout=stdout)
