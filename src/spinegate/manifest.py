@@ -14,7 +14,7 @@ import copy
 import json
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -216,10 +216,6 @@ class Manifest(BaseModel):
     def __iter__(self) -> Iterator[FunctionEntry]:  # type: ignore[override]  # entries, not (field, value) pairs
         return iter(self.functions)
 
-    def _private(self) -> dict[str, Any]:
-        """Pydantic's slot of private attributes (set once the model is built): a cheap way to read them."""
-        return cast("dict[str, Any]", self.__pydantic_private__)
-
     # -- integrity ---------------------------------------------------------
 
     def _live_state(self) -> list[Any]:
@@ -240,7 +236,8 @@ class Manifest(BaseModel):
         nested list gets past that; comparing with a deep snapshot taken at load
         catches both, in time linear in the manifest's size.
         """
-        return bool(self._live_state() == self._private()["_snapshot"])
+        snapshot: list[Any] = self.__pydantic_private__["_snapshot"]  # type: ignore[index]  # set once built
+        return self._live_state() == snapshot
 
 
 # --------------------------------------------------------------------------

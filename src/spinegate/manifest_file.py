@@ -42,8 +42,11 @@ def read_manifest_bytes(path: str | os.PathLike[str]) -> bytes:
         if st.st_size > MAX_MANIFEST_BYTES:
             raise ManifestUnreadable(f"cannot read the manifest: {st.st_size} bytes, more than any manifest",
                                      source=source, fix="point at the manifest file itself")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_MANIFEST_BYTES + 1)
+        # Plain reads, no file object: the gate re-reads a freshly written manifest on every check.
+        chunks = [os.read(fd, max(st.st_size, 4096) + 1)]
+        while chunks[-1] and sum(map(len, chunks)) <= MAX_MANIFEST_BYTES:
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
     except OSError as exc:
         raise ManifestUnreadable(f"cannot read the manifest: {exc.strerror or exc}", source=source,
                                  fix="check the path and its permissions") from None

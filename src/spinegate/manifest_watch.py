@@ -47,7 +47,10 @@ class ManifestWatch:
         if not self.manifest.unchanged():
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self.path is not None:
-            problem = self._file_problem(self.path)
+            fp = file_fingerprint(self.path)
+            if fp is not None and fp == self._fingerprint and self._settled:
+                return None  # unchanged since it was verified, and too old to change unseen
+            problem = self._file_problem(self.path, fp)
         if problem:
             self._problem = problem  # sticky: reload (or reopen the gate) after a review
         return problem
@@ -61,10 +64,8 @@ class ManifestWatch:
         """Distrust the manifest from now on, for `problem` (a reload whose file did not verify)."""
         self._problem = self._problem or problem
 
-    def _file_problem(self, path: str) -> str | None:
-        fp = file_fingerprint(path)
-        if fp is not None and fp == self._fingerprint and self._settled:
-            return None  # unchanged since it was verified, and too old to change unseen
+    def _file_problem(self, path: str, fp: Fingerprint | None) -> str | None:
+        """The file's problem, if any, given its fingerprint now (it is not known to be settled)."""
         if fp is not None and fp == self._fingerprint and not fingerprint_is_racy(fp):
             self._settled = True
             return None

@@ -17,7 +17,7 @@ from typing import Any
 from .canonical import sha256_hex
 from .decision import as_text
 from .effects import REVERSIBILITY, EffectClass
-from .receipt_hash import SealConstants, canonical_parts, hash_of_parts, receipt_hash
+from .receipt_hash import SealConstants, hashed_parts, receipt_hash
 from .receipts import STDOUT_LIMIT, Receipt
 
 NAME_LIMIT = 200        # characters of a tool name, model, executor type, approver name
@@ -116,18 +116,17 @@ def seal(body: dict[str, Any], previous_hash: str | None, constants: SealConstan
 
     `body` holds the ten fields other than the two hashes. For the fixed
     receipt schema the hash input and the JSONL line are assembled in one
-    pass (`receipt_hash.canonical_parts`); any other shape takes the general
+    pass (`receipt_hash.hashed_parts`); any other shape takes the general
     rule. Both give the same bytes (tests/perf checks this with hypothesis).
     `constants` (from `receipt_hash.seal_constants`) saves re-serialising the
     fields that never change within a session; it never changes the bytes.
     """
-    parts = canonical_parts(body, constants) if len(body) == 10 else None
+    hashed = hashed_parts(body, constants) if len(body) == 10 else None
     body["previous_receipt_hash"] = previous_hash
-    if parts is None:
+    if hashed is None:
         body["receipt_hash"] = receipt_hash(body)
         return Receipt(body)
-    head, proposal, tail = parts
-    digest = hash_of_parts(parts)
+    digest, head, proposal, tail = hashed
     body["receipt_hash"] = digest
     prev = "null" if previous_hash is None else encode_basestring_ascii(previous_hash)
     return Receipt(body, f'{head},"previous_receipt_hash":{prev},{proposal},"receipt_hash":"{digest}",{tail}')

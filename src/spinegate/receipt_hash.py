@@ -6,7 +6,7 @@ receipt_hash and previous_receipt_hash, sort_keys=True, separators=(",",
 for the fixed twelve-field schema, and falls back to the rule for any other
 shape; tests/perf checks each against the rule with hypothesis:
 
-- `canonical_parts`: the one hand-written serialiser of the fixed schema,
+- `hashed_parts`: the one hand-written serialiser of the fixed schema,
   used to seal new receipts (hash input and JSONL line in one pass) and to
   hash schema-valid receipts read back (`fixed_schema_hash`);
 - `sorted_receipt_hash`: for receipts the strict validator gave back as
@@ -86,7 +86,7 @@ class SealConstants:
     """Canonical fragments of the fields that stay the same across one session's receipts, computed once.
 
     The session id, the executor's instance id and the git context do not
-    change within a session chain. `canonical_parts` uses these fragments only
+    change within a session chain. `hashed_parts` uses these fragments only
     while the body holds the very objects they were computed from (checked
     by identity), so a changed value is always serialised afresh.
     """
@@ -120,11 +120,12 @@ def seal_constants(session_id: Any, instance_id: Any, git: Any) -> SealConstants
         return None
 
 
-def canonical_parts(b: Mapping[str, Any], k: SealConstants | None = None) -> tuple[str, str, str] | None:
-    """(head, proposal member, tail) of a receipt's ten hashed fields, or None if they are not the fixed schema.
+def hashed_parts(b: Mapping[str, Any], k: SealConstants | None = None) -> tuple[str, str, str, str] | None:
+    """(hash, head, proposal member, tail) of a receipt's ten hashed fields, or None if not the fixed schema.
 
-    The hash input is ``head + "," + proposal + "," + tail``; the JSONL line
-    puts the two hash members between them, in their sorted places. Keys
+    The hash input is ``head + "," + proposal + "," + tail`` and `hash` is
+    its SHA-256; the JSONL line puts the two hash members between them, in
+    their sorted places. Keys
     outside the ten are not looked at: callers check the top-level key count.
     `k`'s fragments stand in for the session id, instance id and git context
     while the body holds exactly the objects they were made from.
@@ -186,21 +187,15 @@ def canonical_parts(b: Mapping[str, Any], k: SealConstants | None = None) -> tup
         )
     except (KeyError, TypeError):
         return None
-    return head, proposal, tail
-
-
-def hash_of_parts(parts: tuple[str, str, str]) -> str:
-    """The receipt hash of `canonical_parts`' output."""
-    head, proposal, tail = parts
-    return hashlib.sha256(f"{head},{proposal},{tail}".encode("ascii")).hexdigest()
+    return hashlib.sha256(f"{head},{proposal},{tail}".encode("ascii")).hexdigest(), head, proposal, tail
 
 
 def fixed_schema_hash(receipt: Mapping[str, Any]) -> str:
-    """`receipt_hash`, through `canonical_parts` when the receipt has exactly the twelve fields."""
+    """`receipt_hash`, through `hashed_parts` when the receipt has exactly the twelve fields."""
     if len(receipt) == 12 and "receipt_hash" in receipt and "previous_receipt_hash" in receipt:
-        parts = canonical_parts(receipt)
-        if parts is not None:
-            return hash_of_parts(parts)
+        hashed = hashed_parts(receipt)
+        if hashed is not None:
+            return hashed[0]
     return receipt_hash(receipt)
 
 

@@ -34,17 +34,16 @@ RELOAD = "reload"
 Content = tuple[dict[str, Any], dict[str, Any]]
 
 
-def _with_notes(description: str, notes: tuple[str | None, ...]) -> str:
-    """`description` with the notes that apply (a posture that tightened, say), bounded."""
-    extra = "; ".join(n for n in notes if n)
-    if extra:
-        description = f"{description}; {extra}"
+def _with_note(description: str, note: str | None) -> str:
+    """`description` with a note that applies (a posture that tightened, say), bounded."""
+    if note:
+        description = f"{description}; {note}"
     return bounded(description, DESCRIPTION_LIMIT) if len(description) > DESCRIPTION_LIMIT else description
 
 
-def decision_content(*, tool: str, effect: EffectClass, risk_delta: float, reason: str | None, rule: str,
+def decision_content(tool: str, effect: EffectClass, risk_delta: float, reason: str | None, rule: str,
                      denied: bool, shadow: bool, decided_by: str | None, args_sha256: str, command: str | None,
-                     paths: list[str], notes: tuple[str | None, ...] = ()) -> Content:
+                     paths: list[str], note: str | None = None) -> Content:
     """A `decision` (or `shadow_decision`) receipt: the verdict, who decided, the rule, the arguments' hash."""
     if shadow and denied:
         operation = SHADOW_DECISION
@@ -59,8 +58,10 @@ def decision_content(*, tool: str, effect: EffectClass, risk_delta: float, reaso
         if len(rule) > REASON_LIMIT:
             rule = bounded(rule, REASON_LIMIT)
         description = f"{prefix}{word}{by} {tool}: {rule}; args_sha256={args_sha256}"
+    if note or len(description) > DESCRIPTION_LIMIT:  # checked here: the common case calls nothing more
+        description = _with_note(description, note)
     blocked = denied and not shadow
-    return receipt_content(tool, operation, effect, risk_delta, _with_notes(description, notes), command, paths,
+    return receipt_content(tool, operation, effect, risk_delta, description, command, paths,
                            "blocked" if blocked else "success",
                            blocked_by=bounded(reason or "", REASON_LIMIT) if blocked else None)
 
@@ -70,19 +71,19 @@ def escalation_content(*, tool: str, effect: EffectClass, risk_delta: float, rul
     """An `escalation` receipt: the host asks a person; the call runs only if the person approves there."""
     description = (f"escalated {tool} to a person in the host's prompt: {bounded(rule, REASON_LIMIT)}; "
                    f"args_sha256={args_sha256}")
-    return receipt_content(tool, ESCALATION, effect, risk_delta, _with_notes(description, ()), command, paths,
+    return receipt_content(tool, ESCALATION, effect, risk_delta, _with_note(description, None), command, paths,
                            "blocked", blocked_by=APPROVAL_REQUIRED)
 
 
 def answer_content(*, tool: str, effect: EffectClass, risk_delta: float, escalation_id: str, denied: bool,
                    reason: str | None, rule: str, args_sha256: str, command: str | None, paths: list[str],
-                   notes: tuple[str | None, ...] = ()) -> Content:
+                   note: str | None = None) -> Content:
     """The `decision` receipt of a person's answer to an escalation: which escalation, who decided, the rule."""
     word = "denied" if denied else "approved"
     if len(rule) > REASON_LIMIT:
         rule = bounded(rule, REASON_LIMIT)
     description = f"{word} {tool}, answering escalation receipt {escalation_id}: {rule}; args_sha256={args_sha256}"
-    return receipt_content(tool, DECISION, effect, risk_delta, _with_notes(description, notes), command, paths,
+    return receipt_content(tool, DECISION, effect, risk_delta, _with_note(description, note), command, paths,
                            "blocked" if denied else "success",
                            blocked_by=bounded(reason or "", REASON_LIMIT) if denied else None)
 
@@ -103,7 +104,7 @@ def outcome_content(*, tool: str, effect: EffectClass, decision_id: str | None, 
         which = f"decision receipt {decision_id}"
     description = (f"outcome of {tool} for {which}: {status}; "
                    f"output_sha256={output_sha256 or 'none'}; args_sha256={args_sha256}")
-    return receipt_content(tool, OUTCOME, effect, 0.0, _with_notes(description, ()), None, paths, status,
+    return receipt_content(tool, OUTCOME, effect, 0.0, _with_note(description, None), None, paths, status,
                            exit_code=exit_code, diff_hash=output_sha256, stdout=stdout)
 
 

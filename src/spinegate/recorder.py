@@ -74,10 +74,6 @@ class PreparedCall:
         return sha256_hex(arguments_text), command
 
 
-def _enforced(denied: bool) -> Verdict:
-    return _DENY if denied else Verdict.APPROVE
-
-
 class Recorder:
     """Writes one session's receipts. Thread-safe: `lock` serialises the chain and the counters together."""
 
@@ -106,9 +102,9 @@ class Recorder:
         it is recorded as a denial. `enforce` records a refusal as enforced
         even in shadow mode (an adapter's `deny`, a person's answer).
         """
-        call, entry, ruling = p.call, p.entry, p.ruling
+        call, entry, ruling, cls = p.call, p.entry, p.ruling, p.classification
         shadow = self.shadow and not enforce
-        effect = p.recorded_effect()
+        effect = cls.effect if (cls.effect is not None and entry is not None) else p.recorded_effect()
         denied = ruling.verdict is _DENY or ruling.verdict is _ESCALATE  # unresolved escalation never runs
         try:
             args_digest, command = p.recorded_arguments()
@@ -125,29 +121,36 @@ class Recorder:
             if self.closed:  # the log is closed: nothing can be recorded, so nothing may run
                 return Decision(Verdict.DENY, GATE_CLOSED, effect, call,
                                 "the gate was closed, so no receipt can be written and the call may not run",
-                                None, entry, paths, shadow, _enforced(denied), p.decided_by)
+                                None, entry, paths, shadow, (_DENY if denied else Verdict.APPROVE), p.decided_by)
             if not denied and entry is not None:
-                late = self._late_check(entry, effect)
+                try:  # budgets and posture again, here: concurrent calls or a slow approver cannot overrun them
+                    late = self.evaluator.limits_and_posture(entry, effect, s.posture, s, self.limits)
+                except Exception as exc:  # noqa: BLE001 - fail closed
+                    late = Ruling(Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc),
+                                  "the late budget and posture check failed")
                 if late is not None:
                     denied = True
                     ruling = late if p.answering is None else Ruling(late.verdict, late.reason,
                                                                      f"{ruling.rule}, but {late.rule}")
-            change = s.decision_change(effect, denied, paths, not denied and entry is not None, self.risk)
+            risk = self.risk
+            delta = risk.deltas.get(effect, 0.0)
+            change = s.decision_change(effect, denied, paths, not denied and entry is not None, delta, risk,
+                                       self.monotonic(), self.limits)
             if p.answering is None:
-                action, result = decision_content(
-                    tool=name, effect=effect, risk_delta=self.risk.delta(effect), reason=ruling.reason,
-                    rule=ruling.rule, denied=denied, shadow=shadow, decided_by=p.decided_by, args_sha256=args_digest,
-                    command=command, paths=list(paths), notes=(change[5],))
+                action, result = decision_content(  # positional: this runs on every check
+                    name, effect, delta, ruling.reason, ruling.rule, denied, shadow, p.decided_by, args_digest,
+                    command, list(paths), change[5])
             else:
                 action, result = answer_content(
-                    tool=name, effect=effect, risk_delta=self.risk.delta(effect), escalation_id=p.answering,
+                    tool=name, effect=effect, risk_delta=delta, escalation_id=p.answering,
                     denied=denied, reason=ruling.reason, rule=ruling.rule, args_sha256=args_digest, command=command,
-                    paths=list(paths), notes=(change[5],))
+                    paths=list(paths), note=change[5])
             try:
                 receipt, ticket, late_error = self.emitter.emit_unsynced(
-                    proposal_id=p.proposal_id or self.proposal(call), executor_type=self.executor(call),
+                    proposal_id=p.proposal_id or self.proposal(call),
+                    executor_type=text_field(self.executor_type or call.framework),
                     model=text_field(call.model), action=action, result=result,
-                    budget=s.snapshot_after(change, self.monotonic(), self.limits))
+                    budget=change[7])
             except Exception as exc:  # noqa: BLE001 - any store failure: fail closed, nothing runs
                 return self.unrecorded(p, effect, shadow, denied, exc, None,
                                        "the receipt could not be written, so the call may not run")
@@ -159,7 +162,7 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - not durable: fail closed, nothing runs
             return self.unrecorded(p, effect, shadow, denied, exc, receipt, "the receipt was written but could "
                                    "not be made durable or signed, so the call may not run")
-        enforced = _enforced(denied)
+        enforced = _DENY if denied else Verdict.APPROVE
         decision = Decision(Verdict.APPROVE if shadow else enforced, ruling.reason if denied else None, effect, call,
                             ruling.rule, receipt, entry, paths, shadow, enforced if shadow else None, p.decided_by,
                             p.answering)
@@ -168,22 +171,13 @@ class Recorder:
                       ruling.rule, receipt.receipt_id)
         return decision
 
-    def _late_check(self, entry: FunctionEntry, effect: EffectClass) -> Ruling | None:
-        """Budgets and posture again, under the lock: concurrent calls or a slow approver must not
-        overrun a budget or slip past a tightened posture. A denial, or None."""
-        try:
-            return self.evaluator.limits_and_posture(entry, effect, self.session.posture, self.session, self.limits)
-        except Exception as exc:  # noqa: BLE001 - fail closed
-            return Ruling(Verdict.DENY, exception_text(EVALUATION_EXCEPTION, exc),
-                          "the late budget and posture check failed")
-
     def unrecorded(self, p: PreparedCall, effect: EffectClass, shadow: bool, denied: bool, exc: Exception,
                    receipt: Receipt | None, rule: str) -> Decision:
         """The denial of a call whose receipt could not be written or made durable (logged at WARNING)."""
         reason = exception_text(RECEIPT_WRITE_FAILED, exc, with_type=False)
         log.warning("denied %s: %s", self.tool_name(p.call), reason)
-        return Decision(Verdict.DENY, reason, effect, p.call, rule, receipt, p.entry,
-                        p.classification.target_paths, shadow, _enforced(denied), p.decided_by, p.answering)
+        return Decision(Verdict.DENY, reason, effect, p.call, rule, receipt, p.entry, p.classification.target_paths,
+                        shadow, _DENY if denied else Verdict.APPROVE, p.decided_by, p.answering)
 
     # -- every other receipt -------------------------------------------------------------------------
 
@@ -217,9 +211,9 @@ class Recorder:
         with self.lock:
             s = self.session
             change = s.decision_change(decision.effect_class, False, decision.target_paths,
-                                       decision.entry is not None, self.risk)
-            receipt = self.write(decision.call, proposal, action, result,
-                                 s.snapshot_after(change, self.monotonic(), self.limits), closed_what, closed_fix)
+                                       decision.entry is not None, self.risk.delta(decision.effect_class), self.risk,
+                                       self.monotonic(), self.limits)
+            receipt = self.write(decision.call, proposal, action, result, change[7], closed_what, closed_fix)
             s.apply(change, decision.entry.key if decision.entry is not None else None)
         return receipt
 

@@ -15,8 +15,9 @@ from .effects import DEFAULT_RISK_DELTAS, EffectClass, Posture
 from .policy import COMMAND_EFFECTS, WRITE_EFFECTS, Limits
 
 #: What one decision does to a session: (steps, commands, writes, risk, posture, the note of a
-#: posture that tightened or None, the files it touches for the first time).
-Change = tuple[int, int, int, float, Posture, "str | None", "set[str] | tuple[()]"]
+#: posture that tightened or None, the files it touches for the first time, the budget_snapshot of
+#: the receipt that records it). A tuple: it is built on every check.
+Change = tuple[int, int, int, float, Posture, "str | None", "set[str] | tuple[()]", dict[str, Any]]
 
 #: steps_remaining when the session has no step budget (the field is a required integer).
 UNLIMITED_STEPS = 2**31 - 1
@@ -82,30 +83,29 @@ class Session:
                                now - self.started, self.risk, self.posture)
 
     def decision_change(self, effect: EffectClass, denied: bool, paths: tuple[str, ...] | list[str],
-                        counts_files: bool, rules: RiskRules) -> Change:
-        """What recording this decision would change, without changing anything yet.
+                        counts_files: bool, delta: float, rules: RiskRules, now: float, limits: Limits) -> Change:
+        """What recording this decision would change, without changing anything yet, and the snapshot to record.
 
         Every decision is a step (and a command or write by its effect);
         a denial adds its effect's risk and may tighten the posture;
         `counts_files` (an approved call of a declared tool) adds the paths
-        it touches. The gate applies the change only once the receipt is written.
+        it touches. `delta` is the effect's risk (`rules.delta(effect)`, looked
+        up once by the caller); `now` is the monotonic time of the receipt.
+        The gate applies the change only once the receipt is written.
         """
-        score = self.risk + rules.delta(effect) if denied else self.risk
+        score = self.risk + delta if denied else self.risk
         posture, tightened = rules.tightened(self.posture, score) if denied else (self.posture, None)
         files = self.files
         new_files: set[str] | tuple[()] = {x for x in paths if x not in files} if (paths and counts_files) else ()
-        return (self.steps + 1, self.commands + (effect in COMMAND_EFFECTS), self.writes + (effect in WRITE_EFFECTS),
-                score, posture, tightened, new_files)
-
-    def snapshot_after(self, change: Change, now: float, limits: Limits) -> dict[str, Any]:
-        """The budget_snapshot of the receipt that records `change`."""
-        steps, commands, writes, score, posture, _, new_files = change
-        return budget_snapshot(limits, steps, commands, writes, len(self.files) + len(new_files),
-                               now - self.started, score, posture)
+        steps, commands = self.steps + 1, self.commands + (effect in COMMAND_EFFECTS)
+        writes = self.writes + (effect in WRITE_EFFECTS)
+        budget = budget_snapshot(limits, steps, commands, writes, len(files) + len(new_files), now - self.started,
+                                 score, posture)
+        return steps, commands, writes, score, posture, tightened, new_files, budget
 
     def apply(self, change: Change, approved_key: tuple[str | None, str] | None) -> None:
         """Commit a decision's change (its receipt is written); `approved_key` counts an approved call of that entry."""
-        self.steps, self.commands, self.writes, self.risk, self.posture, _, new_files = change
+        self.steps, self.commands, self.writes, self.risk, self.posture, _, new_files, _ = change
         if approved_key is not None:
             self.calls_by_tool[approved_key] = self.calls_by_tool.get(approved_key, 0) + 1
             if new_files:

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 from spinegate.effects import EffectClass
 from spinegate.receipt_body import format_timestamp, seal
-from spinegate.receipt_hash import canonical_parts as _fast_parts
-from spinegate.receipt_hash import receipt_hash
+from spinegate.receipt_hash import hashed_parts, receipt_hash
 
 
 def general(value: Any) -> str:
@@ -109,7 +108,7 @@ def test_fixed_schema_takes_the_fast_path() -> None:
                             "current_posture": "NORMAL"},
         "git_context": {"branch": "main", "commit_before": None, "commit_after": None},
     }
-    assert _fast_parts(body) is not None
+    assert hashed_parts(body) is not None
     receipt = seal(dict(body), "f" * 64)
     full = {**body, "previous_receipt_hash": "f" * 64, "receipt_hash": receipt.receipt_hash}
     assert receipt.to_json() == general(full)
@@ -261,14 +260,14 @@ def test_constants_are_used_only_for_their_own_objects() -> None:
     assert isinstance(k, SealConstants)
     k.session_text, k.instance_text = '"S"', '"I"'  # marked, so their use shows in the output
     k.git_text = '"git_context":{"branch":"G","commit_after":null,"commit_before":null}'
-    head, _, tail = _fast_parts(_ordinary_body(session, instance, dict(git)), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(session, instance, dict(git)), k)  # type: ignore[misc]
     assert '"instance_id":"I"' in head and '"branch":"G"' in head and '"session_id":"S"' in tail
     # An equal but distinct session id (or a changed git value) is serialised afresh.
     other = "".join(["session-", "1"])
     assert other == session and other is not session
-    head, _, tail = _fast_parts(_ordinary_body(other, instance, dict(git)), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(other, instance, dict(git)), k)  # type: ignore[misc]
     assert '"session_id":"session-1"' in tail and '"branch":"G"' not in head
-    head, _, tail = _fast_parts(_ordinary_body(session, instance, {**git, "commit_after": "def"}), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(session, instance, {**git, "commit_after": "def"}), k)  # type: ignore[misc]
     assert '"branch":"main","commit_after":"def","commit_before":"abc"' in head
 
 
