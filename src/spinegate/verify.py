@@ -78,6 +78,8 @@ class VerifyReport:
     approvals: int = 0
     denials: int = 0
     outcomes: int = 0
+    escalations: int = 0
+    session_events: int = 0  # posture and reload receipts: the session's own, no call decided
     failures: list[Failure] = field(default_factory=list)
     failure_count: int = 0
     session_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -93,8 +95,13 @@ class VerifyReport:
     def summary(self) -> str:
         n = self.failure_count
         state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
-        return (f"{self.path}: {state}: {self.receipts} receipts, {self.sessions} sessions, "
+        text = (f"{self.path}: {state}: {self.receipts} receipts, {self.sessions} sessions, "
                 f"{self.approvals} approvals, {self.denials} denials, {self.outcomes} outcomes")
+        if self.escalations:
+            text += f", {self.escalations} escalations"
+        if self.session_events:
+            text += f", {self.session_events} posture or reload receipts"
+        return text
 
 
 class _ChainChecker:
@@ -127,13 +134,7 @@ class _ChainChecker:
         prev = data["previous_receipt_hash"]
         where = {"file": file, "line": line, "receipt_id": rid, "session_id": sid, "sequence_number": seq}
 
-        status = data["result"]["status"]
-        if data["action"]["operation"] == "outcome":
-            report.outcomes += 1
-        elif status == "blocked":
-            report.denials += 1
-        else:
-            report.approvals += 1
+        _tally(report, data)
 
         if expected_id is not None and expected_id != rid:
             self.fail(Failure(FILENAME_MISMATCH, f"file name says receipt {expected_id}", **where))
@@ -156,6 +157,25 @@ class _ChainChecker:
         if problem is not None:
             self.fail(Failure(*problem, **where))
         self.heads[sid] = (seq, stored)
+
+
+#: Receipt kinds that record the session's own events, not a call decided or run.
+_SESSION_KINDS = frozenset({"posture", "reload"})
+
+
+def _tally(counts: VerifyReport | _Range, data: dict[str, Any]) -> None:
+    """Count one schema-valid receipt by its kind (any other operation, as the siblings write, is a decision)."""
+    operation = data["action"]["operation"]
+    if operation == "outcome":
+        counts.outcomes += 1
+    elif operation == "escalation":
+        counts.escalations += 1
+    elif operation in _SESSION_KINDS:
+        counts.session_events += 1
+    elif data["result"]["status"] == "blocked":
+        counts.denials += 1
+    else:
+        counts.approvals += 1
 
 
 def _mismatch_detail(data: dict[str, Any], stored: str, computed: str) -> str:
@@ -299,6 +319,8 @@ class _Range:
     approvals: int = 0
     denials: int = 0
     outcomes: int = 0
+    escalations: int = 0
+    session_events: int = 0
     failure_count: int = 0
     #: (local line, phase, failure with a local line number), the first MAX_REPORTED of them.
     failures: list[tuple[int, int, Failure]] = field(default_factory=list)
@@ -373,12 +395,7 @@ def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: d
     rid = data["receipt_id"]
     stored = data["receipt_hash"]
     prev = data["previous_receipt_hash"]
-    if data["action"]["operation"] == "outcome":
-        out.outcomes += 1
-    elif data["result"]["status"] == "blocked":
-        out.denials += 1
-    else:
-        out.approvals += 1
+    _tally(out, data)
     ids.append((n, rid, sid, seq))
     computed = sorted_receipt_hash(data) if sorted_keys else fixed_schema_hash(data)
     if computed != stored:
@@ -520,6 +537,8 @@ class _Merger:
         report.approvals += r.approvals
         report.denials += r.denials
         report.outcomes += r.outcomes
+        report.escalations += r.escalations
+        report.session_events += r.session_events
         self.count += r.failure_count
         items = [(n + offset, phase, dataclasses.replace(f, line=n + offset)) for n, phase, f in r.failures]
         for sid, (first_seq, first_prev, n, rid, last_seq, last_hash) in r.sessions.items():

@@ -248,6 +248,7 @@ def test_every_kind_in_one_signed_log_verifies(make_gate: Any, write_manifest: C
     assert kinds == {"decision", "outcome", "escalation", "posture", "reload"}
     result = CliRunner().invoke(cli, ["verify", str(log), "--public-key", pub])
     assert result.exit_code == 0, result.output
+    assert "1 approvals, 1 denials, 1 outcomes, 1 escalations, 3 posture or reload receipts" in result.output
 
 
 def test_asyncio_run_of_reload(make_gate: Any, write_manifest: Callable[..., Path]) -> None:
