@@ -130,6 +130,19 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
+        """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
+
+        `manifest_path` is the file the manifest came from (watched for
+        changes); `session_id` continues that session's chain; `posture`
+        overrides the manifest's; `limits`, `risk_deltas`, `elevated_at` and
+        `lockdown_at` set budgets and how risk tightens the posture;
+        `approver` (with `approval_timeout` seconds) answers escalations;
+        `shadow` records without enforcing. `classifier`, `evaluator`,
+        `clock`, `monotonic` and `git` replace what the gate would build or
+        read itself (for tests and embedding); `executor_type` names the
+        executor in every receipt; `signing_key` signs a checkpoint every
+        `checkpoint_every` receipts.
+        """
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
