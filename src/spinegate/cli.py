@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,32 +168,36 @@ def hash_manifest(file: Path) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--session", default=None, help="Only this session.")
-@click.option("--tail", "tail", type=click.IntRange(min=1), default=None, help="Only the last N receipts.")
-def show(path: Path, session: str | None, tail: int | None) -> None:
-    """Print the receipts of a JSONL log, one line each."""
-    rows: list[str] = []
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--session", default=None, help="Only this session (exit 1 if the log has none of it).")
+@click.option("--tail", "tail", type=click.IntRange(min=1), default=None,
+              help="Only the last N receipts, read from the end of the log.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per receipt, one per line.")
+def show(path: Path, session: str | None, tail: int | None, as_json: bool) -> None:
+    """Print the receipts of a log (JSONL file or per-session directory), marking those that fail verification.
+
+    Exits 0 when the receipts were shown (whether or not they verify: use
+    `spinegate verify` for that), 1 when --session names no session of the
+    log, 2 when the log cannot be read.
+    """
+    from .logview import NotALog, check_readable
+    from .show import UnknownSession, show_lines
+
     try:
-        with open(path, "rb") as fh:
-            for n, raw in enumerate(fh, start=1):
-                try:  # shown as far as it reads, even when it would fail verification
-                    r = json.loads(raw)
-                    if session and r.get("session_id") != session:
-                        continue
-                    res, act = r["result"], r["action"]
-                    outcome = res["status"] if act["operation"] != "decision" else (
-                        "DENY " if res["status"] == "blocked" else "ALLOW")
-                    why = res.get("blocked_by") or ""
-                    rows.append(f"{r['session_id']} #{r['sequence_number']:<4} {outcome:<8} "
-                                f"{act['effect_class']:<17} {act['tool']:<24} {act['operation']:<16} {why}")
-                except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-                    rows.append(f"line {n}: not a readable receipt")
+        check_readable(path)
+        for line in show_lines(path, session=session, tail=tail, as_json=as_json):
+            click.echo(line)
+    except UnknownSession as exc:
+        click.echo(f"spinegate show: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except BrokenPipeError:  # the reader (`| head`) has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except NotALog as exc:
+        click.echo(f"spinegate show: {path}: {exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         click.echo(f"spinegate show: {path}: cannot read: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
-    for row in rows[-tail:] if tail else rows:
-        click.echo(row.rstrip())
 
 
 @main.command()
