@@ -201,6 +201,52 @@ def show(path: Path, session: str | None, tail: int | None, as_json: bool) -> No
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--html", "out", required=True, type=click.Path(path_type=Path), help="The HTML file to write.")
+@click.option("--public-key", "public_key", default=None, type=click.Path(path_type=Path),
+              help="Also check the signed checkpoints (PATH.checkpoints.jsonl) with this Ed25519 public key; "
+                   "the page checks the signatures itself where the browser has Ed25519.")
+@click.option("--checkpoints", "checkpoints", default=None, type=click.Path(path_type=Path),
+              help="The checkpoint file, if not PATH.checkpoints.jsonl.")
+@click.option("--max-embedded", "max_embedded", default=50_000, show_default=True, type=click.IntRange(min=0),
+              help="Embed the log (and verify it in the browser) only up to this many receipts; "
+                   "larger logs get a summary page with the command line's verdict.")
+def report(path: Path, out: Path, public_key: Path | None, checkpoints: Path | None, max_embedded: int) -> None:
+    """Write a self-contained HTML report of a receipt log that verifies the log in the browser.
+
+    Exits 0 when the report was written and the log verifies, 1 when it was
+    written and the log does not, 2 when nothing was written (unreadable log
+    or key, or an output path that would overwrite the log).
+    """
+    from .logview import NotALog, check_readable
+    from .report import ReportOutputError, write_report
+
+    try:
+        check_readable(path)
+        data = write_report(path, out, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded)
+    except (NotALog, ReportOutputError, KeyFileError, ValueError) as exc:
+        click.echo(f"spinegate report: {path if isinstance(exc, NotALog) else ''}{': ' if isinstance(exc, NotALog) else ''}"
+                   f"{exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        click.echo(f"spinegate report: {exc.filename or path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    ok = data.verify.ok and (data.checkpoints is None or data.checkpoints.ok)
+    click.echo(f"wrote {out}: {data.verify.summary()}")
+    if data.checkpoints is not None:
+        click.echo(data.checkpoints.summary())
+    if data.embedded is None:
+        click.echo(f"the log has {data.entries} lines, more than --max-embedded {max_embedded}: the page is a summary "
+                   "with this verdict and does not verify the log in the browser")
+    if data.non_json_lines:
+        click.echo(f"{len(data.non_json_lines)} line(s) are not JSON and are embedded base64: "
+                   + ", ".join(map(str, data.non_json_lines[:20])))
+    for failure in (list(data.verify.failures) + (data.checkpoints.failures if data.checkpoints else []))[:5]:
+        click.echo(f"  {failure}")
+    sys.exit(EXIT_OK if ok else EXIT_INVALID)
+
+
+@main.command()
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Private key file to create; the public key goes to OUT.pub.")
 def keygen(out: Path) -> None:
