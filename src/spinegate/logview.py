@@ -211,8 +211,8 @@ def row_of(data: Any) -> ReceiptRow | None:
     """The row of a parsed receipt, or None when it is not a JSON object."""
     if not isinstance(data, dict):
         return None
-    action = data.get("action") if isinstance(data.get("action"), dict) else {}
-    result = data.get("result") if isinstance(data.get("result"), dict) else {}
+    action: dict[str, Any] = data["action"] if isinstance(data.get("action"), dict) else {}
+    result: dict[str, Any] = data["result"] if isinstance(data.get("result"), dict) else {}
     seq = data.get("sequence_number")
     operation = _text(action.get("operation"))
     status = _text(result.get("status"))

@@ -46,7 +46,10 @@ class Assets:
 def load_assets() -> Assets:
     """The assets shipped in the package (`spinegate/report/assets/`)."""
     folder = resources.files("spinegate.report") / "assets"
-    read = lambda name: (folder / name).read_text(encoding="utf-8")  # noqa: E731
+
+    def read(name: str) -> str:
+        return (folder / name).read_text(encoding="utf-8")
+
     return Assets(template=read("report.html"), css=read("report.css"),
                   script="\n".join(read(name) for name in SCRIPTS))
 
