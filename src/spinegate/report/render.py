@@ -98,15 +98,15 @@ def _checkpoint_block(data: ReportData) -> tuple[str, str, str]:
         text = f"<p>{_e(cp.summary())}</p><p>Key id {_e(cp.key_id)}: trust this only if it is the key you expect.</p>"
         if data.embedded is not None:
             text += "<p class=\"muted\">This page checks the signatures itself when its script runs.</p>"
-        return ("command-line-valid" if cp.ok else "command-line-invalid"), ("good" if cp.ok else "bad"), text
+        return ("command-line-valid" if cp.ok else "command-line-invalid"), ("cp-good" if cp.ok else "cp-bad"), text
     if data.checkpoint_file_exists:
-        return ("not-checked", "warn", "<p>This log has signed checkpoints, but the report was made without "
+        return ("not-checked", "cp-warn", "<p>This log has signed checkpoints, but the report was made without "
                 "--public-key, so they were not checked. The hash chain alone cannot show a log rewritten from end "
                 "to end or cut short.</p>")
     if data.layout == "directory":
         return ("not-applicable", "", "<p>Signed checkpoints belong to JSONL logs; this per-session directory has "
                 "none. The hash chain shows edited receipts, not a log rewritten from end to end.</p>")
-    return ("unsigned", "warn", "<p>Not signed: this log has no checkpoint file. The hash chain shows edited "
+    return ("unsigned", "cp-warn", "<p>Not signed: this log has no checkpoint file. The hash chain shows edited "
             "receipts, but not a log rewritten from end to end or cut short; a gate opened with a signing key "
             "writes signed checkpoints.</p>")
 

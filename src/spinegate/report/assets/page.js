@@ -139,8 +139,8 @@
   }
 
   function cliSummary(cli) {
-    return cli.valid ? "valid" : "INVALID (" + fmt(cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0)) +
-      " problem" + (cli.failure_count === 1 ? "" : "s") + ")";
+    const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0);
+    return cli.valid ? "valid" : "INVALID (" + fmt(n) + " problem" + (n === 1 ? "" : "s") + ")";
   }
 
   // ------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@
   function showCheckpoints(status, lines, level) {
     const box = $("checkpoints");
     box.setAttribute("data-status", status);
-    box.className = "card checkpoints " + (level || "");
+    box.className = "card checkpoints " + (level ? "cp-" + level : "");
     $("checkpoints-text").replaceChildren(...lines.map((l) => el("p", {}, l)));
   }
 
@@ -384,7 +384,6 @@
 
     const entries = V.entriesFromEmbedded(readScript("spinegate-receipts"));
     const chain = await V.verifyEntries(entries, { format: report.log.layout, subtle });
-    const rows = chain.items.map(rowOf);
     const notes = [];
     const links = chain.items.filter((it) => it.computedHash !== null).length;
     notes.push({ text: "Checked in this browser: " + fmt(entries.length) + " lines read, " + fmt(links) +
@@ -404,8 +403,9 @@
         if (report.checkpoint_file === "present") cpEntries = V.entriesFromEmbedded(readScript("spinegate-checkpoints") || "");
         if (report.checkpoint_file === "not-a-file") {
           cp = { valid: false, failures: [{ reason: "CHECKPOINT_FILE_INVALID", in: "checkpoints",
-            detail: "the checkpoint path is not a regular file: not read" }] };
+            detail: "the checkpoint path is not a regular file (a directory, device or pipe): not read" }] };
           cpMode = "browser";
+          showCheckpoints("invalid", ["INVALID: " + cp.failures[0].detail + "."], "bad");
         } else {
           cp = await V.verifyCheckpoints(entries, cpEntries, raw, { subtle });
           cpMode = "browser";
@@ -425,6 +425,12 @@
         "they were not checked. The hash chain alone cannot show a log rewritten from end to end or cut short."], "warn");
     }
 
+    if (cpMode === "browser") {
+      // A checkpoint failure found at a line of the log marks that receipt's row too.
+      const byLine = new Map(chain.items.filter((it) => it.entry.line !== undefined).map((it) => [it.entry.line, it]));
+      for (const f of cp.failures) if (f.in === "log" && byLine.has(f.line)) byLine.get(f.line).failures.push(f);
+    }
+    const rows = chain.items.map(rowOf);
     const cpFailures = cpMode === "browser" ? cp.failures
       : cpMode === "command-line" ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [];
     const cpValid = cpMode === "none" ? true : cpMode === "browser" ? cp.valid : cli.checkpoints.valid;
