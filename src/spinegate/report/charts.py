@@ -129,9 +129,9 @@ def denials_svg(reasons: Sequence[tuple[str, int]] | Iterable[tuple[str, int]], 
     for i, (reason, count) in enumerate(shown):
         y = 2 + i * row_h
         w = max(3.0, (BARS_WIDTH - 2) * count / peak)
-        out.append(f'<g><title>{_esc(reason)}: {count}</title>'
+        out.append(f'<g><title>{_esc(reason)}: {count:,}</title>'
                    f'<text x="0" y="{y + 13}" class="bar-label">{_esc(_short(reason, 52))}</text>'
-                   f'<text x="{BARS_WIDTH}" y="{y + 13}" text-anchor="end" class="bar-value">{count}</text>'
+                   f'<text x="{BARS_WIDTH}" y="{y + 13}" text-anchor="end" class="bar-value">{count:,}</text>'
                    f'<rect x="0" y="{y + 18}" width="{w:.1f}" height="10" rx="3" fill="{KIND_COLOURS[1]}"/></g>')
     out.append("</svg>")
     return "".join(out)

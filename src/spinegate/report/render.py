@@ -182,6 +182,7 @@ def render_page(data: ReportData, assets: Assets, *, generated_at: datetime, gen
         "problem_count": str(count),
         "problems_source": "as reported by the command line" if failures else "No problems found by the command line.",
         "problem_items": problem_items,
+        "receipts_class": "" if data.embedded is not None else "summarised",
         "table_placeholder": ("The receipts table is built by the page's script from the embedded log."
                               if data.embedded is not None else
                               "This log is too large to embed, so the page lists no receipts: use "

@@ -249,7 +249,11 @@
         const q = new URLSearchParams();
         for (const [name, id] of Object.entries(FILTERS)) if ($(id).value) q.set(name, $(id).value);
         if (failing) q.set("failing", "1");
-        history.replaceState(null, "", q.toString() ? "#" + q.toString() : location.pathname + location.search);
+        try {
+          history.replaceState(null, "", q.toString() ? "#" + q.toString() : location.pathname + location.search);
+        } catch (e) {
+          // Some browsers refuse to change the address of a local file; the filters still apply.
+        }
       }
     }
 
