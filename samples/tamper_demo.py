@@ -28,9 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spinegate import Gate, ToolCall
+from spinegate import Gate, ToolCall, write_keypair
 from spinegate.canonical import canonical_json, receipt_hash
-from spinegate.signing import write_keypair
 
 HERE = Path(__file__).resolve().parent
 

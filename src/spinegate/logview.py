@@ -14,12 +14,18 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .verify import (
-    INVALID_JSON, TORN_LINE, Failure, VerifyReport, _ChainChecker, receipt_files,
+    INVALID_JSON,
+    TORN_LINE,
+    Failure,
+    VerifyReport,
+    _ChainChecker,
+    receipt_files,
 )
 
 #: How much of the file `tail_entries` reads per step, backwards from the end.
@@ -82,7 +88,7 @@ def is_directory_log(path: str | os.PathLike[str]) -> bool:
 
 
 class NotALog(OSError):
-    """The path exists but holds no log: a FIFO or device (reading it would hang), or a directory with no receipt files."""
+    """The path holds no log: a FIFO or device (reading it would hang), or a directory with no receipt files."""
 
 
 def check_readable(path: str | os.PathLike[str]) -> None:

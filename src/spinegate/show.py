@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .logview import LogEntry, Marker, is_directory_log, iter_entries, row_of, session_of, tail_entries
 from .verify import Failure

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report_support import LogFactory  # noqa: E402
+from report_support import LogFactory
 
 
 @pytest.fixture

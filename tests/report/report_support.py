@@ -10,17 +10,16 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup
-from outside_tools import missing, require
 
-from spinegate import Gate, ToolCall
+from outside_tools import missing, require
+from spinegate import Gate, ToolCall, write_keypair
 from spinegate.canonical import canonical_json, receipt_hash
 from spinegate.manifest import seal_manifest
-from spinegate.signing import write_keypair
 
 ROOT = Path(__file__).resolve().parents[2]
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}
@@ -43,7 +42,7 @@ class Clock:
     """Deterministic UTC clock, one second per reading, from `start`."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+        self.now = start or datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
@@ -75,7 +74,7 @@ class LogFactory:
         """
         log = self.folder / name
         for s in range(sessions):
-            options: dict[str, Any] = {"clock": Clock(datetime(2026, 5, 1, 12 + s, 0, 0, tzinfo=timezone.utc)),
+            options: dict[str, Any] = {"clock": Clock(datetime(2026, 5, 1, 12 + s, 0, 0, tzinfo=UTC)),
                                        "git": GIT}
             if signed:
                 options.update(signing_key=self.keys[0], checkpoint_every=every)

@@ -45,8 +45,8 @@ def test_node_test_runner_passes_every_conformance_vector() -> None:
 
 # -- the canonical form, against json.dumps ----------------------------------------------------
 
-_floats = st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0, 1e-05, 1e16, 1e22, 0.1, 5e-324, 1.7976931348623157e308,
-                                                         float("inf"), float("-inf")])
+_floats = st.floats(allow_nan=False) | st.sampled_from(
+    [0.0, -0.0, 1e-05, 1e16, 1e22, 0.1, 5e-324, 1.7976931348623157e308, float("inf"), float("-inf")])
 _scalars = st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10**40), max_value=10**40) | _floats | \
     st.text() | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
 _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
@@ -250,13 +250,14 @@ def test_page_checkpoint_verdict_matches_spinegate_verify(tmp_path: Path) -> Non
     from cryptography.hazmat.primitives import serialization
     from report_support import LogFactory
 
-    from spinegate.signing import load_public_key, verify_checkpoints
+    from spinegate import verify_checkpoints
 
     factory = LogFactory(tmp_path)
     clean = factory.write(sessions=2, calls=3, signed=True)
     cps_clean = Path(str(clean) + ".checkpoints.jsonl")
-    key = load_public_key(factory.keys[1])
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = factory.keys[1]
+    raw = serialization.load_pem_public_key(key.read_bytes()).public_bytes(serialization.Encoding.Raw,
+                                                                           serialization.PublicFormat.Raw)
     names = list(_tamperings(clean, cps_clean))
     jobs, expected = [], []
     for name in names:

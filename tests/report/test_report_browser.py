@@ -12,8 +12,18 @@ import json
 from pathlib import Path
 
 from report_support import (
-    HOSTILE, LogFactory, count, embedded_lines, records, rehash, rendered, table_rows, verdict, with_embedded_lines,
-    without_ed25519, write_records,
+    HOSTILE,
+    LogFactory,
+    count,
+    embedded_lines,
+    records,
+    rehash,
+    rendered,
+    table_rows,
+    verdict,
+    with_embedded_lines,
+    without_ed25519,
+    write_records,
 )
 
 from spinegate.canonical import canonical_json
@@ -158,7 +168,7 @@ def test_without_ed25519_the_page_shows_the_command_lines_checkpoint_verdict(log
 
 
 def test_wrong_public_key_fails_the_checkpoints(logs: LogFactory, tmp_path: Path) -> None:
-    from spinegate.signing import write_keypair
+    from spinegate import write_keypair
 
     log = logs.write(sessions=1, calls=2, signed=True)
     _, other, _ = write_keypair(tmp_path / "other.key")

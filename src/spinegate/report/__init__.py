@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def render_report(log: str | os.PathLike[str], *, public_key: str | os.PathLike[
                   generated_at: datetime | None = None) -> tuple[str, ReportData]:
     """(the page's HTML, what it shows) for `log`."""
     data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded)
-    page = render_page(data, load_assets(), generated_at=generated_at or datetime.now(timezone.utc),
+    page = render_page(data, load_assets(), generated_at=generated_at or datetime.now(UTC),
                        generator=_generator())
     return page, data
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from .gather import KINDS, SessionSeries
 
@@ -31,7 +31,7 @@ def _esc(text: str) -> str:
 
 def _when(t: float, *, fine: bool = False) -> str:
     """A UTC time; `fine` adds milliseconds (for logs that span a few seconds)."""
-    moment = datetime.fromtimestamp(t, tz=timezone.utc)
+    moment = datetime.fromtimestamp(t, tz=UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if fine else "")
 
 
