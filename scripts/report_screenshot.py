@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "report-screenshot.png")
-    parser.add_argument("--size", default="1280,1760", help="window width,height in pixels")
+    parser.add_argument("--size", default="1280,1700", help="window width,height in pixels")
     args = parser.parse_args()
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
