@@ -272,6 +272,25 @@ def hook(manifest_path: Path, receipts_path: Path) -> None:
         sys.exit(2)
 
 
+@main.command("mcp-proxy", add_help_option=False,
+              context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def mcp_proxy(args: tuple[str, ...]) -> None:
+    """Govern an MCP server: every tools/call decided and receipted (needs spinegate-mcp).
+
+    spinegate mcp-proxy --manifest M --receipts R [--name NAME] [--pin FILE]
+    [--upstream URL] [--listen HOST:PORT] -- COMMAND [ARGS...]; --help for all options.
+    """
+    try:
+        from spinegate_mcp.cli import main as proxy_main
+    except ImportError as exc:
+        click.echo(f"spinegate mcp-proxy: the MCP gateway is in the spinegate-mcp distribution, which is not "
+                   f"installed ({exc}); install it with: pip install spinegate-mcp "
+                   f"(from a clone of this repository: pip install -e adapters/mcp)", err=True)
+        sys.exit(2)
+    proxy_main.main(args=list(args), prog_name="spinegate mcp-proxy")
+
+
 # -- policy: classify a command line, dry-run a call ------------------------------------
 
 
