@@ -117,6 +117,8 @@ async def list_resources() -> list[types.Resource]:
 
 @server.read_resource()
 async def read_resource(uri: Any) -> str:
+    if str(uri) == "memo://hang":
+        await anyio.sleep_forever()
     if str(uri) != "memo://greeting":
         raise ValueError(f"no resource {uri}")
     return "hello from the upstream"

@@ -26,7 +26,7 @@ from typing import IO, Protocol
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, JSONRPCMessage, RequestId
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, JSONRPCMessage, JSONRPCNotification, RequestId
 
 from . import messages
 
@@ -67,9 +67,15 @@ def parse_line(line: bytes | str) -> Incoming | None:
     if not line.strip():
         return None
     try:
-        return SessionMessage(JSONRPCMessage.model_validate_json(line))
+        message = JSONRPCMessage.model_validate_json(line)
     except Exception:  # noqa: BLE001 - pydantic's ValidationError, or a parser's recursion limit
         pass
+    else:
+        extra = message.root.model_extra
+        if not (isinstance(message.root, JSONRPCNotification) and extra and "id" in extra):
+            return SessionMessage(message)
+        # an id the SDK's types do not accept (true, 1.5, null) leaves a "notification" carrying an id
+        return Malformed(None, INVALID_REQUEST, "Invalid Request: the id must be a string or an integer")
     try:
         value = json.loads(line)
     except (ValueError, RecursionError):
