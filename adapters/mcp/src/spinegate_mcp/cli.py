@@ -66,11 +66,13 @@ def parse_listen(value: str) -> tuple[str, int]:
               help="Seconds to wait for the server to answer a tools/call.")
 @click.option("--request-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.001),
               help="Seconds to wait for the server to answer any other request.")
+@click.option("--approval-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Seconds a person has to answer an escalation (MCP elicitation) before the call is refused.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every relayed decision problem at INFO level on stderr.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: Path | None,
          upstream_url: str | None, listen: str | None, call_timeout: float, request_timeout: float,
-         verbose: bool, command: tuple[str, ...]) -> None:
+         approval_timeout: float, verbose: bool, command: tuple[str, ...]) -> None:
     """Govern an MCP server: every tools/call is decided and receipted before the server sees it.
 
     Starts the server COMMAND ARGS... (after `--`) on stdio, or reaches --upstream URL, and serves its
@@ -94,7 +96,7 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
     except PinFileError as exc:
         _fail(str(exc))
     try:
-        gate = Gate.open(manifest_path, receipts=receipts_path)
+        gate = Gate.open(manifest_path, receipts=receipts_path, approval_timeout=approval_timeout)
     except (SpinegateError, OSError) as exc:
         _fail(str(exc))
     settings = ProxySettings(name=name, call_timeout=call_timeout, request_timeout=request_timeout)

@@ -219,10 +219,7 @@ class Relay:
         await self._send_upstream(message)
 
     async def _client_reply(self, message: JSONRPCMessage, reply: JSONRPCResponse | JSONRPCError) -> None:
-        own = self._own.get(reply.id) if isinstance(reply.id, str) else None
-        if own is not None:
-            own.reply = reply
-            own.done.set()
+        if self._is_own(reply):
             return
         await self._send_upstream(message)
 
@@ -244,10 +241,7 @@ class Relay:
             await self.client.send(message, self._single_forwarded_id())
 
     async def _upstream_reply(self, message: JSONRPCMessage, reply: JSONRPCResponse | JSONRPCError) -> None:
-        own = self._own.get(reply.id) if isinstance(reply.id, str) else None
-        if own is not None:
-            own.reply = reply
-            own.done.set()
+        if self._is_own(reply):
             return
         pending = self._pending.get(reply.id) if _hashable_id(reply.id) else None
         if pending is None or not pending.forwarded:
@@ -511,6 +505,19 @@ class Relay:
                                               f"the MCP server did not answer {pending.request.method} within "
                                               f"{seconds:g} s; the proxy cancelled the request"))
 
+    def _is_own(self, reply: JSONRPCResponse | JSONRPCError) -> bool:
+        """True for an answer to a request of the proxy's own (handed to its waiter, or dropped when late)."""
+        rid = reply.id
+        if not (isinstance(rid, str) and rid.startswith(self._id_prefix)):
+            return False
+        own = self._own.get(rid)
+        if own is not None:
+            own.reply = reply
+            own.done.set()
+        else:
+            log.info("spinegate-mcp: dropped a late answer to the proxy's own request %s", rid)
+        return True
+
     def _new_id(self) -> str:
         return f"{self._id_prefix}{next(self._ids)}"
 
@@ -537,9 +544,16 @@ class Relay:
 
     async def _own_request(self, method: str, params: dict[str, Any] | None, timeout: float, *, to_client: bool,
                            related_request_id: RequestId | None = None) -> JSONRPCResponse | JSONRPCError:
+        """Send a request of the proxy's own and wait (at most `timeout`) for the answer.
+
+        When it ends without one (a timeout, or the waiting task was cancelled, as
+        the gate does when its approval timeout runs out) the other side is told
+        with `notifications/cancelled`, so that a client stops asking its person.
+        """
         rid = self._new_id()
         own = self._own[rid] = _Own()
         where = "the client" if to_client else "the server"
+        sent = False
         try:
             if to_client:
                 await self.client.send(messages.request(rid, method, params), related_request_id)
@@ -547,20 +561,23 @@ class Relay:
                 problem = await self.upstream.send(messages.request(rid, method, params))
                 if problem is not None:
                     raise UpstreamError(problem)
+            sent = True
             with anyio.move_on_after(timeout):
                 await own.done.wait()
             if own.reply is None:
                 if not to_client and self.upstream.gone is not None:
                     raise UpstreamError(self.upstream.gone)
-                cancel = messages.cancelled(rid, f"spinegate: no answer within {timeout:g} s")
-                if to_client:
-                    await self.client.send(cancel, related_request_id)
-                else:
-                    await self._send_upstream(cancel)
                 raise UpstreamError(f"{where} did not answer {method} within {timeout:g} s")
             return own.reply
         finally:
             self._own.pop(rid, None)
+            if sent and own.reply is None and not self._closing:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    cancel = messages.cancelled(rid, "spinegate: no longer waiting for an answer")
+                    if to_client:
+                        await self.client.send(cancel, related_request_id)
+                    else:
+                        await self._send_upstream(cancel)
 
     def _related_id(self, note: JSONRPCNotification) -> RequestId | None:
         """The client request a server notification belongs to (progress by its token), for HTTP routing."""
