@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -241,3 +242,46 @@ def test_proxy_usage_errors(setup: Any, h: SimpleNamespace, tmp_path: Any) -> No
                  "--listen", "nowhere", "--", "x")
     assert listen.returncode == 2 and "HOST:PORT" in listen.stderr
     assert not setup.log.exists() or setup.log.stat().st_size == 0
+
+
+def test_requests_read_from_a_file_are_all_answered(setup: Any, h: SimpleNamespace) -> None:
+    """stdin a regular file (not a pipe): read in a thread; the input ends before the answers, which still come."""
+    requests = setup.workdir / "requests.jsonl"
+    lines = [
+        {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 0.5}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "delete_all", "arguments": {}}},
+    ]
+    requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with open(requests, "rb") as stdin, open(setup.workdir / "answers.jsonl", "wb") as stdout:
+        done = subprocess.run([h_spinegate(), *setup.proxy_args()], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                              env=setup.env, cwd=str(setup.workdir), timeout=60)
+    assert done.returncode == 0, done.stderr
+    answers = {a["id"]: a for a in h.receipts(setup.workdir / "answers.jsonl")}
+    assert set(answers) == {0, 1, 2}
+    assert answers[1]["result"]["content"][0]["text"] == "slept"
+    assert "DESTRUCTIVE_OPERATION_BLOCKED" in answers[2]["result"]["content"][0]["text"]
+    rows = h.check_log(setup.log)
+    assert [r["result"]["status"] for r in h.of(rows, "outcome")] == ["success"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_proxy_and_its_server_cleanly(setup: Any, h: SimpleNamespace, signum: int) -> None:
+    pid_file = setup.workdir / "upstream.pid"
+    setup.env["UPSTREAM_PID_FILE"] = str(pid_file)
+    proxy = RawProxy(setup)
+    proxy.initialize()
+    upstream = int(pid_file.read_text())
+    proxy.process.send_signal(signum)
+    assert proxy.process.wait(timeout=20) == 0
+    assert proxy.process.stderr is not None and "Traceback" not in proxy.process.stderr.read().decode()
+    for _ in range(100):
+        try:
+            os.kill(upstream, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the upstream server outlived the proxy")

@@ -7,7 +7,7 @@ Every tools/call it receives is appended to the JSONL file named by
 UPSTREAM_SEEN (what the server saw is how the tests prove a refused call never
 arrived). The description of the tool `mutable` is read from the file named by
 UPSTREAM_DESCRIPTION at each tools/list, so a test can change it under a
-running proxy (a "rug pull").
+running proxy (a "rug pull"). With UPSTREAM_PID_FILE set, it writes its process id there.
 """
 
 from __future__ import annotations
@@ -165,6 +165,8 @@ def _serve_http(port: int) -> None:
 
 
 if __name__ == "__main__":
+    if os.environ.get("UPSTREAM_PID_FILE"):
+        Path(os.environ["UPSTREAM_PID_FILE"]).write_text(str(os.getpid()))
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, default=None)
     options = parser.parse_args()

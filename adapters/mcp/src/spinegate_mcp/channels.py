@@ -16,10 +16,13 @@ Two channels share one small interface (`ClientChannel`):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import stat
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -103,25 +106,48 @@ def error_line(request_id: RequestId | None, code: int, message: str) -> str:
 class StdioChannel:
     """Newline-delimited JSON-RPC over binary stdin/stdout (the process's own by default).
 
-    Reads and writes run in worker threads (as the SDK's stdio transport does),
-    so a slow reader on the other end never blocks the event loop; writes are
-    serialised so that messages never interleave.
+    When both are pipes or sockets (as when a client starts the proxy) they
+    are read and written without blocking on the event loop; otherwise (a
+    file, a terminal) in worker threads, as the SDK's stdio transport does.
+    Either way a slow reader on the other end never blocks the loop, and
+    messages never interleave. A client that has gone away is logged once and
+    then ignored: its input ends soon after, which ends the session.
     """
+
+    #: Longest line read on the non-blocking path (JSON-RPC messages of tens of MB are still fine).
+    LINE_LIMIT = 64 * 1024 * 1024
 
     def __init__(self, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
         self._stdin = stdin if stdin is not None else sys.stdin.buffer
         self._stdout = stdout if stdout is not None else sys.stdout.buffer
         self._write_lock = anyio.Lock()
+        self._writer: asyncio.StreamWriter | None = None
+        self._gone = False
 
     async def incoming(self) -> AsyncIterator[Incoming]:
-        reader = anyio.wrap_file(self._stdin)
+        read_line = await self._line_reader()
         while True:
-            line = await reader.readline()
+            try:
+                line = await read_line()
+            except ValueError:  # longer than LINE_LIMIT: skipped, and answered
+                yield Malformed(None, INVALID_REQUEST, f"Invalid Request: a message longer than "
+                                                       f"{self.LINE_LIMIT} bytes")
+                continue
             if not line:
                 return
             parsed = parse_line(line)
             if parsed is not None:
                 yield parsed
+
+    async def _line_reader(self) -> Callable[[], Awaitable[bytes]]:
+        if _is_pipe(self._stdin) and _is_pipe(self._stdout):
+            loop = asyncio.get_running_loop()
+            reader = asyncio.StreamReader(limit=self.LINE_LIMIT)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self._stdin)
+            transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, self._stdout)
+            self._writer = asyncio.StreamWriter(transport, protocol, None, loop)
+            return reader.readline
+        return anyio.wrap_file(self._stdin).readline
 
     async def send(self, message: JSONRPCMessage, related_request_id: RequestId | None = None) -> None:
         await self._write_line(message.model_dump_json(by_alias=True, exclude_none=True))
@@ -130,13 +156,32 @@ class StdioChannel:
         await self._write_line(error_line(problem.request_id, problem.code, problem.message))
 
     async def _write_line(self, text: str) -> None:
+        if self._gone:
+            return
         data = (text + "\n").encode("utf-8")
-        async with self._write_lock:
-            await anyio.to_thread.run_sync(self._write_and_flush, data)
+        try:
+            if self._writer is not None:
+                self._writer.write(data)
+                await self._writer.drain()
+            else:
+                async with self._write_lock:
+                    await anyio.to_thread.run_sync(self._write_and_flush, data)
+        except (BrokenPipeError, ConnectionResetError):
+            self._gone = True
+            log.warning("spinegate-mcp: the client closed its input; messages for it are dropped")
 
     def _write_and_flush(self, data: bytes) -> None:
         self._stdout.write(data)
         self._stdout.flush()
+
+
+def _is_pipe(stream: IO[bytes]) -> bool:
+    """True for a pipe or a socket (never a terminal or a file, which must not be made non-blocking)."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 class StreamChannel:

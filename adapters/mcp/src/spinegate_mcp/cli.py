@@ -25,14 +25,18 @@ from spinegate.errors import SpinegateError
 
 from .pins import PinFileError, ToolPins
 from .proxy import ProxySettings
-from .serve import Gateway
+from .serve import Gateway, until_stopped
 from .upstream import Upstream
 
 EXIT_USAGE = 2
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"spinegate mcp-proxy: {message}", err=True)
+def _fail(what: str, fix: str | None = None) -> NoReturn:
+    """Print one error line in the spinegate commands' style and exit 2."""
+    line = f"spinegate mcp-proxy: {what}"
+    if fix and "(fix: " not in what:
+        line += f" (fix: {fix})"
+    click.echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -82,9 +86,10 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
     logging.basicConfig(stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING,
                         format="%(message)s")
     if bool(command) == bool(upstream_url):
-        _fail("give either the server's command (after --) or --upstream URL, not both and not neither")
+        _fail("give either the server's command (after --) or --upstream URL, not both and not neither",
+              "spinegate mcp-proxy --manifest M --receipts R -- COMMAND [ARGS...]")
     if name is not None and not name:
-        _fail("--name must not be empty")
+        _fail("--name must not be empty", "pass the server's name in the manifest (its plugin)")
     address: tuple[str, int] | None = None
     if listen is not None:
         try:
@@ -114,7 +119,7 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
     gateway = Gateway(gate, upstream, settings=settings, pins=pins)
     try:
         if address is None:
-            anyio.run(gateway.serve_stdio)
+            anyio.run(until_stopped, gateway.serve_stdio)
         else:
             host, port = address
 
@@ -122,11 +127,9 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
                 click.echo(f"spinegate mcp-proxy: serving {url}", err=True)
 
             try:
-                anyio.run(lambda: gateway.serve_http(host, port, on_ready=ready))
+                anyio.run(until_stopped, lambda: gateway.serve_http(host, port, on_ready=ready))
             except OSError as exc:
-                _fail(str(exc.strerror or exc))
-    except KeyboardInterrupt:
-        pass
+                _fail(str(exc.strerror or exc), "pick another port, or stop what listens there")
     finally:
         gate.close()
 

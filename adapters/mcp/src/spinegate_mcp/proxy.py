@@ -76,6 +76,8 @@ class ProxySettings:
     name: str | None = None
     call_timeout: float = 300.0
     request_timeout: float = 60.0
+    #: Seconds requests in progress get to finish once the client's input has ended.
+    shutdown_grace: float = 10.0
 
 
 @dataclass(eq=False)
@@ -135,6 +137,7 @@ class Relay:
         self._ids = itertools.count(1)
         self._id_prefix = f"spinegate-{uuid.uuid4().hex[:12]}-"
         self._closing = False
+        self._initialized = anyio.Event()  # set when the server has answered initialize
         self._tg: TaskGroup | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -147,11 +150,19 @@ class Relay:
             try:
                 async for item in self.client.incoming():
                     await self._from_client(item)
+                await self._let_requests_finish()
             finally:
                 self._closing = True
                 with anyio.CancelScope(shield=True):
                     await self.upstream.close()
                 tg.cancel_scope.cancel()
+
+    async def _let_requests_finish(self) -> None:
+        """After the client's input ended: give requests in progress `shutdown_grace` seconds to finish,
+        so that their answers are written (to a client still reading) and their outcomes recorded."""
+        with anyio.move_on_after(self.settings.shutdown_grace):
+            while self._pending:
+                await anyio.sleep(0.02)
 
     # -- from the client ----------------------------------------------------------------
 
@@ -254,17 +265,19 @@ class Relay:
             return
         del self._pending[reply.id]
         pending.done.set()
-        if isinstance(reply, JSONRPCResponse):
-            if pending.kind == "initialize":
+        if pending.kind == "initialize":
+            if isinstance(reply, JSONRPCResponse):
                 self._learn_server(reply.result)
-            elif pending.kind == "tools/list":
-                message = messages.response(reply.id, self._filter_tools(reply.result))
+            self._initialized.set()
+        elif pending.kind == "tools/list" and isinstance(reply, JSONRPCResponse):
+            message = messages.response(reply.id, self._filter_tools(reply.result))
         await self.client.send(message)
 
     async def _upstream_gone(self, reason: str) -> None:
         if self._closing:
             return
         log.error("spinegate-mcp: %s", reason)
+        self._initialized.set()
         for own in self._own.values():
             own.done.set()
         for rid, pending in list(self._pending.items()):
@@ -345,6 +358,9 @@ class Relay:
     async def _call_tool(self, pending: _Pending) -> None:
         request = pending.request
         rid = request.id
+        if self.server_name is None and any(p.kind == "initialize" for p in self._pending.values()):
+            with anyio.move_on_after(self.settings.request_timeout):  # a client that did not wait for it
+                await self._initialized.wait()
         if self.server_name is None:
             self._pending.pop(rid, None)
             await self.client.send(messages.error(rid, INVALID_REQUEST, "the session is not initialized (or the "

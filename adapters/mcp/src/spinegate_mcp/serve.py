@@ -8,8 +8,9 @@ stateful; all sessions share the one gate (one receipt chain) and the pins.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -98,6 +99,25 @@ class Gateway:
                     on_ready(f"http://{shown}:{port}{MCP_PATH}")
         finally:
             sock.close()
+
+
+async def until_stopped(serve: Callable[[], Awaitable[None]]) -> None:
+    """Run `serve` until it returns or the process gets SIGTERM or SIGINT, then end it cleanly.
+
+    Cancelling lets every relay close its upstream connection (a child server
+    is stopped, not orphaned) and lets the caller close the gate afterwards.
+    """
+    async with anyio.create_task_group() as tg:
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("spinegate-mcp: signal %s: stopping", signum)
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch)
+        await serve()
+        tg.cancel_scope.cancel()
 
 
 class _RelayApp:
