@@ -281,6 +281,7 @@ def bench_mcp(res: Results, tmp: str, n: int) -> None:
         import anyio
         from mcp import ClientSession
         from mcp.client.stdio import StdioServerParameters, stdio_client
+
         import spinegate_mcp  # noqa: F401 - the proxy's distribution must be installed
     except ImportError as exc:
         res.note(f"mcp skipped: {exc}")

@@ -16,10 +16,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from click.testing import CliRunner
+
 from spinegate import seal_manifest
 from spinegate.cli import main as spinegate_cli
 
@@ -31,7 +32,8 @@ SPINEGATE = str(Path(sys.executable).parent / "spinegate")
 SERVER = "upstream-test"
 
 
-def entry(function: str, effect: str, allowed: bool = True, plugin: str | None = SERVER, **extra: Any) -> dict[str, Any]:
+def entry(function: str, effect: str, allowed: bool = True, plugin: str | None = SERVER,
+          **extra: Any) -> dict[str, Any]:
     e: dict[str, Any] = {"plugin": plugin, "function": function, "effect_class": effect, "allowed": allowed,
                          "reason": None, "max_calls_per_session": None}
     e.update(extra)

@@ -13,6 +13,7 @@ from mcp import types
 from mcp.server.fastmcp import FastMCP
 from mcp.server.lowlevel import Server
 from mcp.shared.memory import create_connected_server_and_client_session
+
 from spinegate import Gate
 from spinegate_mcp import govern_server
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from mcp import types
+
 from spinegate_mcp import PinFileError, ToolPins, definition_hash
 
 pytestmark = pytest.mark.anyio

@@ -113,7 +113,8 @@ class RawProxy:
 
     def __init__(self, setup: Any) -> None:
         self.process = subprocess.Popen([h_spinegate(), *setup.proxy_args()],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        bufsize=0,
                                         env=setup.env, cwd=str(setup.workdir))
         setup.processes.append(self.process)
 
@@ -249,7 +250,8 @@ def test_requests_read_from_a_file_are_all_answered(setup: Any, h: SimpleNamespa
     requests = setup.workdir / "requests.jsonl"
     lines = [
         {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}},
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "file", "version": "1"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 0.5}}},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "delete_all", "arguments": {}}},

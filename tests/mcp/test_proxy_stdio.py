@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import types
+
 from spinegate_mcp import META_KEY
 
 pytestmark = pytest.mark.anyio
@@ -124,7 +125,8 @@ async def test_resources_prompts_pass_through(setup: Any, h: SimpleNamespace) ->
         with pytest.raises(Exception) as missing:
             await session.read_resource("memo://nothing")  # type: ignore[arg-type]
     assert [r.name for r in resources.resources] == ["greeting"]
-    assert isinstance(read.contents[0], types.TextResourceContents) and read.contents[0].text == "hello from the upstream"
+    assert isinstance(read.contents[0], types.TextResourceContents)
+    assert read.contents[0].text == "hello from the upstream"
     assert [p.name for p in prompts.prompts] == ["summarize"]
     content = prompt.messages[0].content
     assert isinstance(content, types.TextContent) and content.text == "Summarize: abc"

@@ -15,8 +15,13 @@ Manifest entries for MCP tools use plugin = the server's name and function = the
 from .escalation import APPROVE_FIELD
 from .pins import PinFileError, ToolPins, definition_hash
 from .proxy import (
-    ARGUMENTS_NOT_OBJECT, ARGUMENTS_SCHEMA_MISMATCH, MALFORMED_TOOL_CALL, TOOL_DEFINITION_CHANGED, TOOL_NOT_OFFERED,
-    ProxySettings, Relay,
+    ARGUMENTS_NOT_OBJECT,
+    ARGUMENTS_SCHEMA_MISMATCH,
+    MALFORMED_TOOL_CALL,
+    TOOL_DEFINITION_CHANGED,
+    TOOL_NOT_OFFERED,
+    ProxySettings,
+    Relay,
 )
 from .results import META_KEY
 from .serve import Gateway

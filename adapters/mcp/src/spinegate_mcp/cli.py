@@ -20,6 +20,7 @@ from typing import NoReturn
 
 import anyio
 import click
+
 from spinegate import Gate
 from spinegate.errors import SpinegateError
 

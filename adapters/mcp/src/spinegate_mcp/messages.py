@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.types import ErrorData, JSONRPCError, JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
-from mcp.types import RequestId
+from mcp.types import (
+    ErrorData,
+    JSONRPCError,
+    JSONRPCMessage,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    RequestId,
+)
 
 #: The error code the proxy answers a request with when the upstream did not answer in time
 #: (the TypeScript SDK's "request timeout"; the range -32000..-32099 is for implementations).

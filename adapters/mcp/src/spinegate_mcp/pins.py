@@ -27,11 +27,13 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from filelock import FileLock, Timeout
+
 from spinegate.canonical import arguments_hash
 
 FORMAT_KEY = "spinegate_mcp_pins"

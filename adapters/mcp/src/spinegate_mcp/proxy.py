@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import anyio
 from anyio.abc import TaskGroup
@@ -34,9 +34,16 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
 from mcp.shared.message import SessionMessage
 from mcp.types import (
-    INVALID_REQUEST, METHOD_NOT_FOUND, JSONRPCError, JSONRPCMessage, JSONRPCNotification, JSONRPCRequest,
-    JSONRPCResponse, RequestId,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    JSONRPCError,
+    JSONRPCMessage,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    RequestId,
 )
+
 from spinegate import Decision, Gate, ToolCall
 
 from . import messages
@@ -107,7 +114,7 @@ class UpstreamError(Exception):
     """The server did not answer a request of the proxy's own, or answered it with an error."""
 
 
-def _hashable_id(value: Any) -> bool:
+def _hashable_id(value: Any) -> TypeGuard[RequestId]:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
@@ -187,8 +194,8 @@ class Relay:
                                                               "Invalid Request: the id must be a string or an integer"))
             return
         if rid in self._pending:
-            await self.client.send(messages.error(rid, INVALID_REQUEST,
-                                                  f"Invalid Request: id {rid!r} is already used by a request in progress"))
+            await self.client.send(messages.error(
+                rid, INVALID_REQUEST, f"Invalid Request: id {rid!r} is already used by a request in progress"))
             return
         method = request.method
         if _near_miss(method):
@@ -220,10 +227,9 @@ class Relay:
             return
         if method == "notifications/cancelled":
             rid = (note.params or {}).get("requestId")
-            pending = self._pending.get(rid) if _hashable_id(rid) else None
+            pending = self._pending.pop(rid, None) if _hashable_id(rid) else None
             if pending is not None:
                 pending.cancelled = True
-                del self._pending[rid]
                 pending.done.set()
                 if not pending.forwarded:  # still being decided: the server never saw it
                     return
@@ -426,7 +432,8 @@ class Relay:
         except jsonschema_exceptions.SchemaError as exc:
             return f"the input schema of {name!r} is not a valid JSON Schema: {exc.message}"
         except Exception as exc:  # noqa: BLE001 - an unresolvable $ref, nesting too deep: fail closed
-            return f"the arguments of {name!r} could not be checked against its input schema: {type(exc).__name__}: {exc}"
+            return (f"the arguments of {name!r} could not be checked against its input schema: "
+                    f"{type(exc).__name__}: {exc}")
         if error is None:
             return None
         where = "/".join(str(part) for part in error.absolute_path) or "(the arguments object)"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from spinegate import Decision, Gate
 from spinegate.policy import APPROVAL_REQUIRED, MANIFEST_INTEGRITY_FAILURE
@@ -89,5 +90,5 @@ def record_outcome(gate: Gate, decision: Decision, outcome: Mapping[str, Any]) -
     """
     try:
         gate.record_outcome(decision, **outcome)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("spinegate-mcp: the outcome receipt for decision %s could not be written", decision.receipt_id)

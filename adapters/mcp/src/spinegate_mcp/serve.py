@@ -19,10 +19,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.message import SessionMessage
-from spinegate import Gate
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from spinegate import Gate
 
 from .channels import ClientChannel, StdioChannel, StreamChannel
 from .pins import ToolPins
@@ -60,7 +61,8 @@ class Gateway:
         Requests must name this host (DNS rebinding protection) and may come
         from no browser origin but this one.
         """
-        hosts = sorted({f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in (host, "127.0.0.1", "localhost", "::1")})
+        names = (host, "127.0.0.1", "localhost", "::1")
+        hosts = sorted({f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in names})
         security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                              allowed_origins=[f"http://{h}" for h in hosts])
         manager = StreamableHTTPSessionManager(app=_RelayApp(self), security_settings=security)  # type: ignore[arg-type]

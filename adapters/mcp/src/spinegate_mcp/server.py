@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
+
 from spinegate import Decision, Gate, ToolCall
 
 from .escalation import AskPerson, can_elicit, client_label, decide
@@ -73,7 +74,7 @@ def govern_server(server: Any, gate: Gate, *, name: str | None = None, record_ou
             result = await call_handler(request)
         except BaseException as exc:
             if record_outcomes:
-                record_outcome(gate, decision, {"error": exc if isinstance(exc, Exception) else f"{type(exc).__name__}"})
+                record_outcome(gate, decision, {"error": exc if isinstance(exc, Exception) else type(exc).__name__})
             raise
         if record_outcomes:
             record_outcome(gate, decision, outcome_of_result(result.root.model_dump(mode="json", by_alias=True,

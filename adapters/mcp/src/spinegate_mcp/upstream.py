@@ -60,7 +60,7 @@ class Upstream:
 
     @classmethod
     def stdio(cls, command: str, args: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
-              errlog: TextIO = sys.stderr, send_timeout: float = 60.0) -> "Upstream":
+              errlog: TextIO = sys.stderr, send_timeout: float = 60.0) -> Upstream:
         """The server `command args...` as a child process on stdio.
 
         It gets the proxy's whole environment (`env` adds to it): the SDK's
@@ -69,10 +69,11 @@ class Upstream:
         """
         params = StdioServerParameters(command=command, args=list(args), env={**os.environ, **(env or {})},
                                        cwd=cwd, encoding_error_handler="replace")
-        return cls(lambda: stdio_client(params, errlog=errlog), f"the MCP server {command!r}", send_timeout=send_timeout)
+        return cls(lambda: stdio_client(params, errlog=errlog), f"the MCP server {command!r}",
+                   send_timeout=send_timeout)
 
     @classmethod
-    def http(cls, url: str, *, send_timeout: float = 60.0) -> "Upstream":
+    def http(cls, url: str, *, send_timeout: float = 60.0) -> Upstream:
         """The Streamable HTTP server at `url`."""
         return cls(lambda: streamable_http_client(url), f"the MCP server at {url}", send_timeout=send_timeout)
 
