@@ -93,5 +93,10 @@ def test_check_exit_codes(tmp_path: Path) -> None:
 
 
 def test_a_directory_where_a_file_is_read_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["recover", str(tmp_path)])
+    assert result.exit_code == 2 and result.stderr.startswith(f"spinegate recover: {tmp_path}: is a directory")
+
+
+def test_a_directory_without_receipt_files_is_refused_by_show(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["show", str(tmp_path)])
-    assert result.exit_code == 2 and result.stderr.startswith(f"spinegate show: {tmp_path}: is a directory")
+    assert result.exit_code == 2 and result.stderr.startswith(f"spinegate show: {tmp_path}: no receipt files")

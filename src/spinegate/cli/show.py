@@ -1,45 +1,43 @@
-"""`spinegate show LOG`: one line per receipt, as far as each line reads."""
+"""`spinegate show LOG [--session ID] [--tail N] [--json]`: the receipts of a log, failures marked."""
 
 from __future__ import annotations
 
-import json
+import os
+import sys
 from pathlib import Path
 
 import click
 
-from ._common import InputPath, fail
-
-
-def receipt_row(n: int, raw: bytes, session: str | None) -> str | None:
-    """The line shown for one stored line (None when it belongs to another session)."""
-    try:  # shown as far as it reads, even when it would fail verification
-        r = json.loads(raw)
-        if session and r.get("session_id") != session:
-            return None
-        res, act = r["result"], r["action"]
-        outcome = res["status"] if act["operation"] != "decision" else (
-            "DENY " if res["status"] == "blocked" else "ALLOW")
-        why = res.get("blocked_by") or ""
-        return (f"{r['session_id']} #{r['sequence_number']:<4} {outcome:<8} "
-                f"{act['effect_class']:<17} {act['tool']:<24} {act['operation']:<16} {why}")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return f"line {n}: not a readable receipt"
+from ._common import EXIT_NO, InputPath, fail
 
 
 @click.command("show")
-@click.argument("path", type=InputPath("file"))
-@click.option("--session", default=None, help="Only this session.")
-@click.option("--tail", "tail", type=click.IntRange(min=1), default=None, help="Only the last N receipts.")
-def command(path: Path, session: str | None, tail: int | None) -> None:
-    """Print the receipts of a JSONL log, one line each."""
-    rows: list[str] = []
+@click.argument("path", type=InputPath("any"))
+@click.option("--session", default=None, help="Only this session (exit 1 if the log has none of it).")
+@click.option("--tail", "tail", type=click.IntRange(min=1), default=None,
+              help="Only the last N receipts, read from the end of the log.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per receipt, one per line.")
+def command(path: Path, session: str | None, tail: int | None, as_json: bool) -> None:
+    """Print the receipts of a log (JSONL file or per-session directory), marking those that fail verification.
+
+    A header names the log and the columns; a receipt that fails
+    verification says FAIL and ends with the reasons. Exits 0 when the
+    receipts were shown (whether or not they verify: `spinegate verify`
+    answers that), 1 when --session names no session of the log, 2 when
+    the log cannot be read.
+    """
+    from ..logview import NotALog, check_readable
+    from ..show import UnknownSession, show_lines
+
     try:
-        with open(path, "rb") as fh:
-            for n, raw in enumerate(fh, start=1):
-                row = receipt_row(n, raw, session)
-                if row is not None:
-                    rows.append(row)
+        check_readable(path)
+        for line in show_lines(path, session=session, tail=tail, as_json=as_json):
+            click.echo(line)
+    except UnknownSession as exc:
+        fail(str(exc), "`spinegate show LOG` lists the sessions it holds", code=EXIT_NO)
+    except BrokenPipeError:  # the reader (`| head`) has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except NotALog as exc:
+        fail(f"{path}: {exc}", "pass a JSONL log or a per-session directory")
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror or exc}", "check the path and its permissions")
-    for row in rows[-tail:] if tail else rows:
-        click.echo(row.rstrip())
