@@ -8,17 +8,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import types
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
+from mcp_support import text_of
 
 
 def person(action: str, approve: Any = True, asked: list[str] | None = None) -> Any:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from mcp import types
+from mcp_support import text_of
 from outside_tools import missing, require
 
 pytestmark = pytest.mark.anyio
@@ -27,10 +27,6 @@ HOW = "run scripts/test (its step scripts/setup.d/30-node-packages.sh installs i
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:

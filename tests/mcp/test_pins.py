@@ -10,21 +10,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from mcp import types
+from mcp_support import text_of
 
 from spinegate_mcp import PinFileError, ToolPins, definition_hash
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
-
 
 TOOL = {"name": "read", "description": "Read a file.", "inputSchema": {"type": "object", "properties": {}}}
 

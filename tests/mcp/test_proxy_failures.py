@@ -15,17 +15,7 @@ from typing import Any
 import pytest
 from mcp import types
 from mcp.shared.exceptions import McpError
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
+from mcp_support import text_of
 
 
 async def test_upstream_crash_mid_call(setup: Any, h: SimpleNamespace) -> None:

@@ -7,19 +7,8 @@ from typing import Any
 
 import anyio
 import httpx
-import pytest
 from mcp import types
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
+from mcp_support import text_of
 
 
 async def test_listen_serves_clients_over_http(setup: Any, h: SimpleNamespace) -> None:

@@ -9,19 +9,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import types
+from mcp_support import text_of
 
 from spinegate_mcp import META_KEY
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 async def test_lists_only_declared_tools(setup: Any) -> None:

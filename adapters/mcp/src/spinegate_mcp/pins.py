@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,23 +160,18 @@ def _read_pin_file(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _write_pin_file(path: Path, pins: Mapping[str, Mapping[str, str]]) -> None:
-    """Write `pins` to `path` atomically: a reader sees the old file or the new one, never a part."""
+    """Write `pins` to `path` atomically: a reader sees the old file or the new one, never a part.
+
+    Called under the pin file's lock, so one fixed temporary name beside it is enough.
+    """
     doc = {FORMAT_KEY: FORMAT_VERSION, "servers": {s: dict(sorted(t.items())) for s, t in sorted(pins.items())}}
-    directory = path.parent if str(path.parent) else Path(".")
+    staging = path.with_name(f".{path.name}.writing")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        with open(staging, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(staging, path)
     except OSError as exc:
+        staging.unlink(missing_ok=True)
         raise PinFileError(f"{path}: cannot be written: {exc}; check the directory's permissions") from None
