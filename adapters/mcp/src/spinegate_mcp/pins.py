@@ -23,6 +23,7 @@ reviewing it, delete its line from the file (or the file) and restart the proxy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -173,5 +174,6 @@ def _write_pin_file(path: Path, pins: Mapping[str, Mapping[str, str]]) -> None:
             os.fsync(fh.fileno())
         os.replace(staging, path)
     except OSError as exc:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
         raise PinFileError(f"{path}: cannot be written: {exc}; check the directory's permissions") from None
