@@ -34,6 +34,7 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
 from mcp.shared.message import SessionMessage
 from mcp.types import (
+    INTERNAL_ERROR,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     JSONRPCError,
@@ -156,7 +157,10 @@ class Relay:
             await tg.start(self.upstream.run, self._from_upstream, self._upstream_gone)
             try:
                 async for item in self.client.incoming():
-                    await self._from_client(item)
+                    try:
+                        await self._from_client(item)
+                    except Exception:  # one message must not end the session
+                        log.exception("spinegate-mcp: a message from the client could not be handled")
                 await self._let_requests_finish()
             finally:
                 self._closing = True
@@ -243,6 +247,12 @@ class Relay:
     # -- from the server ------------------------------------------------------------------
 
     async def _from_upstream(self, item: SessionMessage | Exception) -> None:
+        try:
+            await self._relay_from_upstream(item)
+        except Exception:  # a failure here is the proxy's, not the server's: the connection stays
+            log.exception("spinegate-mcp: a message from the server could not be handled")
+
+    async def _relay_from_upstream(self, item: SessionMessage | Exception) -> None:
         if isinstance(item, Exception):
             log.warning("spinegate-mcp: %s sent something that is not JSON-RPC: %s", self.upstream.description, item)
             return
@@ -317,7 +327,12 @@ class Relay:
         server = self.server_name
         if isinstance(tools, list) and server is not None:
             for tool in tools:
-                if self._admit(server, tool):
+                try:
+                    admitted = self._admit(server, tool)
+                except Exception:  # a tool that cannot be checked is not offered
+                    log.exception("spinegate-mcp: hid a tool that could not be checked")
+                    admitted = False
+                if admitted:
                     kept.append(tool)
         return {**result, "tools": kept}
 
@@ -362,6 +377,17 @@ class Relay:
     # -- tools/call ---------------------------------------------------------------------------
 
     async def _call_tool(self, pending: _Pending) -> None:
+        """Decide, then forward or refuse, one tools/call (a task of its own)."""
+        try:
+            await self._decide_and_run(pending)
+        except Exception:  # answer the client; the session goes on
+            log.exception("spinegate-mcp: the proxy failed while handling tools/call %r", pending.request.id)
+            if self._pending.pop(pending.request.id, None) is pending:
+                await self.client.send(messages.error(
+                    pending.request.id, INTERNAL_ERROR, "spinegate-mcp failed while handling this call (its log on "
+                    "stderr says why); the receipt log shows whether it was decided and forwarded"))
+
+    async def _decide_and_run(self, pending: _Pending) -> None:
         request = pending.request
         rid = request.id
         if self.server_name is None and any(p.kind == "initialize" for p in self._pending.values()):
