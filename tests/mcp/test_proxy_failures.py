@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from mcp import types
 from mcp.shared.exceptions import McpError
-from mcp_support import text_of
+from mcp_support import RawProxy, spinegate_command, text_of
 
 
 async def test_upstream_crash_mid_call(setup: Any, h: SimpleNamespace) -> None:
@@ -92,57 +91,6 @@ async def test_manifest_changed_under_a_running_proxy_denies(setup: Any, h: Simp
     assert after.isError and "MANIFEST_INTEGRITY_FAILURE" in text_of(after)
     assert [s["arguments"]["text"] for s in h.seen(setup.seen)] == ["before"]
     h.check_log(setup.log)
-
-
-def h_spinegate() -> str:
-    return os.path.join(os.path.dirname(sys.executable), "spinegate")
-
-
-class RawProxy:
-    """The proxy on stdio driven with hand-written lines (what the SDK's client would never send)."""
-
-    def __init__(self, setup: Any) -> None:
-        self.process = subprocess.Popen([h_spinegate(), *setup.proxy_args()],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        bufsize=0,
-                                        env=setup.env, cwd=str(setup.workdir))
-        setup.processes.append(self.process)
-
-    def send(self, message: Any) -> None:
-        line = message if isinstance(message, (str, bytes)) else json.dumps(message)
-        data = line if isinstance(line, bytes) else line.encode()
-        assert self.process.stdin is not None
-        self.process.stdin.write(data + b"\n")
-        self.process.stdin.flush()
-
-    def receive(self, timeout: float = 20.0) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            self.process.kill()
-            assert self.process.stderr is not None
-            raise AssertionError(f"no answer from the proxy; its stderr: {self.process.stderr.read().decode()}")
-        line = self.process.stdout.readline()
-        assert line, "the proxy closed its output"
-        return json.loads(line)
-
-    def silent(self, seconds: float = 1.0) -> bool:
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], seconds)
-        return not ready
-
-    def initialize(self) -> None:
-        self.send({"jsonrpc": "2.0", "id": "init", "method": "initialize",
-                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                              "clientInfo": {"name": "raw-test", "version": "1"}}})
-        answer = self.receive()
-        assert answer["id"] == "init" and answer["result"]["serverInfo"]["name"] == "upstream-test"
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-
-    def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        return self.process.wait(timeout=30)
 
 
 def test_malformed_json_rpc_gets_errors_and_the_proxy_stays_up(setup: Any, h: SimpleNamespace) -> None:
@@ -248,7 +196,7 @@ def test_requests_read_from_a_file_are_all_answered(setup: Any, h: SimpleNamespa
     ]
     requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with open(requests, "rb") as stdin, open(setup.workdir / "answers.jsonl", "wb") as stdout:
-        done = subprocess.run([h_spinegate(), *setup.proxy_args()], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+        done = subprocess.run([spinegate_command(), *setup.proxy_args()], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                               env=setup.env, cwd=str(setup.workdir), timeout=60)
     assert done.returncode == 0, done.stderr
     answers = {a["id"]: a for a in h.receipts(setup.workdir / "answers.jsonl")}

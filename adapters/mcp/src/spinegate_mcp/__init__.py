@@ -12,7 +12,7 @@ Two ways in:
 Manifest entries for MCP tools use plugin = the server's name and function = the tool's name.
 """
 
-from .escalation import APPROVE_FIELD
+from .elicitation import APPROVE_FIELD
 from .pins import PinFileError, ToolPins, definition_hash
 from .proxy import (
     ARGUMENTS_NOT_OBJECT,

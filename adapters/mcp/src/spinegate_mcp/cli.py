@@ -120,7 +120,7 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
     gateway = Gateway(gate, upstream, settings=settings, pins=pins)
     try:
         if address is None:
-            anyio.run(until_stopped, gateway.serve_stdio)
+            anyio.run(until_stopped, gateway.serve_stdio, gate)
         else:
             host, port = address
 
@@ -128,7 +128,7 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
                 click.echo(f"spinegate mcp-proxy: serving {url}", err=True)
 
             try:
-                anyio.run(until_stopped, lambda: gateway.serve_http(host, port, on_ready=ready))
+                anyio.run(until_stopped, lambda: gateway.serve_http(host, port, on_ready=ready), gate)
             except OSError as exc:
                 _fail(str(exc.strerror or exc), "pick another port, or stop what listens there")
     finally:

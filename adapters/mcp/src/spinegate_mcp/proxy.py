@@ -49,7 +49,8 @@ from spinegate import Decision, Gate, ToolCall
 
 from . import messages
 from .channels import ClientChannel, Incoming, Malformed
-from .escalation import AskPerson, can_elicit, client_label, decide
+from .elicitation import AskPerson, can_elicit, client_label
+from .escalation import decide
 from .pins import PinFileError, ToolPins, definition_hash
 from .results import outcome_of_error, outcome_of_result, record_outcome, refusal_result, text_result
 from .upstream import Upstream

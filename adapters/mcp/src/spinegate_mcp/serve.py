@@ -28,6 +28,7 @@ from spinegate import Gate
 from .channels import ClientChannel, StdioChannel, StreamChannel
 from .pins import ToolPins
 from .proxy import ProxySettings, Relay
+from .reload import reload_on_hangup
 from .upstream import Upstream
 
 log = logging.getLogger("spinegate_mcp")
@@ -103,13 +104,16 @@ class Gateway:
             sock.close()
 
 
-async def until_stopped(serve: Callable[[], Awaitable[None]]) -> None:
+async def until_stopped(serve: Callable[[], Awaitable[None]], gate: Gate | None = None) -> None:
     """Run `serve` until it returns or the process gets SIGTERM or SIGINT, then end it cleanly.
 
     Cancelling lets every relay close its upstream connection (a child server
     is stopped, not orphaned) and lets the caller close the gate afterwards.
+    With `gate`, SIGHUP reloads its manifest meanwhile (see `reload`).
     """
     async with anyio.create_task_group() as tg:
+        if gate is not None:
+            tg.start_soon(reload_on_hangup, gate)
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:

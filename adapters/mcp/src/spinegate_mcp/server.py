@@ -29,7 +29,8 @@ from mcp.server.lowlevel import Server
 
 from spinegate import Decision, Gate, ToolCall
 
-from .escalation import AskPerson, can_elicit, client_label, decide
+from .elicitation import AskPerson, can_elicit, client_label
+from .escalation import decide
 from .results import outcome_of_result, record_outcome, refusal_result
 
 FRAMEWORK = "mcp"
