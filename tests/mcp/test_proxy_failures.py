@@ -196,8 +196,8 @@ def test_requests_read_from_a_file_are_all_answered(setup: Any, h: SimpleNamespa
     ]
     requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with open(requests, "rb") as stdin, open(setup.workdir / "answers.jsonl", "wb") as stdout:
-        done = subprocess.run([spinegate_command(), *setup.proxy_args()], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
-                              env=setup.env, cwd=str(setup.workdir), timeout=60)
+        done = subprocess.run([spinegate_command(), *setup.proxy_args()], stdin=stdin, stdout=stdout,
+                              stderr=subprocess.PIPE, env=setup.env, cwd=str(setup.workdir), timeout=60)
     assert done.returncode == 0, done.stderr
     answers = {a["id"]: a for a in h.receipts(setup.workdir / "answers.jsonl")}
     assert set(answers) == {0, 1, 2}
