@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from spinegate import Decision, Gate
-from spinegate.policy import APPROVAL_REQUIRED, MANIFEST_INTEGRITY_FAILURE
 
 log = logging.getLogger("spinegate_mcp")
 
@@ -24,11 +23,11 @@ META_KEY = "spinegate/decision"
 #: Longest detail (a schema error, an upstream message) quoted in a result.
 DETAIL_LIMIT = 500
 
-# What the model can do about some refusals, beyond the rule that decided.
+# What the model can do about some refusals (by reason code, as SPEC.md spells them), beyond the rule.
 _HINTS = {
-    APPROVAL_REQUIRED: "A person must approve this call, and this MCP client cannot ask one here "
+    "APPROVAL_REQUIRED": "A person must approve this call, and this MCP client cannot ask one here "
                        "(it does not support elicitation); ask the user to approve it another way.",
-    MANIFEST_INTEGRITY_FAILURE: "The policy file changed while the proxy was running; every call is refused "
+    "MANIFEST_INTEGRITY_FAILURE": "The policy file changed while the proxy was running; every call is refused "
                                 "until an operator reloads it (SIGHUP to the proxy).",
 }
 
