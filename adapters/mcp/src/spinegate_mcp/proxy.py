@@ -112,8 +112,8 @@ class _Own:
     reply: JSONRPCResponse | JSONRPCError | None = None
 
 
-class UpstreamError(Exception):
-    """The server did not answer a request of the proxy's own, or answered it with an error."""
+class PeerError(Exception):
+    """The server or the client did not answer a request of the proxy's own, or answered it with an error."""
 
 
 def _hashable_id(value: Any) -> TypeGuard[RequestId]:
@@ -429,7 +429,7 @@ class Relay:
             return await self.gate.acheck(call)  # TOOL_NOT_IN_MANIFEST, recorded like any decision
         try:
             definition = await self._definition(name)
-        except UpstreamError as exc:
+        except PeerError as exc:
             return await self.gate.adeny(call, TOOL_NOT_OFFERED,
                                          f"the server's tool list could not be read to check {name}: {exc}")
         if name in self._changed:
@@ -572,10 +572,10 @@ class Relay:
         return f"{self._id_prefix}{next(self._ids)}"
 
     async def _request_upstream(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        """A request of the proxy's own to the server; its result, or UpstreamError."""
+        """A request of the proxy's own to the server; its result, or PeerError."""
         reply = await self._own_request(method, params, self.settings.request_timeout, to_client=False)
         if isinstance(reply, JSONRPCError):
-            raise UpstreamError(f"the server answered {method} with error {reply.error.code}: {reply.error.message}")
+            raise PeerError(f"the server answered {method} with error {reply.error.code}: {reply.error.message}")
         return reply.result
 
     def _elicitation_for(self, call_id: RequestId) -> AskPerson:
@@ -586,7 +586,7 @@ class Relay:
                                             {"mode": "form", "message": message, "requestedSchema": schema},
                                             timeout, to_client=True, related_request_id=call_id)
             if isinstance(reply, JSONRPCError):
-                raise UpstreamError(f"the client answered the elicitation with error {reply.error.code}: "
+                raise PeerError(f"the client answered the elicitation with error {reply.error.code}: "
                                     f"{reply.error.message}")
             return reply.result
 
@@ -610,14 +610,14 @@ class Relay:
             else:
                 problem = await self.upstream.send(messages.request(rid, method, params))
                 if problem is not None:
-                    raise UpstreamError(problem)
+                    raise PeerError(problem)
             sent = True
             with anyio.move_on_after(timeout):
                 await own.done.wait()
             if own.reply is None:
                 if not to_client and self.upstream.gone is not None:
-                    raise UpstreamError(self.upstream.gone)
-                raise UpstreamError(f"{where} did not answer {method} within {timeout:g} s")
+                    raise PeerError(self.upstream.gone)
+                raise PeerError(f"{where} did not answer {method} within {timeout:g} s")
             return own.reply
         finally:
             self._own.pop(rid, None)
