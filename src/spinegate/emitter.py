@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from .checkpoint_writer import Checkpointer
+from .native import NOT_HANDLED, native
 from .receipt_body import format_timestamp, seal
 from .receipt_hash import seal_constants
 from .receipts import Receipt
@@ -59,6 +60,11 @@ class ReceiptEmitter:
         self.checkpointer: Checkpointer | None = None  # signs checkpoints when the gate has a key
         # Serialised once: these fields are the same in every receipt of the session.
         self._constants = seal_constants(session_id, instance_id, self.git)
+        #: The native sealer of this session's receipts (None on the pure-Python path, or for values it does not take).
+        self.sealer: Any = None
+        if native is not None and self._constants is not None:
+            g = self.git
+            self.sealer = native.Sealer(session_id, instance_id, g["branch"], g["commit_before"], g["commit_after"])
         self._second = -1
         self._second_text = ""
 
@@ -99,6 +105,44 @@ class ReceiptEmitter:
         third item, for the caller to deny with once the receipt is counted.
         A `proposal_id` of None is generated (32 random hex digits).
         """
+        receipt = self._seal_native(proposal_id, executor_type, model, action, result, budget) \
+            if self.sealer is not None else None
+        if receipt is None:
+            receipt = self._seal(proposal_id, executor_type, model, action, result, budget)
+        ticket = self.store.write_receipt(receipt)  # raises: then nothing advances
+        previous = self.previous_hash
+        self.sequence += 1
+        self.previous_hash = receipt.receipt_hash
+        late: Exception | None = None
+        if self.checkpointer is not None:
+            try:
+                self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
+            except Exception as exc:  # noqa: BLE001 - reported after the receipt is counted; the call is denied
+                late = exc
+        return receipt, ticket, late
+
+    def _seal_native(self, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
+                     result: dict[str, Any], budget: dict[str, Any]) -> Receipt | None:
+        """The receipt sealed by the native sealer, or None for a shape it does not take (then `_seal`)."""
+        try:
+            a, r, b = action, result, budget
+            if len(a) != 8 or len(r) != 8 or len(b) != 8:
+                return None
+            head = self.sealer.seal(
+                None, proposal_id, self.sequence + 1, None if self.clock is None else self.timestamp(),
+                executor_type, model, a["tool"], a["operation"], a["effect_class"], a["risk_delta"],
+                a["description"], a["command"], a["target_paths"], a["reversibility"], r["status"], r["exit_code"],
+                r["blocked_by"], r["diff_hash"], r["stdout_truncated"], r["files_created"], r["files_deleted"],
+                r["files_modified"], b["steps_used"], b["steps_remaining"], b["commands_used"], b["writes_used"],
+                b["files_touched"], b["runtime_elapsed_seconds"], b["session_risk_score"], b["current_posture"],
+                self.previous_hash)
+        except KeyError:
+            return None
+        return None if head is NOT_HANDLED else Receipt(None, None, head)
+
+    def _seal(self, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
+              result: dict[str, Any], budget: dict[str, Any]) -> Receipt:
+        """The receipt sealed in Python (`receipt_body.seal`): the reference the native sealer matches."""
         if proposal_id is None:  # one read of random bytes for both ids
             random_bytes = os.urandom(32)
             receipt_id, proposal_id = new_receipt_id(random_bytes[:16]), random_bytes[16:].hex()
@@ -116,15 +160,4 @@ class ReceiptEmitter:
             "budget_snapshot": budget,
             "git_context": dict(self.git),
         }
-        receipt = seal(body, self.previous_hash, self._constants)
-        ticket = self.store.write_receipt(receipt)  # raises: then nothing advances
-        previous = self.previous_hash
-        self.sequence += 1
-        self.previous_hash = receipt.receipt_hash
-        late: Exception | None = None
-        if self.checkpointer is not None:
-            try:
-                self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
-            except Exception as exc:  # noqa: BLE001 - reported after the receipt is counted; the call is denied
-                late = exc
-        return receipt, ticket, late
+        return seal(body, self.previous_hash, self._constants)

@@ -22,29 +22,16 @@ import json
 import os
 import stat
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .canonical import canonical_json
 from .errors import ReceiptFormatError, ReceiptLogError, ReceiptWriteError, TornLogError
+from .log_lock import WriterLock, acquire, unlock
 from .receipts import Receipt
 from .store import Durability, StoredRecord
-
-try:  # POSIX advisory locks; absent on Windows, where one process per log is assumed.
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-except ImportError:  # pragma: no cover
-    def _lock(fd: int) -> None:
-        return None
-
-    def _unlock(fd: int) -> None:
-        return None
 
 RECOVER_HINT = "run `spinegate recover {path}` to move the fragment to a side file, then retry"
 CHECKPOINT_SUFFIX = ".checkpoints.jsonl"
@@ -106,7 +93,7 @@ def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = No
     """
     path = str(path)
     with open(path, "r+b") as fh:
-        _lock(fh.fileno())
+        acquire(fh.fileno())
         try:
             offset = find_torn_tail(path)
             if offset is None:
@@ -126,7 +113,7 @@ def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = No
             os.fsync(fh.fileno())
             return side, len(fragment)
         finally:
-            _unlock(fh.fileno())
+            unlock(fh.fileno())
 
 
 class _Batch:
@@ -155,10 +142,15 @@ class JsonlFile:
     ``group_commit=False`` fsyncs each line under the lock (one fsync per
     receipt; kept for comparison in benchmarks). `fsync_count` counts the
     fsyncs this store has made.
+
+    While this process is the log's only writer the file lock is kept
+    between appends and each append is one `write` (`log_lock.WriterLock`:
+    how the store knows, and how a second writer gets in);
+    ``single_writer=False`` takes the lock for every append.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "flush",
-                 group_commit: bool = True, follow_symlinks: bool = True) -> None:
+                 group_commit: bool = True, follow_symlinks: bool = True, single_writer: bool = True) -> None:
         if durability not in ("flush", "fsync"):
             raise ValueError(f"durability must be 'flush' or 'fsync', not {durability!r}")
         self.location = str(path)
@@ -169,7 +161,9 @@ class JsonlFile:
         nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
         self._open_flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | nofollow
         self.fsync_count = 0
+        self.single_writer = single_writer
         self._fd: int | None = None
+        self._writer: WriterLock | None = None
         self._expected_end = -1
         self._broken: str | None = None
         self._mutex = threading.Lock()
@@ -188,6 +182,7 @@ class JsonlFile:
             self._open()
         except ReceiptWriteError:
             pass  # reported, and the call refused, on the first append
+        _open_files.add(self)
         torn = self._torn_tail()
         if torn is not None:
             JsonlFile.close(self)  # this file only: a subclass's close may expect more to be set up
@@ -203,11 +198,11 @@ class JsonlFile:
         try:
             if fd is None:  # unopenable: read only a regular file (a pipe would block the reader)
                 return find_torn_tail(self.location) if stat.S_ISREG(os.stat(self.location).st_mode) else None
-            _lock(fd)
+            acquire(fd)
             try:
                 return find_torn_tail(self.location)
             finally:
-                _unlock(fd)
+                unlock(fd)
         except OSError:
             return None  # not a readable file (a directory, say): the first append fails, closed
 
@@ -226,7 +221,14 @@ class JsonlFile:
                 raise ReceiptWriteError("the receipt log is not a regular file (a pipe or device)",
                                         path=self.location, fix="point the log at a regular file")
             self._fd = fd
+            self._writer = WriterLock(fd, self.location, self._mutex, keep=self.single_writer)
         return self._fd
+
+    @property
+    def only_writer(self) -> bool:
+        """True while this store keeps the log's lock between appends (see `log_lock`)."""
+        writer = self._writer
+        return writer is not None and writer.held
 
     def append(self, line: str) -> None:
         """Write one receipt line and return once it is as durable as the store promises."""
@@ -238,27 +240,44 @@ class JsonlFile:
         With fsync durability and group commit, the line is not yet on disk:
         pass the ticket to `sync` before letting the call proceed.
         """
-        data = (line + "\n").encode("ascii")
+        return self.write_bytes((line + "\n").encode("ascii"))
+
+    def write_bytes(self, data: bytes) -> int:
+        """`write` for a line already encoded, its newline included."""
         with self._mutex:
             if self._sync_error is not None:
                 raise self._sync_error
             if self._broken:
                 raise TornLogError(self._broken, path=self.location, fix=RECOVER_HINT.format(path=self.location))
-            fd = self._open()
-            _lock(fd)
-            try:
-                end = os.fstat(fd).st_size
-                if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
-                    self._broken = "another writer left a torn line at the end of the log"
-                    raise TornLogError(self._broken, path=self.location, offset=end,
-                                       fix=RECOVER_HINT.format(path=self.location))
+            writer = self._writer
+            if writer is not None and writer.held:  # the only writer: the end of the file is known
+                fd = writer.fd
+                end = self._expected_end
                 self._write_all(fd, data, end)
                 inline = self.durability == "fsync" and not self.group_commit
                 if inline:
                     self._fsync(fd)
                 self._expected_end = end + len(data)
-            finally:
-                _unlock(fd)
+            else:
+                fd = self._open()
+                writer = self._writer
+                assert writer is not None  # made by _open
+                writer.begin()
+                try:
+                    end = os.fstat(fd).st_size
+                    if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                        self._broken = "another writer left a torn line at the end of the log"
+                        raise TornLogError(self._broken, path=self.location, offset=end,
+                                           fix=RECOVER_HINT.format(path=self.location))
+                    self._write_all(fd, data, end)
+                    inline = self.durability == "fsync" and not self.group_commit
+                    if inline:
+                        self._fsync(fd)
+                    self._expected_end = end + len(data)
+                except BaseException:
+                    unlock(fd)
+                    raise
+                writer.end()
             # Only here, under `_mutex` and after the line is in the file: a leader that reads
             # `_written` covers every line up to it.
             self._written += 1
@@ -376,8 +395,26 @@ class JsonlFile:
                     if self.durability == "fsync" and self._sync_error is None and self._synced < self._written:
                         self._fsync(self._fd)
                 finally:
-                    os.close(self._fd)
+                    if self._writer is not None:
+                        self._writer.forget()
+                        self._writer = None
+                    os.close(self._fd)  # releases the lock, if kept
                     self._fd = None
+
+    def _after_fork(self) -> None:
+        """In a forked child: the inherited descriptor shares the parent's lock, so never write through it."""
+        self._mutex = threading.Lock()
+        self._sync_lock = threading.Lock()
+        fd, self._fd = self._fd, None
+        if self._writer is not None:
+            self._writer.held = False
+            self._writer = None
+        self._expected_end = -1
+        if fd is not None:
+            try:
+                os.close(fd)  # the parent's descriptor (and its lock) stay as they are
+            except OSError:
+                pass
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         fd = getattr(self, "_fd", None)
@@ -386,6 +423,19 @@ class JsonlFile:
                 os.close(fd)
             except OSError:
                 pass
+
+
+#: Every JSONL file open in this process (see `JsonlFile._after_fork`).
+_open_files: weakref.WeakSet[JsonlFile] = weakref.WeakSet()
+
+
+def _forked_child() -> None:
+    for f in list(_open_files):
+        f._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)
 
 
 def _session_needle(session_id: str) -> bytes:
@@ -475,7 +525,7 @@ class JsonlReceiptStore(JsonlFile):
     # -- receipts ------------------------------------------------------------------
 
     def write_receipt(self, receipt: Receipt) -> int:
-        return self.write(receipt.to_json())
+        return self.write_bytes(receipt.line_bytes())
 
     def last_receipt(self, session_id: str) -> dict[str, Any] | None:
         """The last receipt of `session_id` in the log (for continuing its chain)."""
@@ -511,7 +561,7 @@ class JsonlReceiptStore(JsonlFile):
     def _checkpoints(self) -> JsonlFile:
         if self._checkpoint_file is None:
             self._checkpoint_file = JsonlFile(self.checkpoints_location, durability=self.durability,
-                                              group_commit=False, follow_symlinks=False)
+                                              group_commit=False, follow_symlinks=False, single_writer=False)
         return self._checkpoint_file
 
     def write_checkpoint(self, checkpoint: Mapping[str, Any], line: str) -> None:

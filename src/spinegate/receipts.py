@@ -24,64 +24,98 @@ from .receipt_hash import receipt_hash
 #: Longest `stdout_truncated` a receipt holds (SPEC.md).
 STDOUT_LIMIT = 2000
 
+#: What the native sealer returns: (the line with its newline, receipt_id, session_id, proposal_id,
+#: sequence_number, receipt_hash, previous_receipt_hash, timestamp).
+NativeHead = tuple[bytes, str, str, str, int, str, "str | None", str]
+
 
 class Receipt(Mapping[str, Any]):
-    """A written receipt: a read-only mapping over its twelve fields."""
+    """A written receipt: a read-only mapping over its twelve fields.
 
-    __slots__ = ("_data", "_line")
+    Backed by the dict that was hashed (the pure-Python path), or by the
+    canonical line and its chain fields (the native path: the line is parsed
+    only when the receipt is read as a mapping, and it parses to exactly the
+    values that were hashed).
+    """
 
-    def __init__(self, data: dict[str, Any], line: str | None = None) -> None:
+    __slots__ = ("_data", "_head", "_line")
+
+    def __init__(self, data: dict[str, Any] | None = None, line: str | None = None,
+                 head: NativeHead | None = None) -> None:
+        if data is None and head is None:
+            raise TypeError("a Receipt needs its fields or its sealed line")
         self._data = data
         self._line = line
+        self._head = head
+
+    def _fields(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            assert self._head is not None  # one of the two is always set
+            data = self._data = json.loads(self._head[0])
+        return data
 
     # Mapping protocol
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        return self._fields()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._fields())
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._fields())
 
     def __repr__(self) -> str:
         return (f"Receipt(id={self.receipt_id!r}, session={self.session_id!r}, "
-                f"seq={self.sequence_number}, status={self._data['result']['status']!r})")
+                f"seq={self.sequence_number}, status={self['result']['status']!r})")
 
+    # The chain fields, read without parsing a native receipt's line (annotated, not cast: no call per read).
     @property
     def receipt_id(self) -> str:
-        value: str = self._data["receipt_id"]  # annotated, not cast: no call on the hot path
+        head = self._head
+        value: str = head[1] if head is not None else self._fields()["receipt_id"]
         return value
 
     @property
     def session_id(self) -> str:
-        value: str = self._data["session_id"]  # annotated, not cast: no call on the hot path
+        head = self._head
+        value: str = head[2] if head is not None else self._fields()["session_id"]
         return value
 
     @property
     def proposal_id(self) -> str:
-        value: str = self._data["proposal_id"]  # annotated, not cast: no call on the hot path
+        head = self._head
+        value: str = head[3] if head is not None else self._fields()["proposal_id"]
         return value
 
     @property
     def sequence_number(self) -> int:
-        value: int = self._data["sequence_number"]  # annotated, not cast: no call on the hot path
+        head = self._head
+        value: int = head[4] if head is not None else self._fields()["sequence_number"]
         return value
 
     @property
     def receipt_hash(self) -> str:
-        value: str = self._data["receipt_hash"]  # annotated, not cast: no call on the hot path
+        head = self._head
+        value: str = head[5] if head is not None else self._fields()["receipt_hash"]
         return value
 
     @property
     def previous_receipt_hash(self) -> str | None:
-        value: str | None = self._data["previous_receipt_hash"]
+        head = self._head
+        value: str | None = head[6] if head is not None else self._fields()["previous_receipt_hash"]
+        return value
+
+    @property
+    def timestamp(self) -> str:
+        head = self._head
+        value: str = head[7] if head is not None else self._fields()["timestamp"]
         return value
 
     @property
     def operation(self) -> str:
         """`action.operation`: the receipt's kind (decision, outcome, escalation, posture, reload, ...)."""
-        value: str = self._data["action"]["operation"]
+        value: str = self._fields()["action"]["operation"]
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,13 +124,22 @@ class Receipt(Mapping[str, Any]):
 
     def to_json(self) -> str:
         """The canonical serialisation of the whole receipt (one JSONL line, no newline)."""
-        if self._line is None:
-            self._line = canonical_json(self._data)
-        return self._line
+        line = self._line
+        if line is None:
+            head = self._head
+            line = self._line = head[0][:-1].decode("ascii") if head is not None else canonical_json(self._data)
+        return line
+
+    def line_bytes(self) -> bytes:
+        """`to_json()` as ASCII bytes with the newline: what a JSONL store appends."""
+        head = self._head
+        if head is not None:
+            return head[0]
+        return (self.to_json() + "\n").encode("ascii")
 
     def compute_hash(self) -> str:
         """The receipt hash recomputed from the fields (equals `receipt_hash` unless altered)."""
-        return receipt_hash(self._data)
+        return receipt_hash(self._fields())
 
 
 # --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from core_support import GIT, is_canonical, read_lines
 
 from spinegate import Gate, JsonlReceiptStore, ToolCall, TornLogError
 from spinegate.cli import main as cli
+from spinegate.log_lock import acquire
 from spinegate.verify import verify_path
 
 CALLS = [ToolCall(plugin="Files", function="Read", arguments={"i": 0}),
@@ -285,10 +286,13 @@ def test_torn_tail_left_by_another_writer_is_never_glued(make_gate: Any, tmp_pat
     log = tmp_path / "receipts.jsonl"
     gate = make_gate(log=log)
     gate.check(CALLS[0])
+    assert gate.store.only_writer  # the gate keeps the lock between appends while nobody else writes
     with open(log, "ab") as fh:
-        fh.write(b'{"action":{"com')  # another process died mid-line
+        acquire(fh.fileno())  # another writer takes the lock (knocking, so the gate lets go) ...
+        fh.write(b'{"action":{"com')  # ... and dies mid-line
     make_gate.expect_broken(log)
     before = log.read_bytes()
+    assert not gate.store.only_writer
     d = gate.check(CALLS[0])
     assert not d.approved and d.reason is not None and d.reason.startswith("RECEIPT_WRITE_FAILED")
     assert "torn" in d.reason and "spinegate recover" in d.reason

@@ -1,0 +1,681 @@
+/* The verifier's one-pass line check: parse, validate, canonicalise and hash a stored receipt line.
+ *
+ * scan_receipt(line) reads one JSONL line without building Python objects for
+ * its fields: it checks the line against the receipt schema of SPEC.md (the
+ * twelve fields, nested objects with exactly their keys, the types and bounds
+ * of receipts.ReceiptSchema), writes each value's canonical form as it goes
+ * (strings re-escaped as json.dumps writes them, numbers as json.loads then
+ * json.dumps would give them) and hashes the result. It answers only for a
+ * line that is valid in every respect and whose recomputed hash equals the
+ * stored one: then it returns (receipt_id, session_id, sequence_number,
+ * receipt_hash, previous_receipt_hash, kind). For anything else (a problem,
+ * or a spelling this code does not take: escaped keys, duplicate keys, lone
+ * surrogates, NaN, very long integers) it returns None and the caller runs
+ * the general Python path, which finds and words the problem. So a None is
+ * never a verdict, and an answer is always what the general path would give
+ * (tests/perf checks both on valid, damaged and hostile lines).
+ */
+#include "native.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef enum {
+    F_STR, F_STR_NULL, F_ID, F_ID_NULL, F_STATUS, F_STDOUT, F_HASH, F_STR_LIST,
+    F_INT, F_INT_NULL, F_INT_GE0, F_INT_GE1, F_NUM, F_NUM_GE0, F_OBJECT
+} FieldType;
+
+typedef struct Spec Spec;
+
+typedef struct {
+    const char *name;
+    Py_ssize_t name_len;
+    FieldType type;
+    const Spec *object; /* F_OBJECT */
+    int slot;           /* where its canonical text is kept */
+} Member;
+
+struct Spec {
+    const Member *members; /* sorted by name: the canonical order */
+    int count;
+};
+
+#define M(name, type, object, slot) {name, (Py_ssize_t)(sizeof(name) - 1), type, object, slot}
+
+enum {
+    S_RECEIPT_ID, S_SESSION_ID, S_PROPOSAL_ID, S_SEQUENCE, S_TIMESTAMP, S_PREVIOUS, S_HASH,
+    S_EX_INSTANCE, S_EX_MODEL, S_EX_TYPE,
+    S_A_COMMAND, S_A_DESCRIPTION, S_A_EFFECT, S_A_OPERATION, S_A_REVERSIBILITY, S_A_RISK, S_A_TARGETS, S_A_TOOL,
+    S_B_COMMANDS, S_B_POSTURE, S_B_FILES, S_B_RUNTIME, S_B_RISK, S_B_REMAINING, S_B_STEPS, S_B_WRITES,
+    S_G_BRANCH, S_G_AFTER, S_G_BEFORE,
+    S_R_BLOCKED, S_R_DIFF, S_R_EXIT, S_R_CREATED, S_R_DELETED, S_R_MODIFIED, S_R_STATUS, S_R_STDOUT,
+    S_COUNT
+};
+
+static const Member action_members[] = {
+    M("command", F_STR_NULL, NULL, S_A_COMMAND),
+    M("description", F_STR, NULL, S_A_DESCRIPTION),
+    M("effect_class", F_STR, NULL, S_A_EFFECT),
+    M("operation", F_STR, NULL, S_A_OPERATION),
+    M("reversibility", F_STR, NULL, S_A_REVERSIBILITY),
+    M("risk_delta", F_NUM, NULL, S_A_RISK),
+    M("target_paths", F_STR_LIST, NULL, S_A_TARGETS),
+    M("tool", F_STR, NULL, S_A_TOOL),
+};
+static const Member budget_members[] = {
+    M("commands_used", F_INT_GE0, NULL, S_B_COMMANDS),
+    M("current_posture", F_STR, NULL, S_B_POSTURE),
+    M("files_touched", F_INT_GE0, NULL, S_B_FILES),
+    M("runtime_elapsed_seconds", F_NUM_GE0, NULL, S_B_RUNTIME),
+    M("session_risk_score", F_NUM_GE0, NULL, S_B_RISK),
+    M("steps_remaining", F_INT_GE0, NULL, S_B_REMAINING),
+    M("steps_used", F_INT_GE0, NULL, S_B_STEPS),
+    M("writes_used", F_INT_GE0, NULL, S_B_WRITES),
+};
+static const Member executor_members[] = {
+    M("instance_id", F_STR, NULL, S_EX_INSTANCE),
+    M("model", F_STR, NULL, S_EX_MODEL),
+    M("type", F_STR, NULL, S_EX_TYPE),
+};
+static const Member git_members[] = {
+    M("branch", F_STR, NULL, S_G_BRANCH),
+    M("commit_after", F_STR_NULL, NULL, S_G_AFTER),
+    M("commit_before", F_STR_NULL, NULL, S_G_BEFORE),
+};
+static const Member result_members[] = {
+    M("blocked_by", F_STR_NULL, NULL, S_R_BLOCKED),
+    M("diff_hash", F_STR_NULL, NULL, S_R_DIFF),
+    M("exit_code", F_INT_NULL, NULL, S_R_EXIT),
+    M("files_created", F_STR_LIST, NULL, S_R_CREATED),
+    M("files_deleted", F_STR_LIST, NULL, S_R_DELETED),
+    M("files_modified", F_STR_LIST, NULL, S_R_MODIFIED),
+    M("status", F_STATUS, NULL, S_R_STATUS),
+    M("stdout_truncated", F_STDOUT, NULL, S_R_STDOUT),
+};
+static const Spec action_spec = {action_members, 8};
+static const Spec budget_spec = {budget_members, 8};
+static const Spec executor_spec = {executor_members, 3};
+static const Spec git_spec = {git_members, 3};
+static const Spec result_spec = {result_members, 8};
+static const Member receipt_members[] = {
+    M("action", F_OBJECT, &action_spec, -1),
+    M("budget_snapshot", F_OBJECT, &budget_spec, -1),
+    M("executor", F_OBJECT, &executor_spec, -1),
+    M("git_context", F_OBJECT, &git_spec, -1),
+    M("previous_receipt_hash", F_ID_NULL, NULL, S_PREVIOUS),
+    M("proposal_id", F_STR, NULL, S_PROPOSAL_ID),
+    M("receipt_hash", F_HASH, NULL, S_HASH),
+    M("receipt_id", F_ID, NULL, S_RECEIPT_ID),
+    M("result", F_OBJECT, &result_spec, -1),
+    M("sequence_number", F_INT_GE1, NULL, S_SEQUENCE),
+    M("session_id", F_ID, NULL, S_SESSION_ID),
+    M("timestamp", F_STR, NULL, S_TIMESTAMP),
+};
+static const Spec receipt_spec = {receipt_members, 12};
+
+#define STDOUT_LIMIT 2000
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+    Buf out;                 /* every value's canonical text, one after another */
+    Py_ssize_t start[S_COUNT];
+    Py_ssize_t len[S_COUNT];
+    long long sequence;
+} Scan;
+
+/* Results of the parsing steps: 1 good, 0 "not here" (the caller returns None), -1 a Python error. */
+
+static inline void skip_ws(Scan *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) {
+        s->p++;
+    }
+}
+
+static int hex4(const unsigned char *p, Py_UCS4 *out) {
+    Py_UCS4 v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= (Py_UCS4)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            v |= (Py_UCS4)(c - 'a' + 10);
+        } else if (c >= 'A' && c <= 'F') {
+            v |= (Py_UCS4)(c - 'A' + 10);
+        } else {
+            return 0;
+        }
+    }
+    *out = v;
+    return 1;
+}
+
+/* One UTF-8 sequence starting at p (strict: no overlong forms, no surrogates, at most U+10FFFF). */
+static int utf8_decode(const unsigned char *p, const unsigned char *end, Py_UCS4 *cp, int *size) {
+    unsigned char c = p[0];
+    int n;
+    Py_UCS4 v, min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2; v = c & 0x1f; min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3; v = c & 0x0f; min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4; v = c & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (end - p < n) {
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        return 0;
+    }
+    *cp = v;
+    *size = n;
+    return 1;
+}
+
+/* A JSON string at s->p, written canonically to s->out; *chars counts its code points.
+ * Lone surrogates (which the schema check may treat differently) are left to Python. */
+static int scan_string(Scan *s, Py_ssize_t *chars) {
+    const unsigned char *p = s->p, *end = s->end;
+    if (p >= end || *p != '"') {
+        return 0;
+    }
+    p++;
+    const unsigned char *run = p;
+    while (p < end && *p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\') {
+        p++;
+    }
+    Py_ssize_t count = p - run;
+    if (buf_reserve(&s->out, count + 2) < 0) {
+        return -1;
+    }
+    s->out.data[s->out.len++] = '"';
+    memcpy(s->out.data + s->out.len, run, (size_t)count);
+    s->out.len += count;
+    while (p < end && *p != '"') {
+        unsigned char c = *p;
+        Py_UCS4 cp;
+        if (c < 0x20) {
+            return 0; /* a raw control character: not JSON */
+        }
+        if (c == '\\') {
+            if (end - p < 2) {
+                return 0;
+            }
+            unsigned char e = p[1];
+            p += 2;
+            switch (e) {
+            case '"': cp = '"'; break;
+            case '\\': cp = '\\'; break;
+            case '/': cp = '/'; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case 'n': cp = '\n'; break;
+            case 'r': cp = '\r'; break;
+            case 't': cp = '\t'; break;
+            case 'u':
+                if (end - p < 4 || !hex4(p, &cp)) {
+                    return 0;
+                }
+                p += 4;
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    Py_UCS4 low;
+                    if (end - p >= 6 && p[0] == '\\' && p[1] == 'u' && hex4(p + 2, &low) && low >= 0xdc00
+                        && low <= 0xdfff) {
+                        cp = 0x10000 + (((cp - 0xd800) << 10) | (low - 0xdc00));
+                        p += 6;
+                    } else {
+                        return 0; /* lone high surrogate */
+                    }
+                } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                    return 0; /* lone low surrogate */
+                }
+                break;
+            default:
+                return 0;
+            }
+        } else if (c < 0x80) {
+            cp = c;
+            p++;
+        } else {
+            int size;
+            if (!utf8_decode(p, end, &cp, &size)) {
+                return 0;
+            }
+            p += size;
+        }
+        if (put_codepoint(&s->out, cp) < 0) {
+            return -1;
+        }
+        count++;
+    }
+    if (p >= end) {
+        return 0;
+    }
+    s->p = p + 1;
+    *chars = count;
+    return buf_byte(&s->out, '"') < 0 ? -1 : 1;
+}
+
+/* A JSON number at s->p, canonically: an int as int() then repr gives it, a float as float() then repr.
+ * *is_int says which; *ivalue holds an int's value, *dvalue a float's. Long integers are left to Python. */
+static int scan_number(Scan *s, int *is_int, long long *ivalue, double *dvalue) {
+    const unsigned char *p = s->p, *end = s->end, *start = p;
+    if (p < end && *p == '-') {
+        p++;
+    }
+    if (p >= end || !(*p >= '0' && *p <= '9')) {
+        return 0;
+    }
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    const unsigned char *int_end = p;
+    int fraction = 0, exponent = 0;
+    if (p < end && *p == '.') {
+        p++;
+        const unsigned char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+        if (p == digits) {
+            return 0;
+        }
+        fraction = 1;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+        const unsigned char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+        if (p == digits) {
+            return 0;
+        }
+        exponent = 1;
+    }
+    Py_ssize_t n = p - start;
+    char text[64];
+    if (!fraction && !exponent) {
+        Py_ssize_t digits = int_end - start - (*start == '-');
+        if (digits > 18) {
+            return 0;
+        }
+        memcpy(text, start, (size_t)n);
+        text[n] = '\0';
+        long long v = strtoll(text, NULL, 10);
+        *is_int = 1;
+        *ivalue = v;
+        char canon[24];
+        int k = snprintf(canon, sizeof canon, "%lld", v); /* "-0" becomes "0", as int() and repr do */
+        s->p = p;
+        return buf_put(&s->out, canon, k) < 0 ? -1 : 1;
+    }
+    if (n >= (Py_ssize_t)sizeof text) {
+        return 0;
+    }
+    memcpy(text, start, (size_t)n);
+    text[n] = '\0';
+    char *stop = NULL;
+    double d = PyOS_string_to_double(text, &stop, NULL); /* what float() (and so json.loads) computes */
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (stop != text + n || !isfinite(d)) {
+        return 0;
+    }
+    char *repr = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL); /* float.__repr__ */
+    if (repr == NULL) {
+        return -1;
+    }
+    int rc = buf_put(&s->out, repr, (Py_ssize_t)strlen(repr));
+    PyMem_Free(repr);
+    if (rc < 0) {
+        return -1;
+    }
+    *is_int = 0;
+    *dvalue = d;
+    s->p = p;
+    return 1;
+}
+
+static int literal(Scan *s, const char *word, Py_ssize_t n) {
+    if (s->end - s->p >= n && memcmp(s->p, word, (size_t)n) == 0) {
+        s->p += n;
+        return 1;
+    }
+    return 0;
+}
+
+/* True when the canonical text [start, start+len) is one of the plain ASCII strings a chain field holds. */
+static int plain_text(const char *t, Py_ssize_t len) {
+    for (Py_ssize_t i = 1; i + 1 < len; i++) {
+        if (t[i] == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int scan_object(Scan *s, const Spec *spec);
+
+static int scan_value(Scan *s, const Member *m) {
+    skip_ws(s);
+    if (m->type == F_OBJECT) {
+        return scan_object(s, m->object);
+    }
+    Py_ssize_t start = s->out.len;
+    int rc = 0;
+    Py_ssize_t chars = 0;
+    switch (m->type) {
+    case F_STR_NULL:
+    case F_ID_NULL:
+        if (literal(s, "null", 4)) {
+            rc = BUF_LIT(&s->out, "null") < 0 ? -1 : 1;
+            break;
+        }
+        /* fall through */
+    case F_STR:
+    case F_ID:
+    case F_STATUS:
+    case F_STDOUT:
+    case F_HASH:
+        if (m->type == F_STDOUT && literal(s, "null", 4)) {
+            rc = BUF_LIT(&s->out, "null") < 0 ? -1 : 1;
+            break;
+        }
+        rc = scan_string(s, &chars);
+        if (rc <= 0) {
+            return rc;
+        }
+        {
+            const char *t = s->out.data + start;
+            Py_ssize_t len = s->out.len - start;
+            if (m->type == F_STDOUT && chars > STDOUT_LIMIT) {
+                return 0;
+            }
+            if (m->type == F_STATUS && !((len == 9 && memcmp(t, "\"success\"", 9) == 0)
+                                         || (len == 9 && memcmp(t, "\"blocked\"", 9) == 0)
+                                         || (len == 8 && memcmp(t, "\"failed\"", 8) == 0))) {
+                return 0;
+            }
+            if (m->type == F_HASH) {
+                if (len != 66) {
+                    return 0;
+                }
+                for (int i = 1; i <= 64; i++) {
+                    if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f'))) {
+                        return 0;
+                    }
+                }
+            }
+            if ((m->type == F_ID || m->type == F_ID_NULL) && !plain_text(t, len)) {
+                return 0;
+            }
+        }
+        break;
+    case F_STR_LIST:
+        if (s->p >= s->end || *s->p != '[') {
+            return 0;
+        }
+        s->p++;
+        if (buf_byte(&s->out, '[') < 0) {
+            return -1;
+        }
+        skip_ws(s);
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+        } else {
+            for (;;) {
+                skip_ws(s);
+                rc = scan_string(s, &chars);
+                if (rc <= 0) {
+                    return rc;
+                }
+                skip_ws(s);
+                if (s->p < s->end && *s->p == ',') {
+                    s->p++;
+                    if (buf_byte(&s->out, ',') < 0) {
+                        return -1;
+                    }
+                    continue;
+                }
+                if (s->p < s->end && *s->p == ']') {
+                    s->p++;
+                    break;
+                }
+                return 0;
+            }
+        }
+        rc = buf_byte(&s->out, ']') < 0 ? -1 : 1;
+        break;
+    case F_INT_NULL:
+        if (literal(s, "null", 4)) {
+            rc = BUF_LIT(&s->out, "null") < 0 ? -1 : 1;
+            break;
+        }
+        /* fall through */
+    case F_INT:
+    case F_INT_GE0:
+    case F_INT_GE1:
+    case F_NUM:
+    case F_NUM_GE0: {
+        int is_int = 0;
+        long long iv = 0;
+        double dv = 0;
+        rc = scan_number(s, &is_int, &iv, &dv);
+        if (rc <= 0) {
+            return rc;
+        }
+        int integral_field = m->type == F_INT || m->type == F_INT_NULL || m->type == F_INT_GE0 || m->type == F_INT_GE1;
+        if (integral_field && !is_int) {
+            return 0; /* strict: a float is not an int */
+        }
+        if ((m->type == F_INT_GE0 && iv < 0) || (m->type == F_INT_GE1 && iv < 1)) {
+            return 0;
+        }
+        if (m->type == F_NUM_GE0 && (is_int ? iv < 0 : !(dv >= 0))) {
+            return 0;
+        }
+        if (m->slot == S_SEQUENCE) {
+            s->sequence = iv;
+        }
+        break;
+    }
+    default:
+        return 0;
+    }
+    if (rc > 0) {
+        s->start[m->slot] = start;
+        s->len[m->slot] = s->out.len - start;
+    }
+    return rc;
+}
+
+static int scan_object(Scan *s, const Spec *spec) {
+    if (s->p >= s->end || *s->p != '{') {
+        return 0;
+    }
+    s->p++;
+    unsigned int seen = 0;
+    int found = 0;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        return 0; /* every receipt object has members */
+    }
+    for (;;) {
+        skip_ws(s);
+        /* a key: plain ASCII only (an escaped key is left to Python) */
+        if (s->p >= s->end || *s->p != '"') {
+            return 0;
+        }
+        const unsigned char *k = ++s->p;
+        while (s->p < s->end && *s->p != '"' && *s->p != '\\' && *s->p >= 0x20 && *s->p < 0x7f) {
+            s->p++;
+        }
+        if (s->p >= s->end || *s->p != '"') {
+            return 0;
+        }
+        Py_ssize_t klen = s->p - k;
+        s->p++;
+        const Member *m = NULL;
+        int index = 0;
+        for (; index < spec->count; index++) {
+            if (spec->members[index].name_len == klen && memcmp(spec->members[index].name, k, (size_t)klen) == 0) {
+                m = &spec->members[index];
+                break;
+            }
+        }
+        if (m == NULL || (seen & (1u << index))) {
+            return 0; /* an unknown or repeated key */
+        }
+        seen |= 1u << index;
+        found++;
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') {
+            return 0;
+        }
+        s->p++;
+        int rc = scan_value(s, m);
+        if (rc <= 0) {
+            return rc;
+        }
+        skip_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            break;
+        }
+        return 0;
+    }
+    return found == spec->count ? 1 : 0;
+}
+
+/* The canonical hash input, from the kept values: members in sorted order, hash members left out. */
+static int assemble(Scan *s, const Spec *spec, Buf *out, int top) {
+    if (buf_byte(out, '{') < 0) {
+        return -1;
+    }
+    int first = 1;
+    for (int i = 0; i < spec->count; i++) {
+        const Member *m = &spec->members[i];
+        if (top && (m->slot == S_PREVIOUS || m->slot == S_HASH)) {
+            continue;
+        }
+        if (!first && buf_byte(out, ',') < 0) {
+            return -1;
+        }
+        first = 0;
+        if (buf_byte(out, '"') < 0 || buf_put(out, m->name, m->name_len) < 0 || BUF_LIT(out, "\":") < 0) {
+            return -1;
+        }
+        if (m->type == F_OBJECT) {
+            if (assemble(s, m->object, out, 0) < 0) {
+                return -1;
+            }
+        } else if (buf_put(out, s->out.data + s->start[m->slot], s->len[m->slot]) < 0) {
+            return -1;
+        }
+    }
+    return buf_byte(out, '}');
+}
+
+static int slot_is(Scan *s, int slot, const char *text, Py_ssize_t n) {
+    return s->len[slot] == n && memcmp(s->out.data + s->start[slot], text, (size_t)n) == 0;
+}
+
+#define SLOT_IS(s, slot, lit) slot_is((s), (slot), (lit), (Py_ssize_t)(sizeof(lit) - 1))
+
+/* The receipt's kind, as verify._tally counts it: 0 approval, 1 denial, 2 outcome, 3 escalation, 4 session event. */
+static int kind_of(Scan *s) {
+    if (SLOT_IS(s, S_A_OPERATION, "\"outcome\"")) {
+        return 2;
+    }
+    if (SLOT_IS(s, S_A_OPERATION, "\"escalation\"")) {
+        return 3;
+    }
+    if (SLOT_IS(s, S_A_OPERATION, "\"posture\"") || SLOT_IS(s, S_A_OPERATION, "\"reload\"")) {
+        return 4;
+    }
+    return SLOT_IS(s, S_R_STATUS, "\"blocked\"") ? 1 : 0;
+}
+
+static PyObject *slot_text(Scan *s, int slot) {
+    if (SLOT_IS(s, slot, "null")) {
+        return Py_NewRef(Py_None);
+    }
+    return PyUnicode_DecodeASCII(s->out.data + s->start[slot] + 1, s->len[slot] - 2, NULL);
+}
+
+PyObject *native_scan_receipt(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "scan_receipt takes one line");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Scan s;
+    s.p = view.buf;
+    s.end = s.p + view.len;
+    s.sequence = 0;
+    buf_init(&s.out);
+    Buf input;
+    buf_init(&input);
+    PyObject *result = NULL;
+    skip_ws(&s);
+    int rc = scan_object(&s, &receipt_spec);
+    if (rc > 0) {
+        skip_ws(&s);
+        rc = s.p == s.end ? 1 : 0; /* nothing after the object but whitespace (the newline) */
+    }
+    if (rc > 0) {
+        char digest[SHA256_HEX];
+        if (assemble(&s, &receipt_spec, &input, 1) < 0 || sha256_hex(input.data, input.len, digest) < 0) {
+            rc = -1;
+        } else if (memcmp(digest, s.out.data + s.start[S_HASH] + 1, SHA256_HEX) != 0) {
+            rc = 0; /* a mismatch is worded by the general path */
+        }
+    }
+    if (rc > 0) {
+        PyObject *rid = slot_text(&s, S_RECEIPT_ID), *sid = slot_text(&s, S_SESSION_ID);
+        PyObject *stored = slot_text(&s, S_HASH), *prev = slot_text(&s, S_PREVIOUS);
+        PyObject *seq = PyLong_FromLongLong(s.sequence), *kind = PyLong_FromLong(kind_of(&s));
+        if (rid && sid && stored && prev && seq && kind) {
+            result = PyTuple_Pack(6, rid, sid, seq, stored, prev, kind);
+        }
+        Py_XDECREF(rid);
+        Py_XDECREF(sid);
+        Py_XDECREF(stored);
+        Py_XDECREF(prev);
+        Py_XDECREF(seq);
+        Py_XDECREF(kind);
+    } else if (rc == 0) {
+        result = Py_NewRef(Py_None);
+    }
+    buf_free(&s.out);
+    buf_free(&input);
+    PyBuffer_Release(&view);
+    return result;
+}
