@@ -232,8 +232,23 @@ static PyObject *SlotBuilder_new(PyTypeObject *type, PyObject *args, PyObject *k
         return NULL;
     }
     PyTypeObject *tp = (PyTypeObject *)cls;
-    if (tp->tp_dictoffset != 0 || tp->tp_base != &PyBaseObject_Type || tp->tp_init == NULL) {
-        PyErr_SetString(PyExc_TypeError, "SlotBuilder takes a class with __slots__ only, derived from object");
+    /* Every slot the instance has must be one of the class's own, named here: its bases (object, or
+     * abstract bases with empty __slots__) may add none, and no instance dictionary. */
+    PyObject *mro = tp->tp_mro;
+    int plain = tp->tp_dictoffset == 0 && mro != NULL && PyTuple_Check(mro);
+    for (Py_ssize_t i = 1; plain && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (base->tp_dictoffset != 0) {
+            plain = 0;
+        }
+        for (PyMemberDef *m = base->tp_members; plain && m != NULL && m->name != NULL; m++) {
+            if (m->type == T_OBJECT_EX || m->type == T_OBJECT) {
+                plain = 0;
+            }
+        }
+    }
+    if (!plain) {
+        PyErr_SetString(PyExc_TypeError, "SlotBuilder takes a class whose instances hold only its own __slots__");
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(names);

@@ -266,32 +266,95 @@ static int scan_string(Scan *s, Py_ssize_t *chars) {
     return buf_byte(&s->out, '"') < 0 ? -1 : 1;
 }
 
+/* True when a float written `text` (JSON grammar, no exponent) is already what float.__repr__ gives back:
+ * at most 15 significant digits (so the double converts back to exactly these digits, and no shorter
+ * decimal converts to it), no trailing zero in the fraction but a lone ".0", and 1e-4 <= |x| < 1e16 (where
+ * repr writes positional notation). Anything else goes through float() and repr. */
+static int float_is_canonical(const unsigned char *t, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    if (t[0] == '-') {
+        i = 1;
+    }
+    Py_ssize_t dot = -1;
+    for (Py_ssize_t k = i; k < n; k++) {
+        if (t[k] == '.') {
+            dot = k;
+            break;
+        }
+    }
+    if (dot < 0 || dot == n - 1) {
+        return 0;
+    }
+    Py_ssize_t int_digits = dot - i;
+    if (int_digits > 16) {
+        return 0;
+    }
+    if (t[n - 1] == '0' && !(n - dot == 2)) {
+        return 0; /* a trailing zero: repr drops it */
+    }
+    int zero_int = int_digits == 1 && t[i] == '0';
+    Py_ssize_t significant = 0, leading = 0;
+    int seen = !zero_int;
+    if (!zero_int) {
+        significant += int_digits;
+    }
+    for (Py_ssize_t k = dot + 1; k < n; k++) {
+        if (!seen && t[k] == '0') {
+            leading++;
+            continue;
+        }
+        seen = 1;
+        significant++;
+    }
+    if (significant > 15) {
+        return 0;
+    }
+    if (zero_int) {
+        if (!seen) {
+            return n - dot == 2; /* 0.0 (and -0.0) */
+        }
+        if (leading >= 4) {
+            return 0; /* below 1e-4: repr writes an exponent */
+        }
+    }
+    return 1;
+}
+
 /* A JSON number at s->p, canonically: an int as int() then repr gives it, a float as float() then repr.
- * *is_int says which; *ivalue holds an int's value, *dvalue a float's. Long integers are left to Python. */
-static int scan_number(Scan *s, int *is_int, long long *ivalue, double *dvalue) {
+ * *is_int says which; *ivalue holds an int's value, *negative a float's sign (below zero).
+ * Long integers are left to Python. */
+static int scan_number(Scan *s, int *is_int, long long *ivalue, int *negative) {
     const unsigned char *p = s->p, *end = s->end, *start = p;
+    int minus = 0;
     if (p < end && *p == '-') {
+        minus = 1;
         p++;
     }
     if (p >= end || !(*p >= '0' && *p <= '9')) {
         return 0;
     }
+    unsigned long long value = 0;
+    Py_ssize_t digits = 0;
     if (*p == '0') {
         p++;
+        digits = 1;
     } else {
         while (p < end && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                value = value * 10 + (unsigned long long)(*p - '0');
+            }
+            digits++;
             p++;
         }
     }
-    const unsigned char *int_end = p;
     int fraction = 0, exponent = 0;
     if (p < end && *p == '.') {
         p++;
-        const unsigned char *digits = p;
+        const unsigned char *first = p;
         while (p < end && *p >= '0' && *p <= '9') {
             p++;
         }
-        if (p == digits) {
+        if (p == first) {
             return 0;
         }
         fraction = 1;
@@ -301,32 +364,54 @@ static int scan_number(Scan *s, int *is_int, long long *ivalue, double *dvalue) 
         if (p < end && (*p == '+' || *p == '-')) {
             p++;
         }
-        const unsigned char *digits = p;
+        const unsigned char *first = p;
         while (p < end && *p >= '0' && *p <= '9') {
             p++;
         }
-        if (p == digits) {
+        if (p == first) {
             return 0;
         }
         exponent = 1;
     }
     Py_ssize_t n = p - start;
-    char text[64];
     if (!fraction && !exponent) {
-        Py_ssize_t digits = int_end - start - (*start == '-');
         if (digits > 18) {
             return 0;
         }
-        memcpy(text, start, (size_t)n);
-        text[n] = '\0';
-        long long v = strtoll(text, NULL, 10);
+        long long v = minus ? -(long long)value : (long long)value;
         *is_int = 1;
         *ivalue = v;
         char canon[24];
-        int k = snprintf(canon, sizeof canon, "%lld", v); /* "-0" becomes "0", as int() and repr do */
-        s->p = p;
+        int k = 0;
+        if (v < 0) {
+            canon[k++] = '-';
+        }
+        char rev[20];
+        int r = 0;
+        do {
+            rev[r++] = (char)('0' + value % 10);
+            value /= 10;
+        } while (value);
+        while (r) {
+            canon[k++] = rev[--r];
+        }
+        s->p = p; /* "-0" is written "0", as int() and repr do */
         return buf_put(&s->out, canon, k) < 0 ? -1 : 1;
     }
+    *is_int = 0;
+    if (!exponent && float_is_canonical(start, n)) {
+        int nonzero = 0;
+        for (const unsigned char *q = start; q < p; q++) {
+            if (*q >= '1' && *q <= '9') {
+                nonzero = 1;
+                break;
+            }
+        }
+        *negative = minus && nonzero;
+        s->p = p;
+        return buf_put(&s->out, (const char *)start, n) < 0 ? -1 : 1;
+    }
+    char text[64];
     if (n >= (Py_ssize_t)sizeof text) {
         return 0;
     }
@@ -350,8 +435,7 @@ static int scan_number(Scan *s, int *is_int, long long *ivalue, double *dvalue) 
     if (rc < 0) {
         return -1;
     }
-    *is_int = 0;
-    *dvalue = d;
+    *negative = d < 0;
     s->p = p;
     return 1;
 }
@@ -477,10 +561,9 @@ static int scan_value(Scan *s, const Member *m) {
     case F_INT_GE1:
     case F_NUM:
     case F_NUM_GE0: {
-        int is_int = 0;
+        int is_int = 0, negative = 0;
         long long iv = 0;
-        double dv = 0;
-        rc = scan_number(s, &is_int, &iv, &dv);
+        rc = scan_number(s, &is_int, &iv, &negative);
         if (rc <= 0) {
             return rc;
         }
@@ -491,7 +574,7 @@ static int scan_value(Scan *s, const Member *m) {
         if ((m->type == F_INT_GE0 && iv < 0) || (m->type == F_INT_GE1 && iv < 1)) {
             return 0;
         }
-        if (m->type == F_NUM_GE0 && (is_int ? iv < 0 : !(dv >= 0))) {
+        if (m->type == F_NUM_GE0 && (is_int ? iv < 0 : negative)) {
             return 0;
         }
         if (m->slot == S_SEQUENCE) {
@@ -515,7 +598,7 @@ static int scan_object(Scan *s, const Spec *spec) {
     }
     s->p++;
     unsigned int seen = 0;
-    int found = 0;
+    int found = 0, next = 0;
     skip_ws(s);
     if (s->p < s->end && *s->p == '}') {
         return 0; /* every receipt object has members */
@@ -536,13 +619,15 @@ static int scan_object(Scan *s, const Spec *spec) {
         Py_ssize_t klen = s->p - k;
         s->p++;
         const Member *m = NULL;
-        int index = 0;
-        for (; index < spec->count; index++) {
-            if (spec->members[index].name_len == klen && memcmp(spec->members[index].name, k, (size_t)klen) == 0) {
-                m = &spec->members[index];
+        int index = next < spec->count ? next : 0;  /* a canonical line has the members in this order */
+        for (int tried = 0; tried < spec->count; tried++, index = (index + 1) % spec->count) {
+            const Member *c = &spec->members[index];
+            if (c->name_len == klen && memcmp(c->name, k, (size_t)klen) == 0) {
+                m = c;
                 break;
             }
         }
+        next = index + 1;
         if (m == NULL || (seen & (1u << index))) {
             return 0; /* an unknown or repeated key */
         }

@@ -39,6 +39,7 @@ from .emitter import ReceiptEmitter
 from .errors import ManifestError, ReceiptLogError
 from .gitinfo import git_context as read_git_context
 from .keys import SigningKey
+from .lean import LeanPath
 from .manifest import FunctionEntry, Manifest
 from .manifest_file import load_manifest
 from .manifest_watch import ManifestWatch, manifest_path_of
@@ -175,6 +176,7 @@ class Gate:
                                   evaluator=self.evaluator, shadow=shadow, executor_type=executor_type,
                                   monotonic=monotonic)
         self._lock = self._recorder.lock
+        self._lean = LeanPath(self) if LeanPath.available(self) else None
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
@@ -347,22 +349,38 @@ class Gate:
         person approves there; record the answer with `resolve_escalation`,
         or the outcome with `record_outcome` if the host ran it.
         """
+        lean = self._lean
+        if lean is not None and approver is None:
+            decision = lean.check(call)
+            if decision is not None:
+                return decision
         prepared = self._prepare(call)
         if prepared.ruling.verdict is _ESCALATE:
             if host_approval:
                 return self._escalate_to_host(prepared)
             prepared = self._escalate_sync(prepared, approver)
-        return self._recorder.decision(prepared)
+        decision = self._recorder.decision(prepared)
+        if lean is not None:
+            lean.learn(prepared, decision)
+        return decision
 
     async def acheck(self, call: ToolCall, *, approver: Approver | None = None,
                      host_approval: bool = False) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
+        lean = self._lean
+        if lean is not None and approver is None and not self._offload_writes:
+            decision = lean.check(call)
+            if decision is not None:
+                return decision
         prepared = self._prepare(call)
         if prepared.ruling.verdict is _ESCALATE:
             if host_approval:
                 return await self._off_loop(self._escalate_to_host, prepared)
             prepared = await self._escalate_async(prepared, approver)
-        return await self._off_loop(self._recorder.decision, prepared)
+        decision = await self._off_loop(self._recorder.decision, prepared)
+        if lean is not None:
+            lean.learn(prepared, decision)
+        return decision
 
     def resolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
         """Record a person's answer to an escalation (`check(..., host_approval=True)`) and return the decision.
@@ -501,6 +519,7 @@ class Gate:
             receipt = self._recorder.write(None, None, action, result, None, "the manifest was not reloaded",
                                            "reload before closing the gate")
             self._rules = rules
+        watch.close()
         log.info("manifest reloaded from %s: %s -> %s", source, watch.sealed_hash, manifest.manifest_hash)
         return receipt
 
@@ -555,6 +574,7 @@ class Gate:
                 if self.checkpointer is not None:
                     self.checkpointer.close()
             finally:
+                self._rules[0].close()
                 self.store.close()
 
     def __enter__(self) -> Gate:

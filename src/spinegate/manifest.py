@@ -23,6 +23,8 @@ from .effects import EffectClass, Posture
 from .errors import ManifestError, ManifestHashMismatch, ManifestUnreadable
 
 SUPPORTED_MAJOR = "1"
+#: What a decision by one entry reads of a manifest (`Manifest.decided_by`).
+DecidedBy = tuple[dict[str, Any], dict[str, Any], dict[Any, int], int, int]
 _DICT_OF = operator.attrgetter("__dict__")
 
 
@@ -228,6 +230,23 @@ class Manifest(BaseModel):
         # A deep copy, so that in-place changes to nested lists or dicts show up too;
         # strings, numbers and enums are shared, which keeps the comparison cheap.
         return copy.deepcopy(self._live_state(), {id(o): o for o in (*self._owners, self.functions)})
+
+    def decided_by(self, entry: FunctionEntry) -> DecidedBy | None:
+        """What a decision by `entry` reads of this object, as verified at load, or None if `entry` is not its own.
+
+        (this manifest's own fields, the entry's fields, the live lookup index,
+        its size and the entry's position at load). A lean check compares
+        just these on every call: the manifest's and the entry's current
+        `__dict__` with the first two, the index by identity, size and the
+        entry's position. `unchanged` compares everything.
+        """
+        private = self.__pydantic_private__
+        assert private is not None  # set once the model is built
+        snapshot: list[Any] = private["_snapshot"]
+        for i, own in enumerate(self.functions):
+            if own is entry:
+                return snapshot[0], snapshot[1 + i], private["_index"], len(snapshot[-1]), i
+        return None
 
     def unchanged(self) -> bool:
         """True while what this object holds is what was verified at load.

@@ -36,7 +36,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Watch", "watch_file", "watcher_kind"]
 
@@ -48,7 +48,7 @@ class Watch:
     it holds up every other watch).
     """
 
-    __slots__ = ("_ids", "_owner", "changed", "on_change", "path", "__weakref__")
+    __slots__ = ("__weakref__", "_ids", "_owner", "changed", "on_change", "path")
 
     def __init__(self, path: str, on_change: Callable[[], None] | None) -> None:
         self.path = path
@@ -184,7 +184,7 @@ class _Inotify(_Watcher):
     IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
     IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = 0x400, 0x800, 0x2000, 0x4000, 0x8000
     IN_MASK_ADD = 0x20000000
-    MASKS = {
+    MASKS: ClassVar[dict[str, int]] = {
         _FILE: IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF,
         _FILE_ATTRIBUTES: IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF,
         _DIR_ENTRY: IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF,
@@ -244,7 +244,8 @@ class _Kqueue(_Watcher):
 
     def __init__(self) -> None:
         super().__init__()
-        self._kq = select.kqueue()
+        kernel: Any = select  # select.kqueue exists on macOS and the BSDs only
+        self._kq = kernel.kqueue()
         self._fds: dict[str, int] = {}
 
     def _add_kernel_watch(self, path: str, what: str) -> Any:
@@ -290,8 +291,9 @@ class _Kqueue(_Watcher):
 
 
 def _make_watcher() -> _Watcher | None:
+    platform: str = sys.platform
     try:
-        if sys.platform.startswith("linux"):
+        if platform.startswith("linux"):
             return _Inotify()
         if hasattr(select, "kqueue"):
             return _Kqueue()

@@ -68,8 +68,21 @@ class _CommandPackage(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """`spinegate --version`: the version, and which receipt path runs (native or pure-Python, and why)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from ..native import describe
+
+    click.echo(f"spinegate, version {version('spinegate')}\nreceipt path: {describe()}")
+    ctx.exit()
+
+
 @click.group(cls=_CommandPackage, name="spinegate", context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="spinegate")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and which receipt path runs (native or pure-Python), then exit.")
 def main() -> None:
     """spinegate: decide every agent tool call before it runs, and prove it.
 

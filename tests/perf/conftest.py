@@ -1,0 +1,8 @@
+"""The perf tests' own helpers (`perf_strategies`) on sys.path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
