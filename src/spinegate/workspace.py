@@ -1,0 +1,34 @@
+"""The edge that reads where the agent works: the one place the path context comes from.
+
+`path_context()` reads the working directory, the home directory and the
+platform's case folding once, and resolves the gate's own files, so that
+the classifier and the path policy stay pure functions of the value it
+returns. The gate calls it when it opens; the CLI and tests call it (or
+build a `PathContext` by hand) the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from .paths import PathContext, filesystem_folds_case
+
+
+def path_context(*, protected_files: Iterable[str | os.PathLike[str] | None] = (), cwd: str | None = None,
+                 home: str | None = None, case_insensitive: bool | None = None) -> PathContext:
+    """The path context of this process (explicit arguments win over what is read).
+
+    `protected_files` are the gate's own files (manifest, receipt log,
+    checkpoint file, signing key); `None` entries and non-paths are skipped.
+    """
+    here = os.path.realpath(cwd if cwd is not None else os.getcwd())
+    files = tuple(dict.fromkeys(
+        os.path.realpath(os.path.join(here, os.fspath(f))) for f in protected_files
+        if isinstance(f, (str, os.PathLike)) and os.fspath(f)))
+    return PathContext(cwd=here, home=home if home is not None else os.path.expanduser("~"),
+                       case_insensitive=filesystem_folds_case() if case_insensitive is None else case_insensitive,
+                       protected_files=files)
+
+
+__all__ = ["path_context"]
