@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Mapping, Union
 
 from .canonical import arguments_hash, canonical_arguments, manifest_hash, sha256_hex
 from .classifier import Classification, EffectClassifier
+from .workspace import path_context
 from .decision import Decision, ToolCall, Verdict, as_text
 from .effects import DEFAULT_RISK_DELTAS, REVERSIBILITY, EffectClass, Posture
 from .errors import ManifestError, ReceiptLogError, ReceiptWriteError
@@ -334,7 +335,12 @@ class Gate:
     ) -> None:
         self.manifest = manifest
         self.store = store
-        self.classifier = classifier or EffectClassifier.for_manifest(manifest)
+        # the gate's own files are protected from the calls it governs (spinegate.protected)
+        log = getattr(store, "location", None)
+        own = (manifest_path, log, checkpoint_path_for(log) if isinstance(log, str) and log != "<memory>" else None,
+               checkpoints, signing_key if isinstance(signing_key, (str, os.PathLike)) else None)
+        self.classifier = classifier or EffectClassifier.for_manifest(manifest, context=path_context(
+            protected_files=own))
         self.evaluator = evaluator or PolicyEvaluator()
         self.limits = limits or Limits()
         self.approver = approver

@@ -20,12 +20,13 @@ def path_context(*, protected_files: Iterable[str | os.PathLike[str] | None] = (
     """The path context of this process (explicit arguments win over what is read).
 
     `protected_files` are the gate's own files (manifest, receipt log,
-    checkpoint file, signing key); `None` entries and non-paths are skipped.
+    checkpoint file, signing key); `None` entries, non-paths and names such
+    as `<memory>` (a store without a file) are skipped.
     """
     here = os.path.realpath(cwd if cwd is not None else os.getcwd())
     files = tuple(dict.fromkeys(
         os.path.realpath(os.path.join(here, os.fspath(f))) for f in protected_files
-        if isinstance(f, (str, os.PathLike)) and os.fspath(f)))
+        if isinstance(f, (str, os.PathLike)) and os.fspath(f) and not os.fspath(f).startswith("<")))
     return PathContext(cwd=here, home=home if home is not None else os.path.expanduser("~"),
                        case_insensitive=filesystem_folds_case() if case_insensitive is None else case_insensitive,
                        protected_files=files)

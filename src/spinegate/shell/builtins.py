@@ -310,7 +310,16 @@ def _set(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "Sta
             i += 2
             continue
         if t[:1] in ("-", "+"):
-            if set(t[1:]) - _SAFE_SET_FLAGS:
+            flags = t[1:]
+            if "o" in flags:
+                # `set -euo pipefail`: o takes the next word as an option name
+                option = args[i + 1] if i + 1 < len(args) else None
+                if option is not None and (not option.literal or option.text not in _SAFE_SET_OPTIONS):
+                    st.add(DANGEROUS, part, f"set -o {option.source} changes how the shell reads commands")
+                    return
+                flags = flags.replace("o", "")
+                i += 1
+            if set(flags) - _SAFE_SET_FLAGS:
                 st.add(DANGEROUS, part, f"set {t} changes how the shell reads commands (-k, -a, -P, ...)")
                 return
             i += 1

@@ -308,7 +308,9 @@ class ShellClassifier:
 
     def arithmetic(self, node: Node, src: Source, st: State, depth: int) -> None:
         """Arithmetic evaluates variables' values as expressions, whose array subscripts can run commands."""
-        self.substitutions(node, src, st, depth)
+        for child in node.children:
+            if child.is_named:
+                self.substitutions(child, src, st, depth)
         text = src.text_of(node)
         body = text[3:-2] if text.startswith("$((") else text
         if any(c.isalpha() or c in "_$`[" for c in body):

@@ -67,10 +67,18 @@ class Grammar:
     def __post_init__(self) -> None:
         for opt in self.options:
             for name in opt.names:
-                if name.startswith("--") or (self.single_dash_long and len(name) > 2):
-                    self._long[name.lstrip("-")] = opt
-                else:
-                    self._short[name[1:]] = opt
+                table = self._long if name.startswith("--") or (self.single_dash_long and len(name) > 2) \
+                    else self._short
+                key = name.lstrip("-") if table is self._long else name[1:]
+                previous = table.get(key)
+                if previous is not None and previous.role != opt.role:
+                    raise ValueError(f"option {name} is declared twice with different roles")
+                if previous is not None and previous.arity != opt.arity:
+                    # tables that merge several programs' or sub-commands' options may disagree on
+                    # whether a value follows; read it as attached-only, so no next word is swallowed
+                    table[key] = Option(opt.names, "optional", opt.role)
+                    continue
+                table[key] = opt
 
     def short(self, char: str) -> Option | None:
         return self._short.get(char)

@@ -183,7 +183,7 @@ def _sed(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
             st.add(DANGEROUS, part, f"the {name} script is computed at run time ({s.source})")
             return
         verdict = sed_script_effect(s.text)
-        if verdict is not None and lenient and "not know" in verdict:
+        if verdict is not None and lenient and not verdict.startswith(("runs", "writes", "reads", "uses the s")):
             continue  # the other dialect's reading: sed refuses a script it cannot parse, and runs nothing
         if verdict is not None:
             st.add(DANGEROUS, part, f"the {name} script {verdict}")
@@ -284,9 +284,9 @@ def sed_script_effect(script: str) -> str | None:
                 j += 1
             i = j
             continue
-        if c in "ewWrRv":
+        if c in "ewWrR":
             return {"e": "runs a command (e)", "w": "writes a file (w)", "W": "writes a file (W)",
-                    "r": "reads a file (r)", "R": "reads a file (R)", "v": "uses v"}[c]
+                    "r": "reads a file (r)", "R": "reads a file (R)"}[c]
         return f"uses a command ({c!r}) the classifier does not know to be harmless"
     return None
 
@@ -601,6 +601,9 @@ def _unzip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
 def _zip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
          depth: int) -> None:
     _base(p, name, part, st)
+    if any(w.literal and w.text.startswith("-") and not w.text.startswith("--") and "TT" in w.text
+           for w in r.raw):
+        st.add(DANGEROUS, part, "zip -TT names the command that tests the archive")
     if r.operands:
         sc.target(r.operands[0], part, st, "zip writes the archive")
     recursive = any(parsed.spelled in ("-r", "--recurse-paths", "-R") for parsed in r.options)

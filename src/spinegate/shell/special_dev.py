@@ -414,6 +414,8 @@ def _git_checkout(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, 
 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._ -]+\])?"
                           r"((===|==|~=|!=|<=|>=|<|>)[A-Za-z0-9.*+!_-]+(,(===|==|~=|!=|<=|>=|<|>)[A-Za-z0-9.*+!_-]+)*)?$")
+_ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".egg",
+             ".tar.zst", ".py")
 _PIP_SAFE_SUBS = frozenset({"list", "show", "freeze", "check", "help", "inspect", "debug", "cache", "config"})
 _PIP_INSTALL_FLAGS = frozenset({"-U", "--upgrade", "--user", "-q", "--quiet", "-v", "--verbose", "--no-deps",
                                 "--pre", "--no-cache-dir", "--disable-pip-version-check", "--no-input",
@@ -475,7 +477,7 @@ def _pip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
                                         "an option the classifier does not know to be harmless (package code "
                                         "may run)")
                 return
-            if not t.startswith("-") and not _REQUIREMENT.match(t):
+            if not t.startswith("-") and (not _REQUIREMENT.match(t) or t.lower().endswith(_ARCHIVES)):
                 st.add(DANGEROUS, part, f"{name} {sub} {t}: a local path, archive, URL or VCS address, whose "
                                         "build code runs")
                 return

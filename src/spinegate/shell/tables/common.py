@@ -54,7 +54,7 @@ DIFF = prog(SAFE, "compares files",
             "--normal -q|--brief --report-identical-files -s -c -C|--context? -u -U|--unified? -e|--ed -n|--rcs "
             "-y|--side-by-side -W|--width= --left-column --suppress-common-lines -p|--show-c-function "
             "-F|--show-function-line= --label= --expand-tabs -t -T|--initial-tab --tabsize= --suppress-blank-empty "
-            "-l|--paginate -r|--recursive --no-dereference -N|--new-file --unidirectional-new-file "
+            "-l|--paginate -r|--recursive:recursive --no-dereference -N|--new-file --unidirectional-new-file "
             "--ignore-file-name-case --no-ignore-file-name-case -x|--exclude= -X|--exclude-from=:read "
             "-S|--starting-file= --from-file=:read --to-file=:read -i|--ignore-case -E|--ignore-tab-expansion "
             "-Z|--ignore-trailing-space -b|--ignore-space-change -w|--ignore-all-space -B|--ignore-blank-lines "
@@ -195,7 +195,7 @@ GREP = prog(SAFE, "searches files",
             "-H|--with-filename -h|--no-filename --label= -n|--line-number -T|--initial-tab "
             "-Z|--null -A|--after-context= -B|--before-context= -C|--context= -a|--text --binary-files= "
             "-D|--devices= -d|--directories= --exclude= --exclude-from=:read --exclude-dir= -I --include= "
-            "-r|--recursive -R|--dereference-recursive --line-buffered -U|--binary -z|--null-data "
+            "-r|--recursive:recursive -R|--dereference-recursive:recursive --line-buffered -U|--binary -z|--null-data "
             "-u|--unix-byte-offsets -O -S -p --null --group-separator= --no-group-separator "
             "-J|--bz2decompress -Z|--decompress --mmap " + _HV, numeric="", operands="pattern-read")
 RG = prog(SAFE, "searches files",
@@ -251,9 +251,9 @@ MKDIR = prog(MUTATING, "creates directories", "-m|--mode= -p|--parents -v|--verb
              operands="write")
 TOUCH = prog(MUTATING, "creates or updates files", "-a -c|--no-create -d|--date= -f -h|--no-dereference -m "
              "-r|--reference= -t= --time= -A= " + _HV, operands="write")
-CP = prog(MUTATING, "copies files", "-a|--archive --attributes-only --backup? -b --copy-contents -d -f|--force "
+CP = prog(MUTATING, "copies files", "-a|--archive:recursive --attributes-only --backup? -b --copy-contents -d -f|--force "
           "-i|--interactive -H -l|--link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
-          "--preserve? --no-preserve= --parents -R|-r|--recursive --reflink? --remove-destination --sparse= "
+          "--preserve? --no-preserve= --parents -R|-r|--recursive:recursive --reflink? --remove-destination --sparse= "
           "--strip-trailing-slashes -s|--symbolic-link -S|--suffix= -t|--target-directory=:target "
           "-T|--no-target-directory -u|--update? -v|--verbose -x|--one-file-system -Z --context? "
           "--keep-directory-symlink --debug -c -X -N -c --update-none " + _HV, operands="copy")
@@ -326,7 +326,7 @@ TAR = prog(MUTATING, "creates or extracts archives",
            "--newer-mtime= --keep-directory-symlink --no-ignore-command-error --ignore-case --no-ignore-case "
            "--verbatim-files-from --no-verbatim-files-from --unquote --no-unquote --numeric-owner "
            "--owner-map=:read --group-map=:read --show-defaults --show-omitted-dirs --show-snapshot-field-ranges "
-           "--record-size= --hole-detection= --lzip --atime-preserve? --preserve-order -e -y --use-compress-program "
+           "--record-size= --hole-detection= --lzip --atime-preserve? --preserve-order -e -y "
            "--options= -q " + _HV, permute=True, handler="tar")
 UNZIP = prog(MUTATING, "extracts archives", "-l -v -t -z -Z -p -c -f -u -n -o -j -C -a -aa -b -B -K -L -M -N -q "
              "-qq -s -U -UU -V -W -X -D -DD -0 -: -^ -O= -I= -P= -d=:writedir -x " + _HV, operands="read",
@@ -441,7 +441,7 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "-t|--times -U|--atimes --open-noatime -N|--crtimes -O|--omit-dir-times -J|--omit-link-times "
              "--super --fake-super -S|--sparse --preallocate -n|--dry-run -W|--whole-file "
              "--checksum-choice|--cc= -x|--one-file-system -B|--block-size= -e|--rsh=:sh "
-             "--rsync-path=:danger --existing --ignore-existing --remove-source-files:danger --del "
+             "--rsync-path=:danger --existing --ignore-existing --remove-source-files:danger --del:danger "
              "--delete:danger --delete-before:danger --delete-during:danger --delete-delay:danger "
              "--delete-after:danger --delete-excluded:danger --ignore-missing-args --delete-missing-args:danger "
              "--ignore-errors --force --max-delete= --max-size= --min-size= --max-alloc= --partial "

@@ -34,7 +34,7 @@ _DIFF = ("-p|-u|--patch -s|--no-patch -U|--unified= --output=:write --output-ind
          "--src-prefix= --dst-prefix= --no-prefix --default-prefix --line-prefix= --ita-invisible-in-index "
          "--ita-visible-in-index --cc -c --combined-all-paths -m --diff-merges= --no-diff-merges "
          "--remerge-diff --dd --first-parent --base --ours --theirs -0 -1 -2 -3 --staged --cached "
-         "--merge-base --no-index:readops --no-index")
+         "--merge-base --no-index:readops")
 _LOG = ("--follow --no-decorate --decorate? --decorate-refs= --decorate-refs-exclude= --clear-decorations "
         "--source --mailmap|--use-mailmap --no-mailmap|--no-use-mailmap --full-diff --log-size -L= "
         "-n|--max-count= --skip= --since|--after= --since-as-filter= --until|--before= --author= "
@@ -107,6 +107,9 @@ _GIT_GENERIC_READ = prog(SAFE, "only reads the repository",
                          "--stdin-packs --show-current --show-name --creator-percentage= --ignore-space-change "
                          "--left-only --right-only --no-dual-color --creation-factor=" + " " + _LOG,
                          operands="data", numeric="")
+_GIT_SHORTLOG = prog(SAFE, "only reads the repository",
+                     "-n|--numbered -s|--summary -e|--email -c|--committer -w? --format= --group= " + _LOG,
+                     operands="data")
 _GIT_BRANCH = prog(SAFE, "lists or changes branches",
                    "-a|--all -r|--remotes -v|-vv|--verbose -q|--quiet --list -l --show-current --color? "
                    "--no-color --column? --no-column --sort= --merged? --no-merged? --contains? --no-contains? "
@@ -146,7 +149,7 @@ GIT = prog(SAFE, "runs a git command",
                "status": _GIT_STATUS, "log": _GIT_READ, "show": _GIT_READ, "diff": _GIT_READ,
                "whatchanged": _GIT_READ, "blame": _GIT_BLAME, "annotate": _GIT_BLAME, "grep": _GIT_GREP,
                "ls-files": _GIT_LSFILES, "rev-parse": _GIT_REVPARSE, "ls-tree": _GIT_GENERIC_READ,
-               "describe": _GIT_GENERIC_READ, "shortlog": _GIT_GENERIC_READ, "cat-file": _GIT_GENERIC_READ,
+               "describe": _GIT_GENERIC_READ, "shortlog": _GIT_SHORTLOG, "cat-file": _GIT_GENERIC_READ,
                "rev-list": _GIT_GENERIC_READ, "show-ref": _GIT_GENERIC_READ, "name-rev": _GIT_GENERIC_READ,
                "merge-base": _GIT_GENERIC_READ, "count-objects": _GIT_GENERIC_READ,
                "check-ignore": _GIT_GENERIC_READ, "for-each-ref": _GIT_GENERIC_READ,
