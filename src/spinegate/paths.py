@@ -99,6 +99,10 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     "/dev/mem", "/dev/kmem", "/dev/sd*", "/dev/nvme*",
 )
 
+# Templates that hold no secrets, though they match a secret pattern: reading them is fine.
+DEFAULT_READABLE: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist", ".env.defaults",
+                                     "*.pub")
+
 # Writes to these are not writes to a file (discarding output, the terminal).
 HARMLESS_TARGETS: frozenset[str] = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
 
@@ -300,6 +304,8 @@ class PathPolicy:
         if found is None:
             return None
         folded = normalised.casefold()
+        if not glob and any(fnmatchcase(folded.rsplit("/", 1)[-1], p) for p in DEFAULT_READABLE):
+            return None
         if not glob and any(fnmatchcase(folded, g) for g in self._readable):
             return None
         return found
@@ -451,4 +457,4 @@ def _compile(pattern: str) -> tuple[str, str, str]:
 
 
 __all__ = ["PathPolicy", "PathCheck", "ReadCheck", "PathContext", "PathError", "DEFAULT_RESTRICTED",
-           "DEFAULT_SECRETS", "HARMLESS_TARGETS", "filesystem_folds_case", "Resolver"]
+           "DEFAULT_SECRETS", "DEFAULT_READABLE", "HARMLESS_TARGETS", "filesystem_folds_case", "Resolver"]

@@ -36,6 +36,10 @@ PROTECTED_PATTERNS: tuple[ProtectedPattern, ...] = (
     ProtectedPattern(".git/hooks/", "git", "hooks run on the next commit, checkout or push"),
     ProtectedPattern(".git/config", "git", "core.hooksPath, core.sshCommand, aliases run commands"),
     ProtectedPattern(".gitmodules", "git", "submodule URLs and update commands"),
+    ProtectedPattern(".husky/", "git", "husky hook scripts run on the next commit"),
+    ProtectedPattern(".pre-commit-config.yaml", "git", "pre-commit runs the commands it lists on the next commit"),
+    ProtectedPattern("lefthook.yml", "git", "lefthook runs the commands it lists on the next commit"),
+    ProtectedPattern(".lefthook.yml", "git", "lefthook runs the commands it lists on the next commit"),
     # coding-agent hosts: hook and MCP settings decide what the agent may run ungoverned
     ProtectedPattern(".claude/settings.json", "hook", "Claude Code hooks and permissions"),
     ProtectedPattern(".claude/settings.local.json", "hook", "Claude Code local hooks and permissions"),

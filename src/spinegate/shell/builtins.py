@@ -376,6 +376,14 @@ def _compgen(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: 
         st.add(SAFE, part, f"{name} lists completions")
 
 
+def _unset(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+    if any(not w.literal or ("[" in w.text and not _harmless_index(w.text.split("[", 1)[1].rstrip("]")))
+           for w in args):
+        st.add(DANGEROUS, part, "unset of an array element evaluates its subscript, which can run commands")
+    else:
+        st.add(SAFE, part, "unset removes shell variables")
+
+
 def _test(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
     for i, w in enumerate(args):
         if w.literal and w.text == "-v" and i + 1 < len(args) and "[" in (args[i + 1].text or "["):
@@ -388,7 +396,7 @@ BUILTINS: dict[str, Builtin] = {
     ":": _plain, "true": _plain, "false": _plain, "pwd": _plain, "dirs": _plain, "wait": _plain,
     "times": _plain, "help": _plain, "type": _plain, "caller": _plain, "disown": _plain, "fg": _plain,
     "bg": _plain, "suspend": _plain, "logout": _plain, "exit": _plain, "return": _plain, "shift": _plain,
-    "break": _plain, "continue": _plain, "unalias": _plain, "ulimit": _plain, "unset": _plain,
+    "break": _plain, "continue": _plain, "unalias": _plain, "ulimit": _plain, "unset": _unset,
     "echo": _table, "printf": _table, "cd": _cd, "pushd": _cd, "popd": _cd,
     "eval": _eval, "exec": _exec, "command": _command, "builtin": _builtin, "trap": _trap,
     "source": _dangerous("runs a script file the classifier cannot see into"),

@@ -157,6 +157,9 @@ class ShellClassifier:
 
     def walk(self, node: Node, src: Source, st: State, depth: int) -> None:
         t = node.type
+        if t == "compound_statement" and node.children and node.children[0].type == "((":
+            self.arithmetic(node, src, st, depth)  # an arithmetic command: (( ... ))
+            return
         if t in _CONTAINERS:
             for child in node.children:
                 if child.is_named:
@@ -187,8 +190,9 @@ class ShellClassifier:
             from .builtins import declaration
             declaration(self, node, src, st, depth)
         elif t == "unset_command":
-            self.words_of(node.children[1:], src, st, depth)
-            st.add(SAFE, _span(src, node), "unset removes shell variables")
+            from .builtins import BUILTINS
+            BUILTINS["unset"](self, "unset", self.words_of(node.children[1:], src, st, depth), _span(src, node), st,
+                              depth)
         elif t == "function_definition":
             name = node.child_by_field_name("name")
             if name is not None:
@@ -312,7 +316,7 @@ class ShellClassifier:
             if child.is_named:
                 self.substitutions(child, src, st, depth)
         text = src.text_of(node)
-        body = text[3:-2] if text.startswith("$((") else text
+        body = text[3:-2] if text.startswith("$((") else text[2:-2] if text.startswith("((") else text
         if any(c.isalpha() or c in "_$`[" for c in body):
             st.add(DANGEROUS, _span(src, node), "arithmetic on variables: a variable's value is evaluated as an "
                                                "expression, whose array subscripts can run commands")

@@ -346,9 +346,11 @@ def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
             st.add(DANGEROUS, part, f"the {name} program is computed at run time")
             return
         text = prog_word.text
-        if re.search(r"\bsystem\b|\|&?|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b", text):
-            st.add(DANGEROUS, part, f"the {name} program runs commands (system, a pipe, getline, @include/@load "
-                                    "or an indirect call) or opens network connections")
+        if re.search(r"\bsystem\b|\|&?|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|"
+                     r"\bARGC\b|\bPROCINFO\b|\bFILENAME\b", text):
+            st.add(DANGEROUS, part, f"the {name} program runs commands (system, a pipe, getline, @include/@load, "
+                                    "an indirect call), opens network connections or changes which files it reads "
+                                    "(ARGV)")
             continue
         if ">" in text:
             literal = _AWK_OUTPUT.findall(text)
@@ -500,6 +502,9 @@ def _csplit(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: 
 def _patch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
            depth: int) -> None:
     _base(p, name, part, st)
+    if not r.operands and not any(parsed.spelled in ("--dry-run", "-o", "--output") for parsed in r.options):
+        st.add(DANGEROUS, part, "patch writes the files the patch names, not the command line (they may include "
+                                "protected files)")
     if len(r.operands) >= 2:
         sc.read(r.operands[1], part, st, "patch reads")
         r.operands = r.operands[:1]
@@ -569,7 +574,8 @@ def _tar(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
         for w in r.operands:
             sc.read(w, part, st, "tar reads", recursive=True)
     elif extract:
-        st.add(MUTATING, part, "tar extracts files (what it writes is in the archive, not on the command line)")
+        st.add(DANGEROUS, part, "tar extracts files named inside the archive, not on the command line (they may "
+                                "include protected files such as .git/hooks/)")
         for f in files:
             sc.read(f, part, st, "tar reads")
         if not r.values("writedir") and st.cwd is not None and any(
@@ -592,7 +598,8 @@ def _unzip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
     if spelled & {"-l", "-v", "-t", "-z", "-Z", "-p", "-c"}:
         st.add(SAFE, part, "unzip lists or prints an archive")
     else:
-        st.add(MUTATING, part, "unzip extracts files (what it writes is in the archive)")
+        st.add(DANGEROUS, part, "unzip extracts files named inside the archive, not on the command line (they "
+                                "may include protected files such as .git/hooks/)")
     if r.operands:
         sc.read(r.operands[0], part, st, "unzip reads")
     r.operands = []

@@ -401,6 +401,19 @@ def _git_bisect(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
         _base(p, name, part, st)
 
 
+def _git_apply(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+               depth: int) -> None:
+    spelled = {parsed.spelled for parsed in r.options}
+    if spelled & {"--check", "--stat", "--numstat", "--summary"} and not spelled & {"--apply", "--index", "--cached",
+                                                                                    "-3", "--3way"}:
+        st.add(SAFE, part, f"{name} only checks or summarises a patch")
+    else:
+        _base(p, name, part, st)
+    for w in r.operands:
+        sc.read(w, part, st, f"{name} reads")
+    r.operands = []
+
+
 def _git_checkout(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
                   depth: int) -> None:
     _base(p, name, part, st)
@@ -625,7 +638,7 @@ DEV_HANDLERS: dict[str, Handler] = {
     "git-mv": _git_mv, "git-init": _git_init, "git-worktree": _git_worktree, "git-reflog": _git_reflog,
     "git-format-patch": _git_format_patch, "git-clean": _git_clean, "git-remote-op": _git_remote_op,
     "git-push": _git_push, "git-clone": _git_clone, "git-submodule": _git_submodule, "git-bisect": _git_bisect,
-    "git-checkout": _git_checkout, "pip": _pip, "node-pm": _node_pm, "go": _go, "cargo": _cargo, "uv": _uv,
+    "git-checkout": _git_checkout, "git-apply": _git_apply, "pip": _pip, "node-pm": _node_pm, "go": _go, "cargo": _cargo, "uv": _uv,
     "gem": _simple_pm(frozenset({"list", "help", "env", "which", "contents"}),
                       frozenset({"search", "fetch", "info", "specification", "outdated"})),
     "brew": _simple_pm(frozenset({"list", "--prefix", "config", "leaves", "deps", "--cellar", "--repository"}),

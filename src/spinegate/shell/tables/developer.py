@@ -214,20 +214,22 @@ GIT = prog(SAFE, "runs a git command",
                           + _PATHSPEC, handler="git-rm"),
                "init": _MUT("-q|--quiet --bare --object-format= --ref-format= --template=:config "
                             "--separate-git-dir=:write -b|--initial-branch= --shared?", handler="git-init"),
-               "apply": _MUT("--stat --numstat --summary --check --index -3|--3way --ours --theirs --union "
+               "apply": prog(DANGEROUS, "writes the files the patch names (they may include protected files)",
+                             "--stat --numstat --summary --check --index -3|--3way --ours --theirs --union "
                              "--build-fake-ancestor=:write -R|--reverse --reject -z -p= -C= --unidiff-zero "
                              "--apply --no-add --allow-binary-replacement --binary --exclude= --include= "
                              "--ignore-space-change --ignore-whitespace --whitespace= --inaccurate-eof "
                              "-v|--verbose -q|--quiet --cached --intent-to-add --recount --directory= "
-                             "--unsafe-paths:danger --allow-empty"),
-               "am": _MUT("-s|--signoff -k|--keep --keep-non-patch --keep-cr --no-keep-cr -c|--scissors "
+                             "--unsafe-paths:danger --allow-empty", operands="data", handler="git-apply"),
+               "am": prog(DANGEROUS, "writes the files the patches name (they may include protected files)",
+                          "-s|--signoff -k|--keep --keep-non-patch --keep-cr --no-keep-cr -c|--scissors "
                           "--no-scissors --quoted-cr= -m|--message-id --no-message-id -q|--quiet -u|--utf8 "
                           "--no-utf8 -3|--3way --no-3way --rerere-autoupdate --no-rerere-autoupdate "
                           "--ignore-space-change --ignore-whitespace --whitespace= -C= -p= --directory= "
                           "--exclude= --include= --reject -i|--interactive:danger --no-verify:danger "
                           "--committer-date-is-author-date --ignore-date --skip -S|--gpg-sign? --no-gpg-sign "
                           "--continue|-r|--resolved --resolvemsg= --abort --quit --retry "
-                          "--show-current-patch? --allow-empty --empty="),
+                          "--show-current-patch? --allow-empty --empty=", operands="data"),
                "notes": _MUT("--ref= -f|--force -m|--message= -F|--file=:read -C|--reuse-message= "
                              "-c|--reedit-message=:danger --allow-empty --stripspace --no-stripspace -e:danger "
                              "-n --ignore-missing --stdin -s|--strategy= --commit --abort -v -q"),
