@@ -81,7 +81,7 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.gpg", "*.ppk",
     # private keys by their usual names (the `.pub` halves are not secrets)
     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
-    "credentials", "*.credentials", "secrets", "*.secret", "*.secrets",
+    "credentials", "*.credentials", "secrets", "*.secret", "*.secrets", "secrets/", ".secrets/", "credentials/",
     # data files named credentials/secrets (not `secrets.py`, a module: globs like `*.py` stay readable)
     "credentials.json", "credentials.y*ml", "credentials.toml", "credentials.ini", "credentials.csv",
     "credentials.xml", "credentials.txt", "credentials.env", "secrets.json", "secrets.y*ml", "secrets.toml",
@@ -261,12 +261,12 @@ class PathPolicy:
         parts = [p for p in relative.replace("\\", "/").split("/") if p]
         return folded.replace("\\", "/"), parts
 
-    def _match(self, patterns: _Patterns, normalised: str, glob: bool = False) -> str | None:
+    def _match(self, patterns: _Patterns, normalised: str, glob: bool = False, names_last: bool = False) -> str | None:
         folded, parts = self._parts(normalised)
         # Windows ignores trailing dots and spaces and reads `name:stream` as `name`: match that reading too.
         clean = [q for q in (p.split(":", 1)[0].rstrip(". ") for p in parts) if q]
         for candidate in (parts, clean) if clean != parts else (parts,):
-            found = _match_parts(patterns, folded, candidate, glob)
+            found = _match_parts(patterns, folded, candidate, glob, names_last)
             if found is not None:
                 return found
         return None
@@ -300,7 +300,8 @@ class PathPolicy:
 
     def secret_match(self, normalised: str, *, glob: bool = False) -> str | None:
         """The secret pattern a path read matches (None: not a secret, or allowed by `readable_secrets`)."""
-        found = self._match(self._secrets, normalised, glob)
+        # a file-name pattern (`*.env`, `id_rsa`) names the file read, not a directory on the way to it
+        found = self._match(self._secrets, normalised, glob, names_last=True)
         if found is None:
             return None
         folded = normalised.casefold()
@@ -345,11 +346,12 @@ def _complete(home: str | None, case_insensitive: bool | None, base_dir: str | N
     return path_context()
 
 
-def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool) -> str | None:
+def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool, names_last: bool = False) -> str | None:
     match = _overlap if glob else fnmatchcase
     for pattern, kind, compiled in patterns.items:
         if kind in ("component", "directory"):
-            if any(match(part, compiled) for part in parts):
+            candidates = parts[-1:] if kind == "component" and names_last else parts
+            if any(match(part, compiled) for part in candidates):
                 return pattern
         elif kind == "absolute":
             if compiled.endswith("/"):

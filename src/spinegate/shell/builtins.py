@@ -393,7 +393,7 @@ def _test(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
 
 
 BUILTINS: dict[str, Builtin] = {
-    ":": _plain, "true": _plain, "false": _plain, "pwd": _plain, "dirs": _plain, "wait": _plain,
+    ":": _plain, "true": _plain, "false": _plain, "pwd": _table, "dirs": _plain, "wait": _plain,
     "times": _plain, "help": _plain, "type": _plain, "caller": _plain, "disown": _plain, "fg": _plain,
     "bg": _plain, "suspend": _plain, "logout": _plain, "exit": _plain, "return": _plain, "shift": _plain,
     "break": _plain, "continue": _plain, "unalias": _plain, "ulimit": _plain, "unset": _unset,

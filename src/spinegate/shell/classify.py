@@ -26,7 +26,7 @@ from .model import DANGEROUS, MUTATING, NETWORK, RESTRICTED, SAFE, Program
 from .options import Option, ParseResult, parse
 from .results import CommandClassification, CommandView, Finding
 from .rules import ShellRule, match_rule
-from .syntax import Source, SyntaxProblem, parse as parse_line, words_are_separated
+from .syntax import Source, SyntaxProblem, parse as parse_line
 from .tables import INTERPRETERS, SHELLS, family, lookup
 from .variables import is_sensitive
 from .words import Word, decode
@@ -531,6 +531,8 @@ class ShellClassifier:
                 word_nodes.append(child)
             elif child.is_named and t == "comment":
                 continue
+            elif t == "$" and not child.is_named:
+                word_nodes.append(child)  # tree-sitter splits `$"..."` into a `$` token and a string
             elif child.is_named or t not in ("\\\n",):
                 if child.is_named:
                     st.add(DANGEROUS, part, f"shell syntax `{t}` in a command that the classifier does not model")
@@ -538,12 +540,14 @@ class ShellClassifier:
                     # keywords and operators tree-sitter keeps inside a command (`=~`, `==` of `[[`) are syntax
                     st.add(DANGEROUS, part, f"the token {t!r} inside a command, which the classifier does not "
                                             "model")
-        bad = words_are_separated(src, word_nodes)
-        if bad is not None:
-            st.add(DANGEROUS, part, f"the word at {src.text_of(bad)[:30]!r} is not separated from the one before "
-                                    "it as bash separates words")
-            return
-        words = self.words_of(word_nodes, src, st, depth)
+        words: list[Word] = []
+        for group in _adjacent_groups(word_nodes):
+            # nodes that touch are one word to bash, however the parser split them: decode the span
+            for n in group:
+                if n.is_named:
+                    self.substitutions(n, src, st, depth)
+            words.extend(decode(src.data[group[0].start_byte:group[-1].end_byte].decode(
+                "utf-8", errors="surrogateescape")))
         if not words:
             st.add(SAFE, part, "only assignments or redirections")
             return
@@ -861,6 +865,17 @@ def _opaque(args: list[Word]) -> ParseResult:
             continue
         r.operands.append(w)
     return r
+
+
+def _adjacent_groups(nodes: list[Node]) -> list[list[Node]]:
+    """Nodes in source order, grouped where one ends exactly where the next starts."""
+    groups: list[list[Node]] = []
+    for n in sorted(nodes, key=lambda x: x.start_byte):
+        if groups and groups[-1][-1].end_byte == n.start_byte:
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    return groups
 
 
 def _flatten_list(node: Node) -> Iterable[Node]:

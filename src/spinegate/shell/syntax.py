@@ -8,8 +8,8 @@ trusted when:
 - it has no ERROR or MISSING node (`has_error`);
 - every byte of the line lies inside a token the tree accounts for, or is
   blank, a comment, or a backslash-newline (nothing was skipped);
-- the words of each command are separated by blanks (a word the parser
-  split in two is a single word to bash).
+- (in the classifier) nodes of a command that touch are decoded as one
+  word, as bash reads them, however the parser split them.
 
 Anything else is a `SyntaxProblem`, which the classifier turns into
 SHELL_DANGEROUS.
@@ -119,15 +119,4 @@ def _check_coverage(source: Source) -> None:
         raise SyntaxProblem(f"the parser skipped {data[i:i + 20].decode('utf-8', errors='replace')!r} at byte {i}")
 
 
-def words_are_separated(source: Source, nodes: list[Node]) -> Node | None:
-    """The first node that touches the one before it without a blank between (None: all separated)."""
-    for prev, node in zip(nodes, nodes[1:]):
-        if node.start_byte <= prev.end_byte:
-            return node
-        gap = source.data[prev.end_byte:node.start_byte].replace(b"\\\n", b"")
-        if not gap or gap.strip(b" \t"):
-            return node
-    return None
-
-
-__all__ = ["parse", "Source", "SyntaxProblem", "walk", "words_are_separated"]
+__all__ = ["parse", "Source", "SyntaxProblem", "walk"]
