@@ -81,7 +81,7 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.gpg", "*.ppk",
     # private keys by their usual names (the `.pub` halves are not secrets)
     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
-    "credentials", "*.credentials", "secrets", "*.secret", "*.secrets", "secrets/", ".secrets/", "credentials/",
+    "credentials", "*.credentials", "secrets", "*.secret", "*.secrets", ".secrets/",
     # data files named credentials/secrets (not `secrets.py`, a module: globs like `*.py` stay readable)
     "credentials.json", "credentials.y*ml", "credentials.toml", "credentials.ini", "credentials.csv",
     "credentials.xml", "credentials.txt", "credentials.env", "secrets.json", "secrets.y*ml", "secrets.toml",

@@ -69,8 +69,10 @@ def test_a_spelled_word_is_never_less_restrictive_than_the_literal(pair: tuple[s
     plain = SHELL.classify(literal)
     encoded = SHELL.classify(spelled)
     assert encoded.effect.rank >= plain.effect.rank, (spelled, encoded.explain(), plain.explain())
-    # decoding is exact: the same words, so the same class
-    assert encoded.effect is plain.effect, (spelled, encoded.explain(), plain.explain())
+    # decoding is exact: the same words, so the same class (unless the parser could not be trusted with the
+    # spelling, which is refused: tree-sitter-bash drops a `-` word before $"...", for one)
+    if "cannot be parsed safely" not in encoded.rule:
+        assert encoded.effect is plain.effect, (spelled, encoded.explain(), plain.explain())
 
 
 _NOT_HARMLESS = {"danger", "exec", "config", "script-file", "net", "mut", "sh"}
