@@ -313,9 +313,9 @@ def _set(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "Sta
             flags = t[1:]
             if "o" in flags:
                 # `set -euo pipefail`: o takes the next word as an option name
-                option = args[i + 1] if i + 1 < len(args) else None
-                if option is not None and (not option.literal or option.text not in _SAFE_SET_OPTIONS):
-                    st.add(DANGEROUS, part, f"set -o {option.source} changes how the shell reads commands")
+                named = args[i + 1] if i + 1 < len(args) else None
+                if named is not None and (not named.literal or named.text not in _SAFE_SET_OPTIONS):
+                    st.add(DANGEROUS, part, f"set -o {named.source} changes how the shell reads commands")
                     return
                 flags = flags.replace("o", "")
                 i += 1

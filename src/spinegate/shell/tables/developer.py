@@ -136,8 +136,10 @@ _COMMIT_OPTS = ("-a|--all -p|--patch -C|--reuse-message= -c|--reedit-message=:da
                 "-e|--edit:danger --no-edit -i|--include -o|--only -u|--untracked-files? -v|--verbose "
                 "-q|--quiet --dry-run --status --no-status -S|--gpg-sign? --no-gpg-sign --amend "
                 "--no-post-rewrite " + _PATHSPEC)
-_MUT = lambda spec, why="changes the repository", handler=None: prog(  # noqa: E731 - a table shorthand
-    MUTATING, why, spec, operands="data", handler=handler)
+def _MUT(spec: str, why: str = "changes the repository", handler: str | None = None) -> Program:
+    """A git sub-command that changes the repository (its operands are revisions and pathspecs)."""
+    return prog(MUTATING, why, spec, operands="data", handler=handler)
+
 GIT = prog(SAFE, "runs a git command",
            "-C=:chdir -c=:config --config-env=:config --exec-path?:exec-path --git-dir=:chdir "
            "--work-tree=:chdir --namespace= --bare --no-pager -P -p|--paginate --no-replace-objects "

@@ -67,7 +67,10 @@ PRIVILEGED: dict[str, Program] = {
 
 # -- programs whose options do not matter: the class is already their worst ------------------
 
-_D = lambda why, operands="data": prog(DANGEROUS, why, None, operands=operands)  # noqa: E731 - a table shorthand
+def _D(why: str, operands: str = "data") -> Program:
+    """A program whose class is already its worst: its options are not read, its operands are."""
+    return prog(DANGEROUS, why, None, operands=operands)
+
 
 DESTRUCTIVE: dict[str, Program] = {
     "rm": _D("deletes files", "delete"), "shred": _D("destroys files", "delete"),
