@@ -211,6 +211,22 @@ def _session_dirs(root: Path) -> list[Path]:
     return [root, *sorted(p for p in root.iterdir() if p.is_dir())]
 
 
+def receipt_files(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+    """(file, the receipt id its name gives) of a per-session directory, in the order verification reads them.
+
+    Session directory by session directory (sorted by name), files in NNNN order.
+    """
+    out: list[tuple[Path, str]] = []
+    for session_dir in _session_dirs(Path(root)):
+        files = []
+        for f in session_dir.iterdir():
+            m = _RECEIPT_FILE.match(f.name)
+            if m and f.is_file():
+                files.append((int(m.group(1)), m.group(2), f))
+        out.extend((f, rid) for _, rid, f in sorted(files))
+    return out
+
+
 def verify_path(path: str | os.PathLike[str]) -> VerifyReport:
     """Verify a JSONL log or a per-session directory. Raises OSError if unreadable."""
     p = Path(path)
@@ -242,19 +258,13 @@ def verify_directory(path: str | os.PathLike[str]) -> VerifyReport:
     root = Path(path)
     report = VerifyReport(str(root))
     checker = _ChainChecker(report)
-    for session_dir in _session_dirs(root):
-        files = []
-        for f in session_dir.iterdir():
-            m = _RECEIPT_FILE.match(f.name)
-            if m and f.is_file():
-                files.append((int(m.group(1)), m.group(2), f))
-        for _, rid, f in sorted(files):
-            data, problem = _parse(f.read_bytes())
-            if problem is not None:
-                checker.fail(Failure(INVALID_JSON, problem, str(f)))
-                report.receipts += 1
-                continue
-            checker.add(data, file=str(f), line=None, expected_id=rid)
+    for f, rid in receipt_files(root):
+        data, problem = _parse(f.read_bytes())
+        if problem is not None:
+            checker.fail(Failure(INVALID_JSON, problem, str(f)))
+            report.receipts += 1
+            continue
+        checker.add(data, file=str(f), line=None, expected_id=rid)
     return report
 
 

@@ -71,18 +71,18 @@ def test_check_unreadable_exits_2(tmp_path: Path, content: bytes | None, command
 
 
 @pytest.mark.parametrize("args", [TOO_DEEP.decode(), "[1]", "{"])
-def test_check_call_with_unusable_arguments_denies(write_manifest: Callable[..., Path], args: str) -> None:
+def test_check_call_with_unusable_arguments_is_a_usage_error(write_manifest: Callable[..., Path], args: str) -> None:
     result = CliRunner().invoke(cli, ["check", str(write_manifest()), "Read", "--plugin", "Files", "--args", args])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "decision: deny" in result.output
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "spinegate check: --args" in result.output and "fix:" in result.output
 
 
-def test_check_call_with_an_unusable_manifest_denies(tmp_path: Path) -> None:
+def test_check_call_with_an_unreadable_manifest_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_bytes(TOO_DEEP)
     result = CliRunner().invoke(cli, ["check", str(path), "Read"])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "decision: deny" in result.output
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"spinegate check: {path}" in result.output
 
 
 def test_check_directory_exits_2(tmp_path: Path) -> None:

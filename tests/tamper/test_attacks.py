@@ -484,16 +484,16 @@ def test_cli_keygen_owner_only_even_with_a_permissive_umask_and_never_overwrites
     assert (out.stat().st_mode & 0o777) == 0o600
     before = out.read_bytes(), Path(f"{out}.pub").read_bytes()
     again = CliRunner().invoke(main, ["keygen", "--out", str(out)])
-    assert again.exit_code == 1 and "refusing to overwrite" in again.output
+    assert again.exit_code == 2 and "refusing to overwrite" in again.output
     # only the public half exists: still refused, and no private key is left behind
     lonely = tmp_path / "lonely"
     Path(f"{lonely}.pub").write_text("x", encoding="ascii")
-    assert CliRunner().invoke(main, ["keygen", "--out", str(lonely)]).exit_code == 1
+    assert CliRunner().invoke(main, ["keygen", "--out", str(lonely)]).exit_code == 2
     assert not lonely.exists()
     # a dangling symlink where the key would go is not followed
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "elsewhere")
-    assert CliRunner().invoke(main, ["keygen", "--out", str(link)]).exit_code == 1
+    assert CliRunner().invoke(main, ["keygen", "--out", str(link)]).exit_code == 2
     assert not (tmp_path / "elsewhere").exists()
     assert (out.read_bytes(), Path(f"{out}.pub").read_bytes()) == before
 

@@ -324,7 +324,7 @@ def test_keygen_creates_owner_only_key_and_refuses_to_overwrite(tmp_path: Path) 
     assert out.with_name("gate.key.pub").exists()
     before = out.read_bytes()
     again = runner.invoke(main, ["keygen", "--out", str(out)])
-    assert again.exit_code == 1 and "refusing to overwrite" in again.output
+    assert again.exit_code == 2 and "refusing to overwrite" in again.output
     assert out.read_bytes() == before
 
 

@@ -1,0 +1,5 @@
+"""`python -m spinegate.cli ...`: the same as the `spinegate` command."""
+
+from . import main
+
+main()

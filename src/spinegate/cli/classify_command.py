@@ -1,0 +1,32 @@
+"""`spinegate classify-command "CMD" [--explain]`: the effect class of a command line, and which part decided."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ManifestError
+from ..manifest import load_manifest
+from ._common import InputPath, fail
+from .manifest import manifest_failure
+
+
+@click.command("classify-command")
+@click.argument("command")
+@click.option("--explain", is_flag=True, help="Show every part of the line and which one decided.")
+@click.option("--manifest", "manifest_path", default=None, type=InputPath("file"),
+              help="Use this manifest's shell allow/deny lists and path settings.")
+def command(command: str, explain: bool, manifest_path: Path | None) -> None:
+    """Print the effect class of a shell command line (parsed, not prefix-matched)."""
+    from ..classifier import EffectClassifier
+    from ..shell import ShellClassifier
+
+    shell = ShellClassifier()
+    if manifest_path is not None:
+        try:
+            shell = EffectClassifier.for_manifest(load_manifest(manifest_path)).shell
+        except ManifestError as exc:
+            fail(str(exc), code=manifest_failure(exc))
+    result = shell.classify(command)
+    click.echo(result.explain() if explain else result.effect.value)
