@@ -85,8 +85,18 @@ def option_lines() -> Iterable[str]:
             yield f"{name} {word} {TAILS.get(name, 'f')}"
 
 
+# Programs that run others as part of what they are: egrep/fgrep are scripts around grep, man formats
+# pages with a groff pipeline and a pager. Their helpers are expected, not surprises.
+HELPERS = {
+    "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"},
+    "man": {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "locale", "whatis", "apropos", "less",
+            "pager", "zsoelim", "eqn", "pic", "man", "manconv", "gzip", "mandb", "catman", "sh"},
+}
+
+
 def seen_programs(result: CommandClassification) -> set[str]:
-    return {posixpath.basename(v.words[0]) for v in result.commands if v.words}
+    seen = {posixpath.basename(v.words[0]) for v in result.commands if v.words}
+    return seen.union(*(HELPERS.get(name, set()) for name in list(seen)))
 
 
 def surprises(report: dict[str, Any], result: CommandClassification) -> list[str]:

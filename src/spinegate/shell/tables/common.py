@@ -165,10 +165,10 @@ MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause
             "-p|--clean-print -s|--squeeze -u|--plain -n|--lines= -e|--exit-on-eof " + _HV, numeric="",
             plus="exec", handler="pager")
 PS = prog(SAFE, "lists processes", None, operands="data")
-MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos -l|--local-file "
+MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut -l|--local-file "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
            "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
-           "-i|--ignore-case -I|--match-case --regex --wildcard --names-only -u|--update --no-subpages "
+           "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
            "-c -h|--help -V|--version", operands="data")
