@@ -215,7 +215,7 @@ def _mapfile(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: 
         w = args[i]
         if w.literal and w.text.startswith("-") and len(w.text) > 1:
             c = w.text[1]
-            if c in "Cc" and c == "C":
+            if c == "C":
                 st.add(DANGEROUS, part, f"{name} -C runs a callback command for each line")
             if c in "dnOsuCc":
                 i += 1 if len(w.text) > 2 else 2
@@ -267,9 +267,8 @@ def _declare_words(sc: "ShellClassifier", name: str, words: list[Word], part: st
                 st.add(DANGEROUS, part, f"{name} -i evaluates a value computed at run time as an expression")
             continue
         var, eq, value = w.text.partition("=")
-        sc.assigns(var.rstrip("+"), part, st, via=name) if eq else None
-        if not eq and ("n" in flags or "i" in flags):
-            sc.assigns(var, part, st, via=name)
+        if eq or "n" in flags or "i" in flags:
+            sc.assigns(var.rstrip("+"), part, st, via=name)
         if eq and "i" in flags and not value.strip().lstrip("-").isdigit():
             st.add(DANGEROUS, part, f"{name} -i evaluates {value!r} as an expression, whose array subscripts can "
                                     "run commands")

@@ -165,7 +165,7 @@ MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause
             "-p|--clean-print -s|--squeeze -u|--plain -n|--lines= -e|--exit-on-eof " + _HV, numeric="",
             plus="exec", handler="pager")
 PS = prog(SAFE, "lists processes", None, operands="data")
-MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut -l|--local-file "
+MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut -l|--local-file:readops "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
            "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
            "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
@@ -173,7 +173,7 @@ MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--g
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
            "-c -h|--help -V|--version", operands="data")
 INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory= --dribble=:write "
-            "-f|--file= -h|--help --index-search= --init-file=:config -n|--node= -o|--output=:write "
+            "-f|--file=:read -h|--help --index-search= --init-file=:config -n|--node= -o|--output=:write "
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
