@@ -347,11 +347,15 @@ def _alias(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "S
         st.add(SAFE, part, "alias only lists")
 
 
-def _hash(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
-    if any(not w.literal or (w.text.startswith("-") and "p" in w.text) for w in args):
-        st.add(DANGEROUS, part, "hash -p remaps a program name to another file")
-    else:
-        st.add(SAFE, part, "hash looks programs up")
+def _flagged(letters: str, danger: str, safe: str) -> Builtin:
+    """A builtin that is SHELL_DANGEROUS when given one of the option `letters` (or a word known only at run time)."""
+    def handle(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+        if any(not w.literal or (w.text.startswith("-") and set(w.text[1:]) & set(letters)) for w in args):
+            st.add(DANGEROUS, part, f"{name} {danger}")
+        else:
+            st.add(SAFE, part, f"{name} {safe}")
+
+    return handle
 
 
 def _umask(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
@@ -359,20 +363,6 @@ def _umask(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "S
         st.add(SAFE, part, "umask prints the file mode mask")
     else:
         st.add(MUTATING, part, "umask changes the mode of files created later")
-
-
-def _jobs(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
-    if any(not w.literal or (w.text.startswith("-") and "x" in w.text) for w in args):
-        st.add(DANGEROUS, part, "jobs -x runs a command")
-    else:
-        st.add(SAFE, part, "jobs lists jobs")
-
-
-def _compgen(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
-    if any(not w.literal or (w.text.startswith("-") and set(w.text[1:]) & set("CF")) for w in args):
-        st.add(DANGEROUS, part, f"{name} -C/-F runs a command or function")
-    else:
-        st.add(SAFE, part, f"{name} lists completions")
 
 
 def _unset(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
@@ -406,8 +396,12 @@ BUILTINS: dict[str, Builtin] = {
     "history": _only_listing("changes or writes the history"),
     "read": _read, "mapfile": _mapfile, "readarray": _mapfile, "getopts": _getopts, "let": _let,
     "declare": _declare, "typeset": _declare, "local": _declare, "export": _declare, "readonly": _declare,
-    "set": _set, "shopt": _shopt, "alias": _alias, "hash": _hash, "umask": _umask, "jobs": _jobs,
-    "compgen": _compgen, "complete": _compgen, "compopt": _compgen, "test": _test,
+    "set": _set, "shopt": _shopt, "alias": _alias, "umask": _umask, "test": _test,
+    "hash": _flagged("p", "-p remaps a program name to another file", "looks programs up"),
+    "jobs": _flagged("x", "-x runs a command", "lists jobs"),
+    "compgen": _flagged("CF", "-C/-F runs a command or function", "lists completions"),
+    "complete": _flagged("CF", "-C/-F registers a command or function", "lists completions"),
+    "compopt": _flagged("CF", "-C/-F registers a command or function", "lists completions"),
 }
 
 KEYWORDS: dict[str, Builtin] = {"time": _time, "coproc": _time, "nohup.builtin": _time}

@@ -173,16 +173,11 @@ def _sed(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
     operands = list(r.operands)
     if r.has("script-file"):
         return
-    if not scripts:
-        if not operands:
-            st.add(DANGEROUS, part, f"{name} without a script")
-            return
-        scripts = [operands.pop(0)]
-    for s in scripts:
-        if not s.literal:
-            st.add(DANGEROUS, part, f"the {name} script is computed at run time ({s.source})")
-            return
-        verdict = sed_script_effect(s.text)
+    texts = _program_texts(scripts, operands, f"the {name} script", part, st)
+    if texts is None:
+        return
+    for text in texts:
+        verdict = sed_script_effect(text)
         if verdict is not None and lenient and not verdict.startswith(("runs", "writes", "reads", "uses the s")):
             continue  # the other dialect's reading: sed refuses a script it cannot parse, and runs nothing
         if verdict is not None:
@@ -210,6 +205,20 @@ def _sed_dual(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part
         bsd = parse(SED_BSD.grammar, r.raw)
         if not bsd.unknown:  # BSD sed refuses what it does not know: nothing runs
             _sed(sc, SED_BSD, name, bsd, part, st, depth, lenient=True)
+
+
+def _program_texts(given: list[Word], operands: list[Word], what: str, part: str, st: "State") -> list[str] | None:
+    """The program texts (given by option, else the first operand, taken from `operands`); None if unknowable."""
+    if not given:
+        if not operands:
+            st.add(DANGEROUS, part, f"{what} is missing")
+            return None
+        given = [operands.pop(0)]
+    for w in given:
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{what} is computed at run time ({w.source})")
+            return None
+    return [w.text for w in given]
 
 
 _SED_ADDRESS = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
@@ -336,16 +345,10 @@ def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
             st.add(DANGEROUS, part, f"{name} -i loads a library file the classifier cannot see into")
     for v in r.values("awk-assign"):
         _awk_assignment(sc, name, v, part, st)
-    if not programs:
-        if not operands:
-            st.add(DANGEROUS, part, f"{name} without a program text")
-            return
-        programs = [operands.pop(0)]
-    for prog_word in programs:
-        if not prog_word.literal:
-            st.add(DANGEROUS, part, f"the {name} program is computed at run time")
-            return
-        text = prog_word.text
+    texts = _program_texts(programs, operands, f"the {name} program", part, st)
+    if texts is None:
+        return
+    for text in texts:
         if re.search(r"\bsystem\b|\|&?|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|"
                      r"\bARGC\b|\bPROCINFO\b|\bFILENAME\b", text):
             st.add(DANGEROUS, part, f"the {name} program runs commands (system, a pipe, getline, @include/@load, "
@@ -440,11 +443,12 @@ def _mv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
     _base(p, name, part, st)
 
 
-def _uniq(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
-          depth: int) -> None:
+def _second_operand_written(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+                            depth: int) -> None:
+    """uniq IN OUT, xxd IN OUT: the second operand is the file written."""
     _base(p, name, part, st)
     if len(r.operands) >= 2:
-        sc.target(r.operands[1], part, st, "uniq writes")
+        sc.target(r.operands[1], part, st, f"{name} writes")
         r.operands = r.operands[:1]
 
 
@@ -458,14 +462,6 @@ def _date(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: st
         st.add(DANGEROUS, part, "date -s sets the clock")
         return
     _base(p, name, part, st)
-
-
-def _xxd(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
-         depth: int) -> None:
-    _base(p, name, part, st)
-    if len(r.operands) >= 2:
-        sc.target(r.operands[1], part, st, "xxd writes")
-        r.operands = r.operands[:1]
 
 
 def _pager(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
@@ -767,7 +763,7 @@ from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handl
 
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
-    "uniq": _uniq, "date": _date, "xxd": _xxd, "pager": _pager, "rg": _rg, "split": _split, "csplit": _csplit,
+    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg, "split": _split, "csplit": _csplit,
     "patch": _patch, "compress": _compress, "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,
 }

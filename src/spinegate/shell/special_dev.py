@@ -25,6 +25,22 @@ def _words(r: ParseResult) -> list[Word]:
     return list(r.raw)
 
 
+def _subcommand(r: ParseResult) -> tuple[str, list[str]]:
+    """The first word (the sub-command, `?` when a word is computed at run time) and the literal words."""
+    words = _words(r)
+    texts = [w.text for w in words if w.literal]
+    return (texts[0] if texts and len(texts) == len(words) else "?"), texts
+
+
+def _literal_texts(name: str, r: ParseResult, part: str, st: "State") -> list[str] | None:
+    """The words as text when every one is known; None (reported SHELL_DANGEROUS) when one is computed at run time."""
+    words = _words(r)
+    if any(not w.literal for w in words):
+        st.add(DANGEROUS, part, f"{name} with a word computed at run time")
+        return None
+    return [w.text for w in words]
+
+
 def _transport(name: str, words: list[Word], part: str, st: "State") -> None:
     """git's `ext::`/`fd::` transports run commands; any word could be a URL."""
     for w in words:
@@ -114,11 +130,10 @@ _GIT_CONFIG_READ = frozenset({"--get", "--list", "-l", "--get-all", "--get-regex
 
 def _git_config(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
                 depth: int) -> None:
-    words = _words(r)
-    if any(not w.literal for w in words):
-        st.add(DANGEROUS, part, f"{name} with a word computed at run time")
+    texts = _literal_texts(name, r, part, st)
+    if texts is None:
         return
-    texts = [w.text for w in words]
+    words = _words(r)
     i = 0
     files: list[Word] = []
     flags: list[str] = []
@@ -443,11 +458,9 @@ _PIP_VALUE_FLAGS = frozenset({"--upgrade-strategy", "--only-binary", "--progress
 
 def _pip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
          depth: int) -> None:
-    words = _words(r)
-    if any(not w.literal for w in words):
-        st.add(DANGEROUS, part, f"{name} with a word computed at run time")
+    texts = _literal_texts(name, r, part, st)
+    if texts is None:
         return
-    texts = [w.text for w in words]
     if not texts or all(t in ("--version", "-V", "--help", "-h") for t in texts):
         st.add(SAFE, part, f"{name} only prints its version or help")
         return
@@ -526,11 +539,9 @@ _NPM_COMMANDS = {
 
 def _node_pm(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
              depth: int) -> None:
-    words = _words(r)
-    if any(not w.literal for w in words):
-        st.add(DANGEROUS, part, f"{name} with a word computed at run time")
+    texts = _literal_texts(name, r, part, st)
+    if texts is None:
         return
-    texts = [w.text for w in words]
     if texts and all(t in ("--version", "-v", "-V", "--help", "-h") for t in texts):
         st.add(SAFE, part, f"{name} only prints its version or help")
         return
@@ -568,9 +579,7 @@ def _node_pm(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part:
 
 def _go(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
         depth: int) -> None:
-    words = _words(r)
-    texts = [w.text for w in words if w.literal]
-    sub = texts[0] if texts and len(texts) == len(words) else "?"
+    sub, texts = _subcommand(r)
     flags = set(texts[1:])
     if sub in ("version", "help") or (sub == "env" and not flags & {"-w", "-u"}) or sub == "doc":
         st.add(SAFE, part, f"go {sub} only reads")
@@ -588,9 +597,7 @@ def _go(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
 
 def _cargo(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
            depth: int) -> None:
-    words = _words(r)
-    texts = [w.text for w in words if w.literal]
-    sub = texts[0] if texts and len(texts) == len(words) else "?"
+    sub, texts = _subcommand(r)
     if sub in ("--version", "-V", "version", "help", "--help", "-h", "--list"):
         st.add(SAFE, part, "cargo only prints information")
     elif sub in ("fetch", "search", "add", "remove", "update", "tree", "metadata", "generate-lockfile", "info"):
@@ -603,9 +610,7 @@ def _cargo(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
 
 def _uv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
         depth: int) -> None:
-    words = _words(r)
-    texts = [w.text for w in words if w.literal]
-    sub = texts[0] if texts and len(texts) == len(words) else "?"
+    sub, texts = _subcommand(r)
     if sub in ("--version", "-V", "version", "help", "--help"):
         st.add(SAFE, part, "uv only prints information")
     elif sub == "pip" and texts[1:2] in (["list"], ["show"], ["freeze"], ["tree"], ["check"]):
