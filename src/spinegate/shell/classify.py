@@ -63,7 +63,7 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
 }
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
-                            "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
+                            "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote", "curl-cookie",
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive"})
 
@@ -363,6 +363,10 @@ class ShellClassifier:
                     continue  # a quoted delimiter: the body is passed as it is, nothing in it runs
                 if child.type == "heredoc_body":
                     self.substitutions(child, src, st, depth)
+                    if _hidden_substitution(_outside(src, child, _EXPANDING), dollar_brace=True):
+                        # tree-sitter leaves a `<<-` body unparsed: what it did not see may still run
+                        st.add(DANGEROUS, part, "a here-document holds a substitution the parser did not see into "
+                                                "(bash runs it)")
                 elif child.type in _REDIRECT_NODES:
                     self._redirect(child, src, st, depth)
                 elif child.type in ("command", "pipeline", "list", "redirected_statement"):
@@ -887,15 +891,33 @@ def _flatten_list(node: Node) -> Iterable[Node]:
             yield child
 
 
-def _hidden_substitution(text: str) -> bool:
-    """Whether text the parser left as plain holds an unescaped `...` or $( / <( / >( that bash would run."""
+_EXPANDING = frozenset({"command_substitution", "process_substitution", "expansion", "arithmetic_expansion"})
+
+
+def _outside(src: Source, node: Node, kinds: frozenset[str]) -> str:
+    """The text of `node` with the spans of descendants of the given kinds blanked out."""
+    data = bytearray(src.data[node.start_byte:node.end_byte])
+    stack = list(node.children)
+    while stack:
+        n = stack.pop()
+        if n.type in kinds:
+            start, end = n.start_byte - node.start_byte, n.end_byte - node.start_byte
+            data[start:end] = b" " * (end - start)
+        else:
+            stack.extend(n.children)
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _hidden_substitution(text: str, *, dollar_brace: bool = False) -> bool:
+    """Whether text the parser left as plain holds an unescaped `...` or $( / <( / >( that bash would run
+    (with `dollar_brace`, also a `${`, whose forms can run code)."""
     i = 0
     while i < len(text):
         c = text[i]
         if c == "\\":
             i += 2
             continue
-        if c == "`" or (c in "$<>" and text[i + 1:i + 2] == "("):
+        if c == "`" or (c in "$<>" and text[i + 1:i + 2] == "(") or (dollar_brace and text[i:i + 2] == "${"):
             return True
         i += 1
     return False

@@ -345,6 +345,11 @@ def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
             st.add(DANGEROUS, part, f"{name} -i loads a library file the classifier cannot see into")
     for v in r.values("awk-assign"):
         _awk_assignment(sc, name, v, part, st)
+    for parsed in r.options:
+        if parsed.value is None and any(o.role == "write" for o in parsed.options):
+            # -d, -p, -o without a file name write awkvars.out or awkprof.out in the working directory
+            default = "awkvars.out" if parsed.options[0].name == "--dump-variables" else "awkprof.out"
+            sc.target(Word(default, default), part, st, f"{name} {parsed.spelled} writes")
     texts = _program_texts(programs, operands, f"the {name} program", part, st)
     if texts is None:
         return
@@ -471,6 +476,15 @@ def _pager(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
         st.add(DANGEROUS, part, f"{name} +COMMAND runs a pager command, which may run a shell (!)")
 
 
+def _response_files(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+                    depth: int) -> None:
+    """GNU binutils read more options from `@FILE` arguments: a file the classifier cannot see into."""
+    _base(p, name, part, st)
+    for w in r.operands:
+        if not w.literal or w.text.startswith("@"):
+            st.add(DANGEROUS, part, f"{name} {w.source}: an @FILE argument holds more options")
+
+
 def _rg(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State", depth: int) -> None:
     _base(p, name, part, st)
 
@@ -563,6 +577,10 @@ def _tar(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
         _tar(sc, p, name, again, part, st, depth)
         r.operands = []
         return
+    for f in files:
+        if f.literal and ":" in f.text.split("/", 1)[0] and not any(
+                parsed.spelled == "--force-local" for parsed in r.options):
+            st.add(DANGEROUS, part, f"tar -f {f.text} names a remote archive, reached by running rsh/rmt")
     if create:
         st.add(MUTATING, part, "tar creates or changes an archive")
         for f in files:
@@ -656,6 +674,11 @@ def _curl(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: st
             continue
         for piece in re.findall(r"[@<]([^;,]+)", v.text):
             sc.read(Word(piece, v.source), part, st, "curl sends the file")
+    for v in r.values("curl-cookie"):
+        if not v.literal:
+            st.add(DANGEROUS, part, f"curl reads cookies from a name computed at run time ({v.source})")
+        elif "=" not in v.text:
+            sc.read(v, part, st, "curl reads cookies from")  # a value without `=` is a file name
     for v in r.values("curl-header"):
         if v.literal and v.text.startswith("@"):
             sc.read(Word(v.text[1:], v.source), part, st, "curl reads headers from")
@@ -764,6 +787,6 @@ from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handl
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
     "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg, "split": _split, "csplit": _csplit,
-    "patch": _patch, "compress": _compress, "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
+    "patch": _patch, "response-files": _response_files, "compress": _compress, "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,
 }

@@ -624,9 +624,7 @@ def _uv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
 def _simple_pm(safe: frozenset[str], network: frozenset[str]) -> Handler:
     def handle(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
                depth: int) -> None:
-        words = _words(r)
-        texts = [w.text for w in words if w.literal]
-        sub = texts[0] if texts and len(texts) == len(words) else "?"
+        sub, texts = _subcommand(r)
         if sub in safe or (texts and all(t in ("--version", "-v", "-V", "--help", "-h") for t in texts)):
             st.add(SAFE, part, f"{name} {sub} only reads")
         elif sub in network:

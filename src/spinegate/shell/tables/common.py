@@ -127,7 +127,7 @@ HEXDUMP = prog(SAFE, "dumps bytes", "-b -c -C -d -o -x -e= -f=:read -n= -s= -v -
 XXD = prog(SAFE, "dumps bytes", "-a -autoskip -b -bits -c= -cols= -C -capitalize -E -EBCDIC -e -g= -groupsize= "
            "-h -help -i -include -l= -len= -n= -name= -o= -offset= -p -ps -postscript -plain -r -revert -R= "
            "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd")
-STRINGS = prog(SAFE, "prints text in binary files", "-a|--all -d|--data -f|--print-file-name -n|--bytes= "
+STRINGS = prog(SAFE, "prints text in binary files", handler="response-files", spec="-a|--all -d|--data -f|--print-file-name -n|--bytes= "
                "-t|--radix= -o -e|--encoding= -T|--target= -w|--include-all-whitespace -s|--output-separator= "
                "--unicode= -U= -v|-V " + _HV, numeric="")
 COLUMN = prog(SAFE, "formats columns", "-c|--output-width= -C|--table-column= -d|--table-noheadings "
@@ -148,7 +148,7 @@ TREE = prog(SAFE, "lists a directory tree", "-a -d -l -f -x -L= -R -P= -I= --git
             "--ignore-case --matchdirs --metafirst --prune --info --infofile=:read --noreport --charset= "
             "--filelimit= -o=:write -q -N -Q -p -u -g -s -h --si --du -D --timefmt= -F --inodes --device -v -t "
             "-c -U -r --dirsfirst --filesfirst --sort= -i -A -S -n -C -X -J -H= -T= --nolinks --hintro=:read "
-            "--houtro=:read --fromfile --fflinks --opt-toggle --hyperlink " + _HV, operands="data")
+            "--houtro=:read --fromfile:readops --fflinks --opt-toggle --hyperlink " + _HV, operands="data")
 LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A --SEARCH-SKIP-SCREEN "
             "-b|--buffers= -B|--auto-buffers -c|--clear-screen -C --CLEAR-SCREEN -d|--dumb -e|--quit-at-eof "
             "-E|--QUIT-AT-EOF -f|--force -F|--quit-if-one-screen -g|--hilite-search -G|--HILITE-SEARCH "
@@ -343,7 +343,7 @@ ZIP = prog(MUTATING, "creates archives", "-r|--recurse-paths -R -q|--quiet -v|--
 # -- network clients ------------------------------------------------------------------------
 
 CURL = prog(NETWORK, "transfers data over the network",
-            "-a|--append -A|--user-agent= --anyauth -b|--cookie= -B|--use-ascii --basic -c|--cookie-jar=:write "
+            "-a|--append -A|--user-agent= --anyauth -b|--cookie=:curl-cookie -B|--use-ascii --basic -c|--cookie-jar=:write "
             "-C|--continue-at= --compressed --compressed-ssh --connect-timeout= --connect-to= "
             "--create-dirs --create-file-mode= --crlf -d|--data=:curl-data --data-ascii=:curl-data "
             "--data-binary=:curl-data --data-raw= --data-urlencode=:curl-data --digest --disable-eprt "
@@ -372,7 +372,7 @@ CURL = prog(NETWORK, "transfers data over the network",
             "--proxy-pinnedpubkey= --proxy-service-name= --proxy-ssl-allow-beast --proxy-ssl-auto-client-cert "
             "--proxy-tls13-ciphers= --proxy-tlsauthtype= --proxy-tlspassword= --proxy-tlsuser= "
             "--proxy-tlsv1 -U|--proxy-user= --proxy1.0= -p|--proxytunnel --pubkey=:read -Q|--quote= "
-            "--random-file=:read -r|--range= --rate= --raw -e|--referer= -J|--remote-header-name "
+            "--random-file=:read -r|--range= --rate= --raw -e|--referer= -J|--remote-header-name:danger "
             "-O|--remote-name:curl-remote --remote-name-all:curl-remote -R|--remote-time "
             "--remove-on-error --request-target= -X|--request= --resolve= --retry= --retry-all-errors "
             "--retry-connrefused --retry-delay= --retry-max-time= --sasl-authzid= --sasl-ir "
@@ -384,12 +384,12 @@ CURL = prog(NETWORK, "transfers data over the network",
             "-t|--telnet-option= --tftp-blksize= --tftp-no-options -z|--time-cond= --tls-max= "
             "--tls13-ciphers= --tlsauthtype= --tlspassword= --tlsuser= -1|--tlsv1 --tlsv1.0 --tlsv1.1 "
             "--tlsv1.2 --tlsv1.3 --tr-encoding --trace=:write --trace-ascii=:write --trace-config= "
-            "--trace-ids --trace-time --unix-socket= -T|--upload-file=:read --url= --url-query= "
+            "--trace-ids --trace-time --unix-socket= -T|--upload-file=:read --url= --url-query=:curl-data "
             "-B|--use-ascii -u|--user= -w|--write-out= -V|--version -v|--verbose --abstract-unix-socket= "
             "--alt-svc=:write --aws-sigv4= --cacert=:read --capath= -E|--cert=:read --cert-status "
             "--cert-type= --ciphers= --crlfile=:read --curves= --delegation= --ca-native --dump-ca-embed "
-            "--ip-tos= --mptcp --proxy-ca-native --skip-existing --variable= --vlan-priority= "
-            "-K|--config=:config -q|--disable:danger", handler="curl")
+            "--ip-tos= --mptcp --proxy-ca-native --skip-existing --variable=:curl-data --vlan-priority= "
+            "-K|--config=:config -q|--disable", handler="curl")
 WGET = prog(NETWORK, "downloads",
             "-V|--version -h|--help -b|--background -o|--output-file=:write -a|--append-output=:write "
             "-d|--debug -q|--quiet -v|--verbose -nv|--no-verbose --report-speed= -i|--input-file=:read "
@@ -407,7 +407,7 @@ WGET = prog(NETWORK, "downloads",
             "--no-http-keep-alive --no-cache --no-cookies --load-cookies=:read --save-cookies=:write "
             "--keep-session-cookies --ignore-length --header= --compression= --max-redirect= "
             "--proxy-user= --proxy-password= --referer= --save-headers -U|--user-agent= "
-            "--post-data= --post-file=:read --method= --body-data= --body-file=:read --content-disposition "
+            "--post-data= --post-file=:read --method= --body-data= --body-file=:read --content-disposition:danger "
             "--content-on-error --auth-no-challenge --secure-protocol= --https-only --no-check-certificate "
             "--certificate=:read --certificate-type= --private-key=:read --private-key-type= "
             "--ca-certificate=:read --ca-directory= --crl-file=:read --pinnedpubkey= --random-file=:read "
@@ -415,11 +415,11 @@ WGET = prog(NETWORK, "downloads",
             "--no-remove-listing --no-glob --no-passive-ftp --preserve-permissions --retr-symlinks "
             "--warc-file=:write --warc-header= --warc-max-size= --warc-cdx --warc-dedup=:read "
             "--no-warc-compression --no-warc-digests --no-warc-keep-log --warc-tempdir=:writedir "
-            "-r|--recursive -l|--level= --delete-after -k|--convert-links --convert-file-only "
-            "-K|--backup-converted -m|--mirror -p|--page-requisites --strict-comments -A|--accept= "
+            "-r|--recursive:danger -l|--level= --delete-after -k|--convert-links --convert-file-only "
+            "-K|--backup-converted -m|--mirror:danger -p|--page-requisites --strict-comments -A|--accept= "
             "-R|--reject= --accept-regex= --reject-regex= --regex-type= -D|--domains= --exclude-domains= "
             "--follow-ftp --follow-tags= --ignore-tags= -H|--span-hosts -L|--relative -I|--include-directories= "
-            "--trust-server-names -X|--exclude-directories= -np|--no-parent --backups= --no-verbose",
+            "--trust-server-names:danger -X|--exclude-directories= -np|--no-parent --backups= --no-verbose",
             single_dash_long=True, handler="wget")
 SSH = prog(NETWORK, "opens a remote shell",
            "-4 -6 -A -a -C -f -G -g -K -k -M -N -n -q -s -T -t -V -v -X -x -Y -y -B= -b= -c= -D= "
