@@ -178,10 +178,16 @@ class EffectClassifier:
                 except PathError as exc:
                     return Classification(None, declared, f"path argument {name!r}: {exc}", command=command)
                 targets.append(check.normalised)
+                holder = paths.holds_protected(check.normalised)
                 if check.restricted_by is not None:
+                    kind = "protected" if check.protected else "restricted"
                     derived.append((EffectClass.RESTRICTED_WRITE,
-                                    f"path argument {name!r} writes {check.normalised}, which matches restricted "
+                                    f"path argument {name!r} writes {check.normalised}, which matches {kind} "
                                     f"pattern {check.restricted_by!r}"))
+                elif holder is not None:
+                    # a tool that writes (or deletes) a directory holding the gate's or the hosts' files
+                    derived.append((EffectClass.RESTRICTED_WRITE,
+                                    f"path argument {name!r} writes {check.normalised}, which holds {holder}"))
                 elif not check.inside_roots:
                     outside.append(check.normalised)
                     derived.append((EffectClass.SHELL_MUTATING, f"path argument {name!r} writes {check.normalised}, "

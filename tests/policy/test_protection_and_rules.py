@@ -72,6 +72,9 @@ def test_agent_host_settings_are_protected_wherever_the_roots_are(gate: Gate) ->
         assert d.effect_class is RW and not d.approved, path
     d = gate.check(ToolCall("Run", "Shell", {"command": "git clean -fdx"}))
     assert d.effect_class is RW and not d.approved
+    for directory in (".", "..", "~", "/"):  # a file tool writing over a directory that holds them
+        d = gate.check(ToolCall("Write", "Files", {"path": directory}))
+        assert d.effect_class is RW and not d.approved, directory
 
 
 def test_protected_patterns_name_their_owner_and_reason() -> None:
