@@ -87,7 +87,7 @@ REALPATH = prog(SAFE, "resolves a path", "-e|--canonicalize-existing -m|--canoni
                 "-z|--zero " + _HV, operands="data")
 READLINK = prog(SAFE, "resolves a link", "-f|--canonicalize -e|--canonicalize-existing -m|--canonicalize-missing "
                 "-n|--no-newline -q|--quiet -s|--silent -v|--verbose -z|--zero " + _HV, operands="data")
-PWD = prog(SAFE, "prints the working directory", "-L -P " + _HV, operands="none")
+PWD = prog(SAFE, "prints the working directory", "-L|--logical -P|--physical " + _HV, operands="none")
 INFO_ONLY = prog(SAFE, "prints information about the system", "-a|--all " + _HV, operands="data")
 WHOAMI = prog(SAFE, "prints the user name", _HV, operands="none")
 ID = prog(SAFE, "prints user and group ids", "-a -Z|--context -g|--group -G|--groups -n|--name -r|--real "
@@ -117,13 +117,16 @@ CHECKSUM = prog(SAFE, "computes checksums", "-b|--binary -c|--check -l|--length=
                 "--ignore-missing --quiet --status --strict -w|--warn -a|--algorithm= --untagged --base64 --raw "
                 "-r -q -s= -p " + _HV)
 CKSUM = prog(SAFE, "computes checksums", "-a|--algorithm= -c|--check -l|--length= --tag --untagged --base64 "
-             "--raw -z|--zero --debug -o= " + _HV)
+             "--raw -z|--zero --debug -o= --ignore-missing --quiet --status --strict -w|--warn -r -s|--sysv " + _HV)
 BASE64 = prog(SAFE, "encodes or decodes base64", "-d|-D|--decode -i|--ignore-garbage -w|--wrap= -b|--break= "
+              "--base16 --base2lsbf --base2msbf --base32 --base32hex --base64 --base64url --z85 "
               "-o|--output=:write --input=:read " + _HV)
 OD = prog(SAFE, "dumps bytes", "-A|--address-radix= --endian= -j|--skip-bytes= -N|--read-bytes= -S|--strings? "
           "-t|--format= -v|--output-duplicates -w|--width? --traditional -a -b -c -d -f -i -l -o -s -x -B -D -e "
           "-F -H -I -L -O -X " + _HV)
-HEXDUMP = prog(SAFE, "dumps bytes", "-b -c -C -d -o -x -e= -f=:read -n= -s= -v -L? " + _HV)
+HEXDUMP = prog(SAFE, "dumps bytes", "-b|--one-byte-octal -c|--one-byte-char -C|--canonical -d|--two-bytes-decimal "
+               "-o|--two-bytes-octal -x|--two-bytes-hex -e|--format= -f|--format-file=:read -n|--length= "
+               "-s|--skip= -v|--no-squeezing -L|--color? -V -h " + _HV)
 XXD = prog(SAFE, "dumps bytes", "-a -autoskip -b -bits -c= -cols= -C -capitalize -E -EBCDIC -e -g= -groupsize= "
            "-h -help -i -include -l= -len= -n= -name= -o= -offset= -p -ps -postscript -plain -r -revert -R= "
            "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd")
