@@ -682,6 +682,11 @@ def _curl(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: st
     for v in r.values("curl-header"):
         if v.literal and v.text.startswith("@"):
             sc.read(Word(v.text[1:], v.source), part, st, "curl reads headers from")
+    for u in r.operands:
+        if u.literal and u.text.lower().startswith("file:"):
+            path = u.text[5:].lstrip("/")
+            sc.read(Word("/" + path.split("/", 1)[-1] if path.startswith("localhost/") else "/" + path, u.source),
+                    part, st, "curl reads the local file")
     if r.has("curl-remote"):
         dirs = r.values("writedir")
         base = dirs[0].text if dirs else ""

@@ -106,6 +106,9 @@ def _git_stash(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, par
         st.add(SAFE, part, f"{name} {sub} only reads")
     elif sub in ("drop", "clear"):
         st.add(DANGEROUS, part, f"{name} {sub} discards stashed work")
+    elif any(parsed.spelled in ("-a", "--all") for parsed in r.options):
+        st.add(RESTRICTED, part, f"{name} --all moves ignored files away, which include the gate's receipt logs "
+                                 "and the agent hosts' local settings")
     elif sub in ("", "push", "save", "pop", "apply", "branch", "create", "store"):
         st.add(MUTATING, part, f"{name} {sub or 'push'} changes the working tree")
     else:
@@ -190,6 +193,10 @@ def _git_paths(verb: str, skip_first: bool = False) -> Handler:
     def handle(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
                depth: int) -> None:
         _base(p, name, part, st)
+        if any(parsed.spelled in ("--cached", "--staged", "-S") for parsed in r.options) and not any(
+                parsed.spelled in ("--worktree", "-W") for parsed in r.options):
+            r.operands = []  # only the index changes, not the files
+            return
         for w in r.operands[1 if skip_first else 0:]:
             sc.target(w, part, st, f"{name} {verb}", delete=(verb == "deletes"))
         r.operands = []
