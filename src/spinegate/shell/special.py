@@ -327,7 +327,6 @@ def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[
     return None, i
 
 
-_AWK_OUTPUT = re.compile(r'>{1,2}\s*"([^"\\]+)"')
 
 
 def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
@@ -354,28 +353,87 @@ def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
     if texts is None:
         return
     for text in texts:
-        if re.search(r"\bsystem\b|\|&?|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|"
-                     r"\bARGC\b|\bPROCINFO\b|\bFILENAME\b", text):
-            st.add(DANGEROUS, part, f"the {name} program runs commands (system, a pipe, getline, @include/@load, "
-                                    "an indirect call), opens network connections or changes which files it reads "
-                                    "(ARGV)")
+        why, outputs = awk_program_effect(text)
+        if why is not None:
+            st.add(DANGEROUS, part, f"the {name} program {why}")
             continue
-        if ">" in text:
-            literal = _AWK_OUTPUT.findall(text)
-            if re.search(r"print[f]?\b[^;}]*>\s*[^\s\"=>]", text) or not literal:
-                st.add(DANGEROUS if re.search(r"print[f]?\b[^;}]*>", text) else MUTATING, part,
-                       f"the {name} program may write files (>)")
-            for path in literal:
-                sc.target(Word(path, path), part, st, f"the {name} program writes")
-            if literal:
-                st.add(MUTATING, part, f"the {name} program writes files")
-            continue
-        st.add(SAFE, part, f"the {name} program only reads and prints")
+        for path in outputs:
+            sc.target(Word(path, path), part, st, f"the {name} program writes")
+        if outputs:
+            st.add(MUTATING, part, f"the {name} program writes files")
+        else:
+            st.add(SAFE, part, f"the {name} program only reads and prints")
     for w in operands:
         if w.literal and "=" in w.text and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w.text):
             _awk_assignment(sc, name, w, part, st)
         else:
             sc.read(w, part, st, f"{name} reads")
+
+
+_AWK_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_AWK_RUNS = re.compile(r"\bsystem\b|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|\bARGC\b|"
+                       r"\bPROCINFO\b|\bFILENAME\b")
+_AWK_PRINT = re.compile(r"\bprintf?\b([^;}\n]*)")
+
+
+def awk_program_effect(text: str) -> tuple[str | None, list[str]]:
+    """(why the awk program is not harmless, or None; the literal files it prints into).
+
+    Strings and regular expressions are set aside first, so `/a|b/`, `"x>y"`
+    and comparisons (`NR>1`, `if (a > b)`) are not mistaken for pipes or
+    redirections; `>`/`>>` at the top level of a print statement is a
+    redirection, `|` outside `||` a pipe.
+    """
+    strings: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        strings.append(m.group(0))
+        return f'"{len(strings) - 1}"'
+
+    code = _blank_awk_regexes(_AWK_STRING.sub(keep, text))
+    if _AWK_RUNS.search(code):
+        return ("runs commands (system, getline, @include/@load, an indirect call), opens network connections or "
+                "changes which files it reads (ARGV)"), []
+    if re.search(r"(?<!\|)\|(?!\|)", code.replace("||", "  ")):
+        return "pipes into or out of a command (|)", []
+    outputs: list[str] = []
+    for m in _AWK_PRINT.finditer(code):
+        statement = m.group(1)
+        flat = statement
+        while re.search(r"\([^()]*\)", flat):
+            flat = re.sub(r"\([^()]*\)", " ", flat)  # a parenthesised `>` is a comparison
+        target = re.search(r">>?\s*(.*)$", flat)
+        if target is None:
+            continue
+        literal = re.fullmatch(r'"(\d+)"\s*', target.group(1))
+        if literal is None:
+            return "prints into a file named at run time (>)", []
+        outputs.append(_awk_string_value(strings[int(literal.group(1))]))
+    return None, outputs
+
+
+def _blank_awk_regexes(code: str) -> str:
+    """Blank out /regex/ literals: a `/` opens one where an operand is expected, not after an operand (division)."""
+    out = list(code)
+    i = 0
+    while i < len(code):
+        if code[i] == "/":
+            before = code[:i].rstrip(" \t")
+            if not before or before[-1] in "(,~!{;&|\n":
+                j = i + 1
+                while j < len(code) and code[j] not in "/\n":
+                    j += 2 if code[j] == "\\" else 1
+                if j < len(code) and code[j] == "/":
+                    out[i:j + 1] = " " * (j + 1 - i)
+                    i = j + 1
+                    continue
+        i += 1
+    return "".join(out)
+
+
+def _awk_string_value(quoted: str) -> str:
+    body = quoted[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
 
 
 def _awk_assignment(sc: "ShellClassifier", name: str, w: Word, part: str, st: "State") -> None:
