@@ -742,7 +742,7 @@ class ShellClassifier:
         recursive = r.has("recursive")
         if role == "data" and r.has("readops"):
             role = "read"
-        if role in ("data", "none") or (role == "command" and False):
+        if role in ("data", "none"):
             return
         if role == "command":
             rest = r.rest if r.rest else []
