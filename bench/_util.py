@@ -6,9 +6,10 @@ import asyncio
 import json
 import os
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
 
 #: Tools the benchmark declares (plugin, function, effect class).
 BENCH_ENTRIES: list[tuple[str | None, str, str]] = [
@@ -46,7 +47,7 @@ def percentile(samples_ns: list[int], q: float) -> float:
     s = sorted(samples_ns)
     if not s:
         return float("nan")
-    i = min(len(s) - 1, max(0, int(round(q / 100.0 * (len(s) - 1)))))
+    i = min(len(s) - 1, max(0, round(q / 100.0 * (len(s) - 1))))
     return s[i] / 1000.0
 
 
@@ -67,7 +68,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], n: int, warmup: int, rou
     """Time several variants in alternating rounds, so drift hits them all alike."""
     samples: dict[str, list[int]] = {k: [] for k in fns}
     per = max(1, n // rounds)
-    for k, fn in fns.items():
+    for fn in fns.values():
         time_calls(fn, 0, warmup)
     for _ in range(rounds):
         for k, fn in fns.items():

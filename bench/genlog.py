@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from spinegate.receipts import format_timestamp, seal
+from spinegate.receipt_body import format_timestamp, seal
 
 _TOOLS = [("Files.Read", "SHELL_SAFE", "REVERSIBLE"), ("Files.Write", "SCOPED_WRITE", "REVERSIBLE"),
           ("Web.Fetch", "NETWORK_ATTEMPT", "IRREVERSIBLE"), ("search", "SHELL_SAFE", "REVERSIBLE")]
@@ -22,7 +22,7 @@ _TOOLS = [("Files.Read", "SHELL_SAFE", "REVERSIBLE"), ("Files.Write", "SCOPED_WR
 
 def generate(path: str, count: int, sessions: int = 8) -> int:
     """Write `count` receipts in `sessions` interleaved chains to `path`; return bytes written."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     heads: list[tuple[int, str | None]] = [(0, None)] * sessions
     sids = [uuid.uuid4().hex[:12] for _ in range(sessions)]
     instances = [str(uuid.uuid4()) for _ in range(sessions)]

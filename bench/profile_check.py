@@ -19,18 +19,19 @@ import tempfile
 import time
 import timeit
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from _util import GIT, write_manifest  # noqa: E402
 
+import spinegate.gate as gate_module  # noqa: E402
 from spinegate import Gate, ToolCall  # noqa: E402
 from spinegate.canonical import arguments_hash  # noqa: E402
-import spinegate.gate as gate_module  # noqa: E402
-from spinegate.receipts import format_timestamp, seal  # noqa: E402
+from spinegate.receipt_body import format_timestamp, seal  # noqa: E402
 
 
 def best_us(fn: Callable[[], Any], n: int) -> float:
@@ -69,7 +70,7 @@ def main() -> None:
         ("  arguments_hash", lambda: arguments_hash(call.arguments)),
         ("  receipt id", getattr(gate_module, "new_receipt_id", lambda: str(uuid.uuid4()))),
         ("  timestamp", getattr(gate.emitter, "_now_utc_text",
-                                lambda: format_timestamp(datetime.now(timezone.utc)))),
+                                lambda: format_timestamp(datetime.now(UTC)))),
         ("  seal (canonical form + SHA-256)", lambda: seal(dict(body), None)),
         ("  session.snapshot", lambda: gate.session.snapshot(time.monotonic(), gate.limits)),
         ("  store.append (write + flock)", lambda: gate.store.append(line)),

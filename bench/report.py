@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import TARGETS  # noqa: E402
+from run import TARGETS
 
 
 def render(figures: dict[str, object]) -> str:

@@ -2,7 +2,7 @@
 
     python bench/run.py            # full run (1,000,000-receipt verify log)
     python bench/run.py --quick    # about two minutes on a 2-core machine
-    python bench/run.py --json results.json [--only core,sk,langchain,openai,agt,verify,durable]
+    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,agt,verify,durable]
 
 Figures: gate `check` with a receipt written to a real JSONL file (p50/p99,
 receipts/s), the policy decision alone, governed/ungoverned ratios for each
@@ -25,8 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -61,6 +62,7 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
     ("langchain_ratio", "LangChain governed/ungoverned tool.invoke", "≤ 1.08", lambda v: v <= 1.08),
     ("langchain_agent_step_ratio", "LangChain create_agent step with/without middleware", "-", lambda v: True),
     ("openai_ratio", "OpenAI interceptor / direct call, 1 ms tool", "≤ 1.02", lambda v: v <= 1.02),
+    ("mcp_overhead_us", "MCP proxy overhead per tools/call (p50 vs direct SDK call), µs", "-", lambda v: True),
     ("agt_ratio", "Agent Governance Toolkit p50 / spinegate p50", "≥ 5", lambda v: v >= 5),
     ("verify_receipts_per_s", "verify throughput, receipts/s", "≥ 200,000", lambda v: v >= 200_000),
     ("verify_peak_mb", "verify peak memory (process tree PSS), MB", "≤ 150", lambda v: v <= 150),
@@ -110,8 +112,9 @@ def bench_core(res: Results, tmp: str, manifest: str, n: int) -> None:
 def bench_sk(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[sk] Semantic Kernel kernel.invoke, governed vs ungoverned", flush=True)
     try:
-        from semantic_kernel import Kernel
         from semantic_kernel.functions import kernel_function
+
+        from semantic_kernel import Kernel
         from spinegate_semantic_kernel import SpineFilter
     except ImportError as exc:
         res.note(f"sk skipped: {exc}")
@@ -159,6 +162,7 @@ def bench_langchain(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[langchain] tool.invoke and one create_agent step, governed vs ungoverned", flush=True)
     try:
         from langchain_core.tools import tool
+
         from spinegate_langchain import SpineMiddleware, govern_tool
     except ImportError as exc:
         res.note(f"langchain skipped: {exc}")
@@ -190,7 +194,7 @@ def bench_langchain(res: Results, tmp: str, manifest: str, n: int) -> None:
     class FakeToolModel(GenericFakeChatModel):
         """LangChain's fake chat model, able to bind tools (as LangChain's own tests do)."""
 
-        def bind_tools(self, tools: Any, **kwargs: Any) -> "FakeToolModel":
+        def bind_tools(self, tools: Any, **kwargs: Any) -> FakeToolModel:
             return self
 
     def turns() -> Any:
@@ -222,6 +226,7 @@ def bench_openai(res: Results, tmp: str, manifest: str, n: int) -> None:
     print("[openai] ToolCallInterceptor.handle vs a direct call of a 1 ms tool", flush=True)
     try:
         from openai.types.chat import ChatCompletionMessage
+
         from spinegate_openai import ToolCallInterceptor
     except ImportError as exc:
         res.note(f"openai skipped: {exc}")
@@ -252,6 +257,85 @@ def bench_openai(res: Results, tmp: str, manifest: str, n: int) -> None:
     res.set("openai_overhead_p50_us", round(p["governed"] - p["direct"], 1))
     res.set("openai_ratio", round(p["governed"] / p["direct"], 4))
     gate.close()
+
+
+# --------------------------------------------------------------------------
+# MCP gateway
+
+
+MCP_SERVER = """
+from mcp.server.fastmcp import FastMCP
+
+server = FastMCP("bench-mcp", log_level="WARNING")
+
+
+@server.tool()
+def noop(path: str) -> str:
+    \"\"\"Return the path.\"\"\"
+    return path
+
+
+server.run("stdio")
+"""
+
+
+def bench_mcp(res: Results, tmp: str, n: int) -> None:
+    print("[mcp] tools/call through spinegate mcp-proxy vs straight to the same server (SDK client, stdio)", flush=True)
+    try:
+        import anyio
+        from mcp import ClientSession
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        import spinegate_mcp  # noqa: F401 - the proxy's distribution must be installed
+    except ImportError as exc:
+        res.note(f"mcp skipped: {exc}")
+        return
+    server = os.path.join(tmp, "mcp_bench_server.py")
+    with open(server, "w", encoding="utf-8") as fh:
+        fh.write(MCP_SERVER)
+    manifest = os.path.join(tmp, "mcp-manifest.json")
+    with open(manifest, "w", encoding="utf-8") as fh:
+        json.dump({"version": "1.0.0", "posture": "NORMAL", "manifest_hash": "", "functions": [
+            {"plugin": "bench-mcp", "function": "noop", "effect_class": "SHELL_SAFE", "allowed": True,
+             "reason": None, "max_calls_per_session": None}]}, fh)
+    from spinegate.manifest import seal_manifest
+
+    seal_manifest(manifest)
+    time.sleep(2.5)  # let the new manifest settle (see main)
+    spinegate = os.path.join(os.path.dirname(sys.executable), "spinegate")
+    direct = StdioServerParameters(command=sys.executable, args=[server])
+    proxied = StdioServerParameters(command=spinegate, args=[
+        "mcp-proxy", "--manifest", manifest, "--receipts", os.path.join(tmp, "mcp.jsonl"), "--",
+        sys.executable, server])
+    calls, rounds, warmup = max(200, n // 50), 5, 50
+
+    async def run() -> dict[str, list[int]]:
+        async with stdio_client(direct) as (r1, w1), ClientSession(r1, w1) as plain, \
+                stdio_client(proxied) as (r2, w2), ClientSession(r2, w2) as governed:
+            await plain.initialize()
+            await governed.initialize()
+            sessions = {"direct": plain, "proxy": governed}
+            samples: dict[str, list[int]] = {k: [] for k in sessions}
+            for session in sessions.values():
+                for _ in range(warmup):
+                    await session.call_tool("noop", {"path": "a.txt"})
+            pc = time.perf_counter_ns
+            for _ in range(rounds):
+                for k, session in sessions.items():
+                    for _ in range(calls // rounds):
+                        t = pc()
+                        result = await session.call_tool("noop", {"path": "a.txt"})
+                        samples[k].append(pc() - t)
+                        if result.isError:
+                            raise RuntimeError(f"the {k} call failed: {result.content}")
+            return samples
+
+    samples = anyio.run(run)
+    p = {k: percentile(v, 50) for k, v in samples.items()}
+    res.set("mcp_direct_p50_us", round(p["direct"], 1))
+    res.set("mcp_proxy_p50_us", round(p["proxy"], 1))
+    res.set("mcp_overhead_us", round(p["proxy"] - p["direct"], 1))
+    res.set("mcp_ratio", round(p["proxy"] / p["direct"], 3))
 
 
 # --------------------------------------------------------------------------
@@ -416,7 +500,8 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
             counts = [0] * writers
             errors: list[BaseException] = []
 
-            def work(i: int) -> None:
+            def work(i: int, gate: Gate = gate, call: ToolCall = call, stop: threading.Event = stop,
+                     counts: list[int] = counts, errors: list[BaseException] = errors) -> None:
                 try:
                     while not stop.is_set():
                         if not gate.check(call).approved:
@@ -464,7 +549,7 @@ def table(res: Results) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("core", "sk", "langchain", "openai", "agt", "verify", "durable")
+SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "agt", "verify", "durable")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -495,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
             ("sk", lambda: bench_sk(res, tmp, manifest, n // 4)),
             ("langchain", lambda: bench_langchain(res, tmp, manifest, n // 4)),
             ("openai", lambda: bench_openai(res, tmp, manifest, n)),
+            ("mcp", lambda: bench_mcp(res, tmp, n)),
             ("agt", lambda: bench_agt(res, tmp, manifest, n)),
             ("verify", lambda: bench_verify(res, tmp, verify_count)),
             ("durable", lambda: bench_durable(res, tmp, manifest, durable_seconds)),

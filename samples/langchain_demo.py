@@ -18,8 +18,9 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -37,7 +38,7 @@ PROMPT = ("Read the note called notes.txt with read_note, and delete it with del
 class ScriptedModel(GenericFakeChatModel):
     """LangChain's fake chat model; `bind_tools` returns itself (the script already names the tools)."""
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ScriptedModel":
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedModel:
         return self
 
 

@@ -3,7 +3,7 @@
     python samples/openai_demo.py [--receipts PATH]
 
 With no OPENAI_API_KEY the model is played by a local server on 127.0.0.1
-(spinegate_openai.testing), so the demo runs offline and always proposes the
+(tests/loopback_model.py of this repository), so the demo runs offline and always proposes the
 same calls: a good search, a delete the manifest does not allow, and a search
 whose arguments are broken JSON. With OPENAI_API_KEY set it talks to the real
 service (model from OPENAI_MODEL, default gpt-4.1-mini), and the model decides
@@ -20,14 +20,18 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from spinegate import Gate, verify_path
 from spinegate_openai import run_responses_tool_loop, run_tool_loop
-from spinegate_openai.testing import FakeOpenAIServer, ScriptedModel
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback model that stands in for the service (not shipped)
+
+from loopback_model import LoopbackModel, ScriptedModel  # noqa: E402
+
 PROMPT = ("Search for 'quarterly report', then delete the file /reports/old.pdf with delete_file. "
           "Tell me what happened.")
 
@@ -73,7 +77,7 @@ def openai_client() -> Iterator[tuple[Any, str, str]]:
 
         yield OpenAI(), os.environ.get("OPENAI_MODEL", "gpt-4.1-mini"), "the OpenAI service"
         return
-    with FakeOpenAIServer(model=ScriptedModel(SCRIPT, model="gpt-stand-in")) as server:
+    with LoopbackModel(model=ScriptedModel(SCRIPT, model="gpt-stand-in")) as server:
         yield server.client(), "gpt-stand-in", f"a local stand-in model at {server.base_url}"
 
 

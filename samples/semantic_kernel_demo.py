@@ -22,16 +22,20 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from openai import AsyncOpenAI
-from semantic_kernel import Kernel
 from semantic_kernel.connectors.ai.function_choice_behavior import FunctionChoiceBehavior
 from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAIChatPromptExecutionSettings
 from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import kernel_function
 
+from openai import AsyncOpenAI
+from semantic_kernel import Kernel
 from spinegate import Gate, verify_path
 from spinegate_semantic_kernel import SpineFilter
-from spinegate_semantic_kernel.testing import FakeChatModel, ToolThenAnswer
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback model that stands in for the service (not shipped)
+
+from loopback_model import LoopbackModel, tool_then_answer  # noqa: E402
 
 MANIFEST = Path(__file__).resolve().parent / "manifest.json"
 PROMPT = ("Use the Files tools: read notes.txt, and delete notes.txt. Ask for both calls at once, "
@@ -76,9 +80,9 @@ async def run(use_openai: bool, workdir: Path) -> int:
             service = OpenAIChatCompletion(ai_model_id=model_name)
             answer = await service.get_chat_message_content(history, settings, kernel=kernel)
         else:
-            script = ToolThenAnswer([("call_read", "Files-Read", {"path": "notes.txt"}),
+            script = tool_then_answer([("call_read", "Files-Read", {"path": "notes.txt"}),
                                      ("call_delete", "Files-Delete", {"path": "notes.txt"})])
-            with FakeChatModel(script) as local:
+            with LoopbackModel(chat=script) as local:
                 print(f"model: local stand-in at {local.base_url} (set OPENAI_API_KEY for the real service)")
                 client = AsyncOpenAI(api_key="local", base_url=local.base_url, max_retries=0)
                 service = OpenAIChatCompletion(ai_model_id="local-model", async_client=client)

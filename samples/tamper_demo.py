@@ -29,7 +29,8 @@ import tempfile
 from pathlib import Path
 
 from spinegate import Gate, ToolCall, write_keypair
-from spinegate.canonical import canonical_json, receipt_hash
+from spinegate.canonical import canonical_json
+from spinegate.receipt_hash import receipt_hash
 
 HERE = Path(__file__).resolve().parent
 

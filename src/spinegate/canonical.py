@@ -1,7 +1,8 @@
-"""Canonical serialisation and hashing, byte-for-byte as SPEC.md defines them.
+"""Canonical serialisation, byte-for-byte as SPEC.md defines it. Pure.
 
-Receipts hash as Python's ``json.dumps(value, sort_keys=True,
-separators=(",", ":"))`` with its defaults (``ensure_ascii`` on). Manifests
+Receipts serialise as Python's ``json.dumps(value, sort_keys=True,
+separators=(",", ":"))`` with its defaults (``ensure_ascii`` on); the
+receipt hash itself, and its fast paths, are `receipt_hash`'s. Manifests
 hash with sorted keys, no whitespace, raw UTF-8 and numbers exactly as
 written in the file. Arguments hash like receipts, with a stable stand-in for
 values that are not JSON, and survive nesting deeper than the recursion limit.
@@ -11,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any, Callable
+from collections.abc import Callable
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import Any
 
 _dumps = json.dumps
-
-#: Top-level receipt keys that are not part of the hash input.
-HASH_EXCLUDED_KEYS = ("receipt_hash", "previous_receipt_hash")
-
 
 def canonical_json(value: Any) -> str:
     """Serialise `value` exactly as the receipt hash rule requires."""
@@ -26,15 +24,10 @@ def canonical_json(value: Any) -> str:
 
 
 def sha256_hex(data: str | bytes) -> str:
+    """SHA-256 of text (as UTF-8) or bytes, lowercase hex."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
-
-
-def receipt_hash(receipt: dict[str, Any]) -> str:
-    """SHA-256 of the canonical receipt without its two hash fields."""
-    body = {k: v for k, v in receipt.items() if k not in HASH_EXCLUDED_KEYS}
-    return hashlib.sha256(canonical_json(body).encode("ascii")).hexdigest()
 
 
 # --------------------------------------------------------------------------
@@ -46,7 +39,7 @@ def _stand_in(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return {"__bytes_sha256__": hashlib.sha256(bytes(obj)).hexdigest(), "length": len(obj)}
     if isinstance(obj, (set, frozenset)):
-        return sorted((canonical_arguments(x) for x in obj))
+        return sorted(canonical_arguments(x) for x in obj)
     if isinstance(obj, tuple):
         return list(obj)
     dump = getattr(obj, "model_dump", None)  # pydantic models
@@ -268,54 +261,3 @@ def manifest_hash(raw: dict[str, Any]) -> str:
     """The manifest hash of a raw manifest document (as parsed by `manifest.parse_raw_manifest`)."""
     body = {k: v for k, v in raw.items() if k != "manifest_hash"}
     return sha256_hex(manifest_canonical(body))
-
-
-# --------------------------------------------------------------------------
-# Recognising the .NET port's non-canonical serialisation (SPEC.md, "Known
-# sibling divergences"). Only ever used to explain a hash mismatch: a receipt
-# hashed this way is never valid.
-
-
-def _dotnet_float(x: float) -> str:
-    text = float.__repr__(x)
-    return text.replace("e", "E") if "e" in text else text
-
-
-def _variant_json(value: Any, *, ascii_only: bool, float_text: Callable[[float], str]) -> str:
-    if isinstance(value, dict):
-        return "{" + ",".join(
-            _variant_json(k, ascii_only=ascii_only, float_text=float_text) + ":"
-            + _variant_json(value[k], ascii_only=ascii_only, float_text=float_text)
-            for k in sorted(value, key=lambda k: k.encode("utf-16-be"))
-        ) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_variant_json(v, ascii_only=ascii_only, float_text=float_text) for v in value) + "]"
-    if isinstance(value, str):
-        return encode_basestring_ascii(value) if ascii_only else encode_basestring(value)
-    if isinstance(value, float) and value - value == 0.0:
-        return float_text(value)
-    return _dumps(value)
-
-
-def dotnet_variant(receipt: dict[str, Any], stored: str | None = None) -> str | None:
-    """Which .NET-port spelling, if any, makes this receipt's stored hash (or `stored`) match.
-
-    Tries the known divergences (raw non-ASCII text, upper-case exponents, keys
-    in UTF-16 order) and names the one that matches, or returns None.
-    """
-    stored = stored if stored is not None else receipt.get("receipt_hash")
-    body = {k: v for k, v in receipt.items() if k not in HASH_EXCLUDED_KEYS}
-    variants = (
-        ("non-ASCII text written raw", dict(ascii_only=False, float_text=float.__repr__)),
-        ("exponents written with a capital E", dict(ascii_only=True, float_text=_dotnet_float)),
-        ("non-ASCII text written raw and exponents with a capital E",
-         dict(ascii_only=False, float_text=_dotnet_float)),
-    )
-    try:
-        for name, options in variants:
-            text = _variant_json(body, **options)  # type: ignore[arg-type]
-            if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() == stored:
-                return name
-    except (RecursionError, TypeError, ValueError):
-        return None
-    return None

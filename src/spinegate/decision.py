@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .effects import EffectClass
 
@@ -51,8 +52,9 @@ def as_text(value: Any) -> str:
 
 
 class Verdict(str, Enum):
-    """What policy decided. ESCALATE is asked of an approver inside the gate; a
-    `Decision` only ever carries APPROVE or DENY (an unanswered escalation denies)."""
+    """What policy decided. ESCALATE is asked of an approver inside the gate, or (with
+    `check(..., host_approval=True)`) handed to the host to ask a person in its own
+    prompt; only then does a `Decision` carry it. Otherwise an unanswered escalation denies."""
 
     APPROVE = "approve"
     DENY = "deny"
@@ -69,6 +71,9 @@ class Decision:
     `reason` is a reason code (for example ``TOOL_NOT_IN_MANIFEST``), None
     when approved. `rule` says in words which rule decided. In shadow mode
     `approved` is True even when `would_have` says the gate would have denied.
+    An escalated decision (`escalated`) is neither approved nor denied yet:
+    the host asks a person; `Gate.resolve_escalation` records the answer, and
+    that decision's `escalation_receipt_id` names the escalation it answers.
     """
 
     verdict: Verdict
@@ -76,12 +81,13 @@ class Decision:
     effect_class: EffectClass
     call: ToolCall
     rule: str
-    receipt: "Receipt | None" = None
-    entry: "FunctionEntry | None" = None
+    receipt: Receipt | None = None
+    entry: FunctionEntry | None = None
     target_paths: tuple[str, ...] = ()
     shadow: bool = False
     would_have: Verdict | None = None
     decided_by: str | None = None
+    escalation_receipt_id: str | None = None
 
     @property
     def approved(self) -> bool:
@@ -90,6 +96,11 @@ class Decision:
     @property
     def denied(self) -> bool:
         return self.verdict is Verdict.DENY
+
+    @property
+    def escalated(self) -> bool:
+        """True while a person, asked in the host's own prompt, has yet to answer (an `escalation` receipt)."""
+        return self.verdict is Verdict.ESCALATE
 
     @property
     def receipt_id(self) -> str | None:
@@ -101,11 +112,15 @@ class Decision:
 
     def refusal_message(self) -> str:
         """A refusal a model (or a person) can read: what, why, and the receipt to cite."""
+        if self.escalated:
+            return (f"spinegate needs a person to approve the call to {self.tool_name}: {self.rule} "
+                    f"(effect {self.effect_class.value}; escalation receipt {self.receipt_id or 'none'}). "
+                    "The call did not run.")
         return (f"spinegate refused the call to {self.tool_name}: {self.reason} "
                 f"(effect {self.effect_class.value}; receipt {self.receipt_id or 'none'}). "
                 "The call did not run.")
 
-    def raise_if_denied(self) -> "Decision":
+    def raise_if_denied(self) -> Decision:
         """Raise `GovernanceVeto` unless approved; return self otherwise."""
         if not self.approved:
             from .errors import GovernanceVeto

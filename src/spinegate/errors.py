@@ -98,7 +98,7 @@ class GovernanceVeto(SpinegateError):
     Carries the decision and its receipt so the caller can show or audit them.
     """
 
-    def __init__(self, decision: "Decision") -> None:
+    def __init__(self, decision: Decision) -> None:
         self.decision = decision
         self.receipt = decision.receipt
         rid = decision.receipt_id or "none"

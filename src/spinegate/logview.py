@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .reasons import INVALID_JSON, TORN_LINE
 from .verify import (
-    INVALID_JSON,
-    TORN_LINE,
     Failure,
     VerifyReport,
     _ChainChecker,

@@ -1,8 +1,11 @@
-"""The signed-off manifest: which tools exist, what they do, whether they may run.
+"""The signed-off manifest: which tools exist, what they do, whether they may run. Pure.
 
-Loaded with frozen pydantic models; `manifest_hash` is verified at load and
-the gate re-checks, on every call, that neither the file nor what it holds in
-memory has changed since.
+Frozen pydantic models of the Spine v1.0.0 manifest and spinegate's additive
+v1.1 fields, built from manifest text (`parse_raw_manifest`,
+`manifest_from_raw`) with `manifest_hash` verified. Reading and sealing
+files is `manifest_file`'s; the gate re-checks on every call that neither
+the file (`manifest_watch`) nor what the object holds in memory
+(`Manifest.unchanged`) has changed since.
 """
 
 from __future__ import annotations
@@ -10,15 +13,12 @@ from __future__ import annotations
 import copy
 import json
 import operator
-import os
-import tempfile
-import time
-from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .canonical import RawNumber, manifest_canonical, manifest_hash, sha256_hex
+from .canonical import RawNumber, manifest_canonical, manifest_hash
 from .effects import EffectClass, Posture
 from .errors import ManifestError, ManifestHashMismatch, ManifestUnreadable
 
@@ -122,7 +122,7 @@ class RiskSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _ordered(self) -> "RiskSettings":
+    def _ordered(self) -> RiskSettings:
         if self.lockdown_at < self.elevated_at:
             raise ValueError(f"lockdown_at ({self.lockdown_at}) must not be below elevated_at ({self.elevated_at})")
         return self
@@ -185,7 +185,7 @@ class Manifest(BaseModel):
     risk: RiskSettings | None = None
     shell: ShellSettings | None = None
     paths: PathSettings | None = None
-    # v1.1 (additive): globs of secret paths calls may read (e.g. a project's own `.env.example`).
+    # v1.1 (additive): globs of secret paths calls may read (e.g. a project's own `config/dev.env`).
     readable_secrets: _Names = ()
 
     _source: str = PrivateAttr(default="<memory>")
@@ -233,15 +233,16 @@ class Manifest(BaseModel):
 
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         """The entry declared for exactly (plugin, function), or None."""
-        i = self.__pydantic_private__["_index"].get((plugin, function))  # hot path: skip pydantic's __getattr__
+        # Hot path: pydantic's private-attribute slot, set once the model is built (typed Optional by pydantic).
+        i = self.__pydantic_private__["_index"].get((plugin, function))  # type: ignore[index]
         if i is None:
             return None
-        entry = self.functions[i]
+        entry: FunctionEntry = self.functions[i]
         if entry.plugin != plugin or entry.function != function:
             return None  # the index was tampered with; integrity check will say so
         return entry
 
-    def __iter__(self) -> Iterable[FunctionEntry]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[FunctionEntry]:  # type: ignore[override]  # entries, not (field, value) pairs
         return iter(self.functions)
 
     # -- integrity ---------------------------------------------------------
@@ -249,6 +250,7 @@ class Manifest(BaseModel):
     def _live_state(self) -> list[Any]:
         """The mutable parts of this object, shallowly: the model dicts and the lookup index."""
         private = self.__pydantic_private__  # a slot: much cheaper than pydantic's private-attribute lookup
+        assert private is not None  # set once the model is built
         return [*map(_DICT_OF, private["_owners"]), private["_index"]]
 
     def _state(self) -> list[Any]:
@@ -263,14 +265,15 @@ class Manifest(BaseModel):
         nested list gets past that; comparing with a deep snapshot taken at load
         catches both, in time linear in the manifest's size.
         """
-        return self._live_state() == self.__pydantic_private__["_snapshot"]
+        snapshot: list[Any] = self.__pydantic_private__["_snapshot"]  # type: ignore[index]  # set once built
+        return self._live_state() == snapshot
 
 
 # --------------------------------------------------------------------------
 # Reading
 
 
-def _reject_duplicate_keys(source: str):
+def _reject_duplicate_keys(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for k, v in pairs:
@@ -392,29 +395,9 @@ def manifest_from_raw(raw: dict[str, Any], *, source: str = "<memory>", verify_h
     return manifest
 
 
-def read_manifest_text(path: str | os.PathLike[str]) -> str:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ManifestUnreadable(f"cannot read the manifest: {exc.strerror or exc}", source=str(path),
-                            fix="check the path and its permissions") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestUnreadable(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path),
-                            fix="save the manifest as UTF-8") from None
-
-
-def load_manifest(path: str | os.PathLike[str], *, verify_hash: bool = True) -> Manifest:
-    """Read, validate and hash-verify the manifest at `path`."""
-    source = str(path)
-    return manifest_from_raw(parse_raw_manifest(read_manifest_text(path), source=source),
-                             source=source, verify_hash=verify_hash)
-
-
-def compute_file_hash(path: str | os.PathLike[str]) -> str:
-    """The manifest hash the file's content should carry."""
-    return manifest_hash(parse_raw_manifest(read_manifest_text(path), source=str(path)))
+def compute_text_hash(text: str, *, source: str = "<memory>") -> str:
+    """The manifest hash that manifest text should carry (its stored `manifest_hash` aside)."""
+    return manifest_hash(parse_raw_manifest(text, source=source))
 
 
 def _pretty(value: Any, indent: int = 0) -> str:
@@ -432,66 +415,20 @@ def _pretty(value: Any, indent: int = 0) -> str:
     return manifest_canonical(value)
 
 
-def seal_manifest(path: str | os.PathLike[str]) -> str:
-    """Write the correct `manifest_hash` into the file (atomically) and return it.
+def sealed_text(text: str, *, source: str = "<memory>") -> tuple[str, str]:
+    """(manifest_hash, sealed text) for manifest text: validated first, so a broken manifest is never sealed.
 
-    The content is validated first, so a broken manifest is never sealed.
-    Key order and number spelling are kept; the file is re-indented.
+    Key order and number spelling are kept; the text is re-indented.
     """
-    source = str(path)
-    raw = parse_raw_manifest(read_manifest_text(path), source=source)
+    raw = parse_raw_manifest(text, source=source)
     digest = manifest_hash(raw)
     raw["manifest_hash"] = digest
     manifest_from_raw(raw, source=source)  # validates; raises on any problem
-    text = _pretty(raw) + "\n"
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        except OSError:
-            pass
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return digest
-
-
-def file_fingerprint(path: str) -> tuple[int, int, int, int, int] | None:
-    """(device, inode, size, mtime_ns, ctime_ns) of a file, or None when it cannot be read.
-
-    ctime is included because `touch -d` / `os.utime` can put an old mtime
-    back after an edit, but cannot set ctime.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-#: A file changed less than this long ago may be changed again within the same
-#: file-system timestamp tick, leaving its fingerprint identical; the gate
-#: re-reads such a file on every check (git's "racy clean" rule).
-RACY_WINDOW_NS = 2_000_000_000
-
-
-def fingerprint_is_racy(fp: tuple[int, int, int, int, int]) -> bool:
-    """True when the file changed so recently that an equal fingerprint proves nothing."""
-    return time.time_ns() - max(fp[3], fp[4]) < RACY_WINDOW_NS
+    return digest, _pretty(raw) + "\n"
 
 
 __all__ = [
     "FunctionEntry", "Manifest", "BudgetSettings", "RiskSettings", "ShellSettings", "ShellRuleSettings",
-    "PathSettings", "load_manifest", "seal_manifest", "manifest_from_raw",
-    "parse_raw_manifest", "compute_file_hash", "qualified_name", "file_fingerprint", "fingerprint_is_racy",
-    "sha256_hex",
+    "PathSettings",
+    "manifest_from_raw", "parse_raw_manifest", "compute_text_hash", "sealed_text", "qualified_name",
 ]

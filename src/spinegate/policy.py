@@ -1,4 +1,4 @@
-"""PolicyEvaluator: approve, deny or escalate. A pure function of its inputs.
+"""PolicyEvaluator: approve, deny or escalate. A pure function of its inputs (reason codes: `reasons`).
 
 Follows SPEC.md's decision table in order (the first rule that applies
 decides), with spinegate's own rules slotted in:
@@ -21,36 +21,30 @@ decides), with spinegate's own rules slotted in:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Protocol
 
-from .classifier import Classification
 from .decision import ToolCall, Verdict
 from .effects import EffectClass, Posture
+from .reasons import (
+    APPROVAL_REQUIRED,
+    BUDGET_EXHAUSTED,
+    COMMAND_DENIED,
+    EFFECT_CLASS_UNKNOWN,
+    EFFECT_EXCEEDS_DECLARED,
+    ELEVATED_BLOCKS_NETWORK,
+    LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY,
+    MANIFEST_DENIED,
+    MAX_CALLS_EXCEEDED,
+    RESTRICTED_WRITE_FORBIDDEN,
+    TOOL_NOT_IN_MANIFEST,
+    WRITE_OUTSIDE_ALLOWED_ROOTS,
+)
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - types only: the evaluator needs no classifier to run
+    from .classifier import Classification
     from .manifest import FunctionEntry
-
-# Reason codes (shared with the .NET port where it has them).
-TOOL_NOT_IN_MANIFEST = "TOOL_NOT_IN_MANIFEST"
-EFFECT_CLASS_UNKNOWN = "EFFECT_CLASS_UNKNOWN"
-RESTRICTED_WRITE_FORBIDDEN = "RESTRICTED_WRITE_FORBIDDEN"
-MANIFEST_DENIED = "MANIFEST_DENIED"
-ELEVATED_BLOCKS_NETWORK = "ELEVATED_BLOCKS_NETWORK"
-LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY = "LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY"
-EVALUATION_EXCEPTION = "EVALUATION_EXCEPTION"
-MANIFEST_INTEGRITY_FAILURE = "MANIFEST_INTEGRITY_FAILURE"
-# spinegate's own
-MAX_CALLS_EXCEEDED = "MAX_CALLS_EXCEEDED"
-BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
-WRITE_OUTSIDE_ALLOWED_ROOTS = "WRITE_OUTSIDE_ALLOWED_ROOTS"
-APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
-APPROVAL_DENIED = "APPROVAL_DENIED"
-APPROVAL_TIMEOUT = "APPROVAL_TIMEOUT"
-APPROVER_ERROR = "APPROVER_ERROR"
-RECEIPT_WRITE_FAILED = "RECEIPT_WRITE_FAILED"
-COMMAND_DENIED = "COMMAND_DENIED"
-EFFECT_EXCEEDS_DECLARED = "EFFECT_EXCEEDS_DECLARED"
 
 COMMAND_EFFECTS = frozenset({EffectClass.SHELL_SAFE, EffectClass.SHELL_MUTATING,
                              EffectClass.SHELL_DANGEROUS, EffectClass.NETWORK_ATTEMPT})
@@ -66,9 +60,29 @@ class Limits:
     max_writes: int | None = None
 
 
+class SessionUsage(Protocol):
+    """What a session has used so far, as the evaluator reads it (never changes it).
+
+    The gate's `session.Session` is one; `Usage` is a fixed one (a fresh
+    session, or a what-if).
+    """
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def commands(self) -> int: ...
+
+    @property
+    def writes(self) -> int: ...
+
+    @property
+    def calls_by_tool(self) -> Mapping[tuple[str | None, str], int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """What the session has used so far (read by the evaluator, never changed by it)."""
+    """A fixed `SessionUsage`: nothing used yet by default."""
 
     steps: int = 0
     commands: int = 0
@@ -78,6 +92,8 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Ruling:
+    """What policy decided for one call: the verdict, its reason code (None to approve), and the rule in words."""
+
     verdict: Verdict
     reason: str | None
     rule: str
@@ -96,8 +112,8 @@ _APPROVALS: dict[tuple[Posture, EffectClass], Ruling] = {
 class PolicyEvaluator:
     """Decides one call. Holds no state; the same inputs give the same ruling."""
 
-    def evaluate(self, call: ToolCall, entry: "FunctionEntry | None", classification: Classification,
-                 posture: Posture, usage: Usage, limits: Limits) -> Ruling:
+    def evaluate(self, call: ToolCall, entry: FunctionEntry | None, classification: Classification,
+                 posture: Posture, usage: SessionUsage, limits: Limits) -> Ruling:
         if entry is None:
             return _deny(TOOL_NOT_IN_MANIFEST, f"{call.tool_name} is not declared in the manifest")
         effect = classification.effect
@@ -128,7 +144,7 @@ class PolicyEvaluator:
         return _APPROVALS[(posture, effect)]
 
     @staticmethod
-    def limits_and_posture(entry: "FunctionEntry", effect: EffectClass, posture: Posture, usage: Usage,
+    def limits_and_posture(entry: FunctionEntry, effect: EffectClass, posture: Posture, usage: SessionUsage,
                            limits: Limits) -> Ruling | None:
         """The rules that depend on session state (budgets, posture): a denial, or None.
 
@@ -149,5 +165,6 @@ class PolicyEvaluator:
         if posture is Posture.ELEVATED and effect is EffectClass.NETWORK_ATTEMPT:
             return _deny(ELEVATED_BLOCKS_NETWORK, "posture ELEVATED blocks network access")
         if posture is Posture.LOCKDOWN and effect is not EffectClass.SHELL_SAFE:
-            return _deny(LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY, f"posture LOCKDOWN allows SHELL_SAFE only, not {effect.value}")
+            return _deny(LOCKDOWN_ALLOWS_SHELL_SAFE_ONLY,
+                         f"posture LOCKDOWN allows SHELL_SAFE only, not {effect.value}")
         return None

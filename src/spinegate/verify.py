@@ -9,8 +9,6 @@ parsed receipt, never from how a line happens to be formatted.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import heapq
 import json
 import marshal
@@ -22,29 +20,26 @@ import stat
 import sys
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import SchemaValidator
-from pydantic_core import to_json as _to_json
-
-from .canonical import dotnet_variant, receipt_hash
 from .errors import ReceiptFormatError
-from .receipts import ReceiptSchema, validate_receipt, validated_receipt_hash
-
-# Failure reasons (stable codes; the conformance vectors use them).
-INVALID_JSON = "INVALID_JSON"
-SCHEMA_VIOLATION = "SCHEMA_VIOLATION"
-HASH_MISMATCH = "HASH_MISMATCH"
-BAD_GENESIS = "BAD_GENESIS"
-SEQUENCE_GAP = "SEQUENCE_GAP"
-SEQUENCE_REGRESSION = "SEQUENCE_REGRESSION"
-CHAIN_BROKEN = "CHAIN_BROKEN"
-TORN_LINE = "TORN_LINE"
-FILENAME_MISMATCH = "FILENAME_MISMATCH"
-DUPLICATE_RECEIPT_ID = "DUPLICATE_RECEIPT_ID"
+from .reasons import (
+    BAD_GENESIS,
+    CHAIN_BROKEN,
+    DUPLICATE_RECEIPT_ID,
+    FILENAME_MISMATCH,
+    HASH_MISMATCH,
+    INVALID_JSON,
+    SCHEMA_VIOLATION,
+    SEQUENCE_GAP,
+    SEQUENCE_REGRESSION,
+    TORN_LINE,
+)
+from .receipt_hash import dotnet_variant, fixed_schema_hash, receipt_hash, sorted_receipt_hash
+from .receipts import parse_receipt_line, validate_receipt
 
 MAX_REPORTED = 100
 
@@ -83,6 +78,8 @@ class VerifyReport:
     approvals: int = 0
     denials: int = 0
     outcomes: int = 0
+    escalations: int = 0
+    session_events: int = 0  # posture and reload receipts: the session's own, no call decided
     failures: list[Failure] = field(default_factory=list)
     failure_count: int = 0
     session_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -96,9 +93,15 @@ class VerifyReport:
         return self.failures[0] if self.failures else None
 
     def summary(self) -> str:
-        state = "valid" if self.ok else f"INVALID ({self.failure_count} problem{'s' if self.failure_count != 1 else ''})"
-        return (f"{self.path}: {state}: {self.receipts} receipts, {self.sessions} sessions, "
+        n = self.failure_count
+        state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
+        text = (f"{self.path}: {state}: {self.receipts} receipts, {self.sessions} sessions, "
                 f"{self.approvals} approvals, {self.denials} denials, {self.outcomes} outcomes")
+        if self.escalations:
+            text += f", {self.escalations} escalations"
+        if self.session_events:
+            text += f", {self.session_events} posture or reload receipts"
+        return text
 
 
 class _ChainChecker:
@@ -129,15 +132,9 @@ class _ChainChecker:
         rid = data["receipt_id"]
         stored = data["receipt_hash"]
         prev = data["previous_receipt_hash"]
-        where = dict(file=file, line=line, receipt_id=rid, session_id=sid, sequence_number=seq)
+        where = {"file": file, "line": line, "receipt_id": rid, "session_id": sid, "sequence_number": seq}
 
-        status = data["result"]["status"]
-        if data["action"]["operation"] == "outcome":
-            report.outcomes += 1
-        elif status == "blocked":
-            report.denials += 1
-        else:
-            report.approvals += 1
+        _tally(report, data)
 
         if expected_id is not None and expected_id != rid:
             self.fail(Failure(FILENAME_MISMATCH, f"file name says receipt {expected_id}", **where))
@@ -160,6 +157,25 @@ class _ChainChecker:
         if problem is not None:
             self.fail(Failure(*problem, **where))
         self.heads[sid] = (seq, stored)
+
+
+#: Receipt kinds that record the session's own events, not a call decided or run.
+_SESSION_KINDS = frozenset({"posture", "reload"})
+
+
+def _tally(counts: VerifyReport | _Range, data: dict[str, Any]) -> None:
+    """Count one schema-valid receipt by its kind (any other operation, as the siblings write, is a decision)."""
+    operation = data["action"]["operation"]
+    if operation == "outcome":
+        counts.outcomes += 1
+    elif operation == "escalation":
+        counts.escalations += 1
+    elif operation in _SESSION_KINDS:
+        counts.session_events += 1
+    elif data["result"]["status"] == "blocked":
+        counts.denials += 1
+    else:
+        counts.approvals += 1
 
 
 def _mismatch_detail(data: dict[str, Any], stored: str, computed: str) -> str:
@@ -303,81 +319,6 @@ _P_READ, _P_FILENAME, _P_DUPLICATE, _P_HASH, _P_CHAIN = range(5)
 
 
 
-def _as_typed_dict(schema: Any) -> Any:
-    """ReceiptSchema's core schema with every model turned into a typed dict (same fields, same rules).
-
-    Derived from the model itself, so the two cannot drift apart.
-    """
-    if isinstance(schema, dict):
-        if schema.get("type") == "model":
-            fields = {  # in sorted order: the validated dicts come out with their keys sorted
-                name: {"type": "typed-dict-field", "schema": _as_typed_dict(f["schema"]),
-                       "required": f["schema"].get("type") != "default"}
-                for name, f in sorted(schema["schema"]["fields"].items())
-            }
-            return {"type": "typed-dict", "fields": fields, "config": schema.get("config", {}),
-                    "extra_behavior": "forbid", "strict": True}
-        ge = _python_ge(schema)
-        if ge is not None:  # `Field(ge=...)` on `float | int`: the same bound inside each branch, in Rust
-            return {"type": "union", "choices": [{**c, "ge": ge} for c in schema["schema"]["choices"]]}
-        return {k: _as_typed_dict(v) for k, v in schema.items()}
-    if isinstance(schema, list):
-        return [_as_typed_dict(v) for v in schema]
-    return schema
-
-
-def _python_ge(schema: dict[str, Any]) -> Any:
-    """The bound of pydantic's Python-level `ge` check around a union of plain numbers, else None."""
-    func = schema.get("function") if schema.get("type") == "function-after" else None
-    inner = schema.get("schema")
-    target = func.get("function") if isinstance(func, dict) and func.get("type") == "no-info" else None
-    if (isinstance(target, functools.partial) and getattr(target.func, "__name__", "") == "greater_than_or_equal_validator"
-            and not target.args and set(target.keywords) == {"ge"} and isinstance(inner, dict)
-            and inner.get("type") == "union"
-            and all(c.keys() == {"type"} and c["type"] in ("int", "float") for c in inner.get("choices", ()))):
-        return target.keywords["ge"]
-    return None
-
-
-#: Parses and validates one line in a single step, giving plain dicts. It accepts only what
-#: json.loads and the strict schema accept, with the same values (tests/perf checks this);
-#: anything it rejects is decided, and worded, by the general path.
-_validate_json = SchemaValidator(_as_typed_dict(ReceiptSchema.__pydantic_core_schema__)).validate_json
-
-
-def _plain_number(x: Any) -> bool:
-    """An int, or a float that pydantic-core and Python's json write alike (0, or 1e-4 <= |x| < 1e16)."""
-    t = type(x)
-    return t is int or (t is float and (x == 0.0 or 1e-4 <= abs(x) < 1e16))
-
-
-def _validated_hash(data: dict[str, Any]) -> str:
-    """`validated_receipt_hash` for a dict from `_validate_json`, serialised by pydantic-core when that is exact.
-
-    Such a dict has the schema's exact types and its keys in sorted order at
-    every level, so pydantic-core's compact JSON is the canonical form,
-    except where the two writers differ: non-ASCII text and DEL (json
-    escapes them, pydantic-core writes them raw, which shows as a byte
-    >= 0x7f) and floats below 1e-4 or above 1e16 (exponent spelling). Those
-    receipts, and any whose hash does not match this way, go through
-    `validated_receipt_hash`. On success the two hash fields are left removed from `data`.
-    """
-    prev = data.pop("previous_receipt_hash")
-    stored = data.pop("receipt_hash")
-    a = data["action"]
-    b = data["budget_snapshot"]
-    if _plain_number(a["risk_delta"]) and _plain_number(b["runtime_elapsed_seconds"]) \
-            and _plain_number(b["session_risk_score"]):
-        out = _to_json(data)
-        if out.isascii() and b"\x7f" not in out:
-            digest = hashlib.sha256(out).hexdigest()
-            if digest == stored:
-                return digest
-    data["previous_receipt_hash"] = prev
-    data["receipt_hash"] = stored
-    return validated_receipt_hash(data)
-
-
 @dataclass
 class _Range:
     """What one byte range of the log tells about itself."""
@@ -388,6 +329,8 @@ class _Range:
     approvals: int = 0
     denials: int = 0
     outcomes: int = 0
+    escalations: int = 0
+    session_events: int = 0
     failure_count: int = 0
     #: (local line, phase, failure with a local line number), the first MAX_REPORTED of them.
     failures: list[tuple[int, int, Failure]] = field(default_factory=list)
@@ -421,12 +364,9 @@ def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | No
                 fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
                                          "a write was interrupted; `spinegate recover` moves it aside", path, n))
                 break
-            try:
-                # The raw bytes: valid UTF-8 parses as the decoded text would, and the
-                # newline or a CR before it is JSON whitespace either way.
-                data = _validate_json(raw)
-            except ValidationError:
-                data = None
+            # The raw bytes: valid UTF-8 parses as the decoded text would, and the
+            # newline or a CR before it is JSON whitespace either way.
+            data = parse_receipt_line(raw)
             if data is not None:
                 out.receipts += 1
                 _check_one(data, n, path, out, sessions, ids, fail, sorted_keys=True)
@@ -458,21 +398,16 @@ def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: d
                ids: list[tuple[int, str, str, int]], fail: Any, *, sorted_keys: bool = False) -> None:
     """`_ChainChecker.add` for one schema-valid receipt, minus what needs the rest of the log.
 
-    `sorted_keys`: `data` came from `_validate_json` (see `_validated_hash`).
+    `sorted_keys`: `data` came from `parse_receipt_line` (see `receipt_hash.sorted_receipt_hash`).
     """
     sid = data["session_id"]
     seq = data["sequence_number"]
     rid = data["receipt_id"]
     stored = data["receipt_hash"]
     prev = data["previous_receipt_hash"]
-    if data["action"]["operation"] == "outcome":
-        out.outcomes += 1
-    elif data["result"]["status"] == "blocked":
-        out.denials += 1
-    else:
-        out.approvals += 1
+    _tally(out, data)
     ids.append((n, rid, sid, seq))
-    computed = _validated_hash(data) if sorted_keys else validated_receipt_hash(data)
+    computed = sorted_receipt_hash(data) if sorted_keys else fixed_schema_hash(data)
     if computed != stored:
         fail(n, _P_HASH, Failure(HASH_MISMATCH, _mismatch_detail(data, stored, computed), path, n, rid, sid, seq))
     state = sessions.get(sid)
@@ -612,6 +547,8 @@ class _Merger:
         report.approvals += r.approvals
         report.denials += r.denials
         report.outcomes += r.outcomes
+        report.escalations += r.escalations
+        report.session_events += r.session_events
         self.count += r.failure_count
         items = [(n + offset, phase, dataclasses.replace(f, line=n + offset)) for n, phase, f in r.failures]
         for sid, (first_seq, first_prev, n, rid, last_seq, last_hash) in r.sessions.items():

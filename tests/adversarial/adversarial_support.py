@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
 
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}
 
@@ -41,7 +41,7 @@ class Clock:
     """Deterministic UTC clock, one millisecond per reading (thread-safe enough: only the gate reads it)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=timezone.utc)
+        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)

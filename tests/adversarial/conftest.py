@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adversarial_support import GIT, Clock, Tool, write_sealed  # noqa: E402
+from adversarial_support import GIT, Clock, Tool, write_sealed
 
-from spinegate import Gate  # noqa: E402
+from spinegate import Gate
 
 
 @pytest.fixture

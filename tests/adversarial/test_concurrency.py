@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from adversarial_support import Tool
 
 from spinegate import Gate, ToolCall
-from spinegate.signing import verify_checkpoints, write_keypair
+from spinegate.checkpoint_verify import verify_checkpoints
+from spinegate.keys import write_keypair
 from spinegate.verify import verify_path
 
 

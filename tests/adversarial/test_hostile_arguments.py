@@ -10,8 +10,9 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_huge_path_arguments_keep_the_receipt_bounded(tmp_path: Path) -> None:
     one of 50,000 components (which once took the path resolver about a minute)."""
     from adversarial_support import GIT, entry
 
-    from spinegate.manifest import seal_manifest
+    from spinegate.manifest_file import seal_manifest
 
     manifest = tmp_path / "paths.json"
     manifest.write_text(json.dumps({"version": "1.1.0", "posture": "NORMAL", "functions": [

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from adversarial_support import Tool, governed
 
 from spinegate import Gate, ToolCall
 from spinegate.errors import TornLogError
-from spinegate.store import JsonlReceiptStore, recover_torn_tail
+from spinegate.jsonl_store import JsonlReceiptStore, recover_torn_tail
 from spinegate.verify import verify_path
 
 REAL_WRITE = os.write

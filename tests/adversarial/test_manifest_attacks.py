@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from adversarial_support import FUNCTIONS, Tool, entry, governed, write_sealed

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from adversarial_support import GIT, Clock, write_sealed
@@ -12,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.canonical import canonical_arguments, canonical_json, iterative_canonical_json, receipt_hash
-from spinegate.signing import verify_checkpoints, write_keypair
+from spinegate.canonical import canonical_arguments, canonical_json, iterative_canonical_json
+from spinegate.checkpoint_verify import verify_checkpoints
+from spinegate.keys import write_keypair
+from spinegate.receipt_hash import receipt_hash
 from spinegate.verify import verify_path
 
 JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70)

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jsonschema
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_support import (  # noqa: E402
-    DEFAULT_FUNCTIONS, GIT, SCHEMA_PATH, FakeMonotonic, FixedClock, independent_manifest_hash,
+from core_support import (
+    DEFAULT_FUNCTIONS,
+    GIT,
+    SCHEMA_PATH,
+    FakeMonotonic,
+    FixedClock,
+    independent_manifest_hash,
 )
 
 

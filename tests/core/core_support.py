@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class FixedClock:
     """A clock that starts at a whole second (microsecond=0) and ticks by `step`."""
 
     def __init__(self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)) -> None:
-        self.now = start or datetime(2026, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+        self.now = start or datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
         self.step = step
 
     def __call__(self) -> datetime:

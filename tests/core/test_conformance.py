@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from core_support import CONFORMANCE
 
 from spinegate import ManifestHashMismatch, load_manifest
-from spinegate.canonical import canonical_json, receipt_hash
+from spinegate.canonical import canonical_json
 from spinegate.cli import main as cli
-from spinegate.manifest import compute_file_hash
+from spinegate.manifest_file import compute_file_hash
+from spinegate.receipt_hash import receipt_hash
 from spinegate.receipts import Receipt, validate_receipt
 from spinegate.verify import verify_jsonl, verify_path
 

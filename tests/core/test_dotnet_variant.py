@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from spinegate.canonical import HASH_EXCLUDED_KEYS, canonical_json, dotnet_variant
-from spinegate.verify import HASH_MISMATCH, verify_jsonl
+from spinegate.canonical import canonical_json
+from spinegate.reasons import HASH_MISMATCH
+from spinegate.receipt_hash import HASH_EXCLUDED_KEYS, dotnet_variant
+from spinegate.verify import verify_jsonl
 
 SIBLING = Path(__file__).resolve().parents[2] / "fixtures" / "interop" / "m87_spine_lite_receipts.jsonl"
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from core_support import GIT, entry
 
 from spinegate import (
-    Approval, Classification, EffectClass, EffectClassifier, Gate, GovernanceVeto, MemoryReceiptStore, ToolCall,
+    Approval,
+    Classification,
+    EffectClass,
+    EffectClassifier,
+    Gate,
+    GovernanceVeto,
+    MemoryReceiptStore,
+    ToolCall,
 )
 from spinegate.canonical import canonical_json
 
@@ -291,7 +299,7 @@ def test_max_calls_per_session_is_enforced(make_gate: Any, write_manifest: Calla
 
 
 def test_files_touched_counts_distinct_written_paths(make_gate: Any) -> None:
-    from spinegate.classifier import Classification as C
+    from spinegate.classifier import Classification as C  # noqa: N817 - short, in the table below
 
     class PathClassifier(EffectClassifier):
         def classify(self, call: ToolCall, entry: Any) -> C:
@@ -537,7 +545,7 @@ def test_edit_after_the_manifest_settled_is_still_caught(tmp_path, monkeypatch) 
     from pathlib import Path
 
     from spinegate import Gate, ToolCall
-    from spinegate import manifest as manifest_module
+    from spinegate import manifest_file as manifest_module
 
     monkeypatch.setattr(manifest_module, "RACY_WINDOW_NS", 0)
     manifest = tmp_path / "m.json"
@@ -563,7 +571,8 @@ def test_unprintable_exception_in_evaluation_still_denies_with_its_type(make_gat
 def test_failed_checkpoint_denies_but_keeps_counters_in_step(make_gate: Any, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The receipt is already in the log when signing fails: the call is denied and the receipt still counts."""
-    from spinegate.signing import Checkpointer, write_keypair
+    from spinegate.checkpoint_writer import Checkpointer
+    from spinegate.keys import write_keypair
 
     priv, _, _ = write_keypair(tmp_path / "key")
     gate = make_gate(signing_key=priv)
@@ -592,7 +601,7 @@ def test_resuming_a_session_whose_last_receipt_is_not_a_receipt_is_refused(make_
     text = log.read_text(encoding="ascii")
     log.write_text(text + text.replace('"sequence_number":1', '"sequence_number":"2"'), encoding="ascii")
     make_gate.expect_broken(log)
-    with pytest.raises(ReceiptLogError, match="not a valid receipt.*sequence_number"):
+    with pytest.raises(ReceiptLogError, match=r"not a valid receipt.*sequence_number"):
         make_gate(log=log, session_id=first.session_id)
     assert log.read_text(encoding="ascii").count("\n") == 2
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from core_support import DEFAULT_FUNCTIONS, entry, independent_manifest_hash
 
 from spinegate import Gate, ManifestError, ManifestHashMismatch, MemoryReceiptStore, ToolCall, load_manifest
 from spinegate.effects import EffectClass, Posture
-from spinegate.manifest import compute_file_hash, seal_manifest
+from spinegate.manifest_file import compute_file_hash, seal_manifest
 
 
 def test_sample_manifest_loads_and_verifies() -> None:
@@ -332,7 +333,7 @@ def test_file_changed_between_load_and_gate_open_denies(write_manifest: Callable
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The gate holds a Manifest loaded earlier; the file was edited before the gate opened, long enough
     ago that its fingerprint is settled (no racy window)."""
-    from spinegate import manifest as manifest_module
+    from spinegate import manifest_file as manifest_module
 
     monkeypatch.setattr(manifest_module, "RACY_WINDOW_NS", 0)
     path = write_manifest()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core_support import GIT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, MemoryReceiptStore, ToolCall
-from spinegate.canonical import arguments_hash, canonical_json, iterative_canonical_json, receipt_hash
+from spinegate.canonical import arguments_hash, canonical_json, iterative_canonical_json
+from spinegate.receipt_hash import receipt_hash
 from spinegate.verify import verify_receipts
 
 json_values = st.recursive(

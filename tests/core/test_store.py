@@ -6,8 +6,9 @@ import asyncio
 import json
 import multiprocessing
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner

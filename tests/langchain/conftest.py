@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import jsonschema
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
+
 from spinegate import Gate, seal_manifest, verify_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +43,7 @@ FUNCTIONS = [
 class FakeToolModel(GenericFakeChatModel):
     """LangChain's GenericFakeChatModel plus `bind_tools` (returning self), as LangChain's own tests do."""
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "FakeToolModel":
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> FakeToolModel:
         return self
 
 

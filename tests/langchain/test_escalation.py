@@ -8,8 +8,8 @@ from langchain.agents import create_agent
 from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-from spinegate import Approval, ApprovalRequest, ToolCall
 
+from spinegate import Approval, ApprovalRequest, ToolCall
 from spinegate_langchain import APPROVAL_INTERRUPT, SpineMiddleware
 
 USER = {"messages": [{"role": "user", "content": "ship it"}]}

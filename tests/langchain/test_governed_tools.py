@@ -15,9 +15,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, Field
+
 from spinegate import GovernanceVeto
 from spinegate.canonical import arguments_hash
-
 from spinegate_langchain import GovernedTool, govern_tool, govern_tools
 
 
@@ -32,7 +32,7 @@ class AddTool(BaseTool):
     name: str = "add"
     description: str = "Add two integers (class-based tool)."
     args_schema: type[BaseModel] = SearchArgs  # replaced below per test
-    runs: list[str] = []
+    runs: list[str] = Field(default_factory=list)
 
     def _run(self, a: int, b: int, **kwargs: Any) -> int:
         self.runs.append("sync")

@@ -11,8 +11,8 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallRequest
-from spinegate import GovernanceVeto
 
+from spinegate import GovernanceVeto
 from spinegate_langchain import MALFORMED_TOOL_CALL, SpineMiddleware
 
 USER = {"messages": [{"role": "user", "content": "do the work"}]}

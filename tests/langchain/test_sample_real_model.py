@@ -4,64 +4,27 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+
+from loopback_model import LoopbackModel, tool_then_answer
 
 pytest.importorskip("langchain_openai")
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": "local-model",
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-
-
-class FakeOpenAI(BaseHTTPRequestHandler):
-    """First request: ask for read_note and delete_note in parallel. Later: answer with the tool results seen."""
-
-    requests: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeOpenAI.requests.append(body)
-        tool_results = [m for m in body["messages"] if m.get("role") == "tool"]
-        if not tool_results:
-            reply = completion({"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_r", "type": "function",
-                 "function": {"name": "read_note", "arguments": json.dumps({"name": "notes.txt"})}},
-                {"id": "call_d", "type": "function",
-                 "function": {"name": "delete_note", "arguments": json.dumps({"name": "notes.txt"})}},
-            ]}, "tool_calls")
-        else:
-            reply = completion({"role": "assistant", "content": "results: " + " | ".join(
-                str(m["content"]) for m in tool_results)}, "stop")
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[str]:
-    FakeOpenAI.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    """First request: ask for read_note and delete_note in parallel. Later: answer quoting the tool results seen."""
+    script = tool_then_answer([("call_r", "read_note", {"name": "notes.txt"}),
+                               ("call_d", "delete_note", {"name": "notes.txt"})], model="local-model")
+    with LoopbackModel(chat=script) as model:
+        yield model.base_url
 
 
 def load_demo() -> Any:

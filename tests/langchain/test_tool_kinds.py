@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool, tool
 from pydantic import BaseModel
-from spinegate import Gate, MemoryReceiptStore
 
+from spinegate import Gate, MemoryReceiptStore
 from spinegate_langchain import govern_tool
 
 ALLOWED, DENIED = "add", "delete_everything"  # declared in conftest's manifest: SHELL_SAFE / allowed: false

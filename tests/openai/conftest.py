@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 import pytest
@@ -16,7 +17,7 @@ from spinegate.cli import main as spinegate_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from openai_support import GIT, MANIFEST, RECEIPT_SCHEMA, Tools, read_receipts  # noqa: E402
+from openai_support import GIT, MANIFEST, RECEIPT_SCHEMA, Tools, read_receipts
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 RECEIPT_SCHEMA = REPO / "fixtures" / "interop" / "receipt.schema.json"
@@ -102,9 +103,15 @@ def outcomes(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 # -- one canned model turn with several calls: good, forbidden, malformed ------------------
 
-from spinegate_openai.testing import (  # noqa: E402
-    chat_completion, chat_custom_tool_call, chat_tool_call, custom_tool_call, function_call, output_message,
-    reasoning_item, response,
+from loopback_model import (  # noqa: E402
+    chat_completion,
+    chat_custom_tool_call,
+    chat_tool_call,
+    custom_tool_call,
+    function_call,
+    output_message,
+    reasoning_item,
+    response,
 )
 
 # call id -> (tool name, arguments as the model wrote them, what must happen)

@@ -12,15 +12,25 @@ from openai_support import decisions, outcomes
 agents = pytest.importorskip("agents")
 
 from agents import (  # noqa: E402
-    Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, Runner, WebSearchTool, function_tool,
+    Agent,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    Runner,
+    WebSearchTool,
+    function_tool,
     set_tracing_disabled,
 )
 
+from loopback_model import (  # noqa: E402
+    LoopbackModel,
+    chat_completion,
+    chat_tool_call,
+    function_call,
+    output_message,
+    response,
+)
 from spinegate import Gate  # noqa: E402
 from spinegate_openai import govern_agent  # noqa: E402
-from spinegate_openai.testing import (  # noqa: E402
-    FakeOpenAIServer, chat_completion, chat_tool_call, function_call, output_message, response,
-)
 
 set_tracing_disabled(True)
 
@@ -98,7 +108,7 @@ def check(rows: list[dict[str, Any]], outputs: dict[str, str], ran: dict[str, in
 
 async def test_runner_with_chat_completions_model(gate: Gate, check_log) -> None:
     first = chat_completion(tool_calls=[chat_tool_call(cid, name, args) for cid, name, args, _ in CALLS])
-    with FakeOpenAIServer(chat=[first, chat_completion(content="finished")]) as server:
+    with LoopbackModel(chat=[first, chat_completion(content="finished")]) as server:
         client = server.async_client()
         ran: dict[str, int] = {}
         agent = make_agent(ran, OpenAIChatCompletionsModel(model="gpt-test", openai_client=client))
@@ -116,7 +126,7 @@ async def test_runner_with_chat_completions_model(gate: Gate, check_log) -> None
 
 async def test_runner_with_responses_model(gate: Gate, check_log) -> None:
     first = response([function_call(cid, name, args) for cid, name, args, _ in CALLS])
-    with FakeOpenAIServer(responses=[first, response([output_message("finished")])]) as server:
+    with LoopbackModel(responses=[first, response([output_message("finished")])]) as server:
         client = server.async_client()
         ran: dict[str, int] = {}
         agent = make_agent(ran, OpenAIResponsesModel(model="gpt-resp", openai_client=client), hosted=True)
@@ -131,7 +141,7 @@ async def test_runner_with_responses_model(gate: Gate, check_log) -> None:
 def test_sync_runner(gate: Gate, receipts) -> None:
     first = chat_completion(tool_calls=[chat_tool_call("s1", "search", {"query": "x"}),
                                         chat_tool_call("s2", "delete_file", {"path": "y"})])
-    with FakeOpenAIServer(chat=[first, chat_completion(content="ok")]) as server:
+    with LoopbackModel(chat=[first, chat_completion(content="ok")]) as server:
         ran: dict[str, int] = {}
         client = server.async_client()
         agent = make_agent(ran, OpenAIChatCompletionsModel(model="gpt-test", openai_client=client))
@@ -188,7 +198,7 @@ async def test_an_unwritable_outcome_receipt_does_not_end_the_run(manifest_path,
 
     store = FullAfterOne()
     first = chat_completion(tool_calls=[chat_tool_call("o1", "search", {"query": "x"})])
-    with FakeOpenAIServer(chat=[first, chat_completion(content="done")]) as server, \
+    with LoopbackModel(chat=[first, chat_completion(content="done")]) as server, \
             Gate.open(manifest_path, receipts=store) as gate:
         client = server.async_client()
         ran: dict[str, int] = {}

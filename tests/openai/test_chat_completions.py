@@ -6,24 +6,32 @@ import json
 
 import pytest
 from openai_support import (
-    CHAT_SPECS, EXPECTED, ORDER, SEARCH_PARAMS, chat_turn, check_replies, check_turn_receipts, decisions, outcomes,
+    CHAT_SPECS,
+    EXPECTED,
+    ORDER,
+    SEARCH_PARAMS,
+    chat_turn,
+    check_replies,
+    check_turn_receipts,
+    decisions,
+    outcomes,
 )
 
+from loopback_model import LoopbackModel, chat_completion, chat_tool_call
 from spinegate import Gate
 from spinegate_openai import ToolCallInterceptor, UnrecognisedOutput, parameters_from_specs
-from spinegate_openai.testing import FakeOpenAIServer, chat_completion, chat_tool_call
 
 USER = [{"role": "user", "content": "find alpha, look up k1 and k2, then clean up"}]
 
 
-def _follow_up(server: FakeOpenAIServer) -> list[dict]:
+def _follow_up(server: LoopbackModel) -> list[dict]:
     bodies = server.requests_to("chat")
     assert len(bodies) == 2
     return bodies[1]["messages"]
 
 
 def test_sync_client_turn(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(chat=[chat_turn(), chat_completion(content="all done")]) as server:
+    with LoopbackModel(chat=[chat_turn(), chat_completion(content="all done")]) as server:
         client = server.client()
         first = client.chat.completions.create(model="gpt-test", messages=USER, tools=CHAT_SPECS)
         message = first.choices[0].message
@@ -46,7 +54,7 @@ def test_sync_client_turn(gate: Gate, tools, check_log) -> None:
 
 
 async def test_async_client_turn_runs_calls_concurrently(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(chat=[chat_turn(), chat_completion(content="all done")]) as server:
+    with LoopbackModel(chat=[chat_turn(), chat_completion(content="all done")]) as server:
         client = server.async_client()
         first = await client.chat.completions.create(model="gpt-test", messages=USER, tools=CHAT_SPECS)
         interceptor = ToolCallInterceptor(gate, tools.mapping(), parameters=parameters_from_specs(CHAT_SPECS))

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai_support import GIT, MANIFEST, SEARCH_PARAMS
 
+from loopback_model import chat_completion, chat_tool_call, function_call
 from spinegate import Approval, Gate, MemoryReceiptStore, load_manifest
-from spinegate.manifest import manifest_from_raw
 from spinegate.canonical import manifest_hash
+from spinegate.manifest import manifest_from_raw
 from spinegate_openai import ToolCallInterceptor
-from spinegate_openai.testing import chat_completion, chat_tool_call, function_call
 
 
 def _manifest(extra: list[dict[str, Any]] | None = None) -> Any:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from openai_support import (
-    RESPONSES_SPECS, chat_turn, check_replies, check_turn_receipts, decisions, outcomes, responses_turn,
+    RESPONSES_SPECS,
+    chat_turn,
+    check_replies,
+    check_turn_receipts,
+    decisions,
+    outcomes,
+    responses_turn,
 )
 
+from loopback_model import LoopbackModel, function_call, output_message, response
 from spinegate import Gate
 from spinegate_openai import ToolCallInterceptor, parameters_from_specs
-from spinegate_openai.testing import FakeOpenAIServer, function_call, output_message, response
 
 
 def test_sync_client_turn(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(responses=[responses_turn(), response([output_message("done")])]) as server:
+    with LoopbackModel(responses=[responses_turn(), response([output_message("done")])]) as server:
         client = server.client()
         first = client.responses.create(model="gpt-test", input="go", tools=RESPONSES_SPECS)
         interceptor = ToolCallInterceptor(gate, tools.mapping(), parameters=parameters_from_specs(RESPONSES_SPECS),
@@ -29,7 +35,7 @@ def test_sync_client_turn(gate: Gate, tools, check_log) -> None:
 
 
 async def test_async_client_turn(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(responses=[responses_turn(model="gpt-resp"), response([output_message("done")])]) as server:
+    with LoopbackModel(responses=[responses_turn(model="gpt-resp"), response([output_message("done")])]) as server:
         client = server.async_client()
         first = await client.responses.create(model="gpt-resp", input="go", tools=RESPONSES_SPECS)
         interceptor = ToolCallInterceptor(gate, tools.mapping(), parameters=parameters_from_specs(RESPONSES_SPECS))
@@ -93,7 +99,7 @@ def test_a_programs_call_is_answered_to_that_program(gate: Gate, tools) -> None:
     """A function call made by a hosted program carries its caller; the output must carry it back."""
     item = function_call("p1", "search", {"query": "x"})
     item["caller"] = {"type": "program", "caller_id": "prog_7"}
-    with FakeOpenAIServer(responses=[response([item, function_call("d1", "search", {"query": "y"})])]) as server:
+    with LoopbackModel(responses=[response([item, function_call("d1", "search", {"query": "y"})])]) as server:
         first = server.client().responses.create(model="gpt-test", input="go")
     out = ToolCallInterceptor(gate, tools.mapping()).handle(first.output)
     assert out[0]["caller"] == {"type": "program", "caller_id": "prog_7"}

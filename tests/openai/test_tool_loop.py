@@ -5,19 +5,28 @@ from __future__ import annotations
 import pytest
 from openai_support import CHAT_SPECS, RESPONSES_SPECS, chat_turn, check_replies, check_turn_receipts, responses_turn
 
+from loopback_model import (
+    LoopbackModel,
+    chat_completion,
+    chat_tool_call,
+    function_call,
+    output_message,
+    response,
+)
 from spinegate import Gate
 from spinegate_openai import (
-    ToolLoopLimitExceeded, arun_responses_tool_loop, arun_tool_loop, run_responses_tool_loop, run_tool_loop,
-)
-from spinegate_openai.testing import (
-    FakeOpenAIServer, chat_completion, chat_tool_call, function_call, output_message, response,
+    ToolLoopLimitExceeded,
+    arun_responses_tool_loop,
+    arun_tool_loop,
+    run_responses_tool_loop,
+    run_tool_loop,
 )
 
 USER = [{"role": "user", "content": "go"}]
 
 
 def test_chat_loop(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(chat=[chat_turn(), chat_completion(content="finished")]) as server:
+    with LoopbackModel(chat=[chat_turn(), chat_completion(content="finished")]) as server:
         result = run_tool_loop(server.client(), gate, tools.mapping(), model="gpt-test", messages=USER,
                                tool_specs=CHAT_SPECS)
         bodies = server.requests_to("chat")
@@ -32,7 +41,7 @@ def test_chat_loop(gate: Gate, tools, check_log) -> None:
 
 
 async def test_async_chat_loop(gate: Gate, tools, check_log) -> None:
-    with FakeOpenAIServer(chat=[chat_turn(), chat_completion(content="finished")]) as server:
+    with LoopbackModel(chat=[chat_turn(), chat_completion(content="finished")]) as server:
         client = server.async_client()
         result = await arun_tool_loop(client, gate, tools.mapping(), model="gpt-test", messages=USER,
                                       tool_specs=CHAT_SPECS, temperature=0)
@@ -46,7 +55,7 @@ async def test_async_chat_loop(gate: Gate, tools, check_log) -> None:
 
 def test_chat_loop_bound(gate: Gate, tools, receipts) -> None:
     again = [chat_completion(tool_calls=[chat_tool_call(f"c{i}", "search", {"query": str(i)})]) for i in range(3)]
-    with FakeOpenAIServer(chat=again) as server:
+    with LoopbackModel(chat=again) as server:
         with pytest.raises(ToolLoopLimitExceeded, match="after 2 requests") as caught:
             run_tool_loop(server.client(), gate, tools.mapping(), model="gpt-test", messages=USER, max_rounds=2)
         assert len(server.requests_to("chat")) == 2
@@ -62,7 +71,7 @@ def test_max_rounds_must_be_positive(gate: Gate, tools) -> None:
 
 def test_responses_loop(gate: Gate, tools, check_log) -> None:
     turn = responses_turn()
-    with FakeOpenAIServer(responses=[turn, response([output_message("finished")])]) as server:
+    with LoopbackModel(responses=[turn, response([output_message("finished")])]) as server:
         result = run_responses_tool_loop(server.client(), gate, tools.mapping(), model="gpt-test", input="go",
                                          tool_specs=RESPONSES_SPECS)
         bodies = server.requests_to("responses")
@@ -75,7 +84,7 @@ def test_responses_loop(gate: Gate, tools, check_log) -> None:
 
 async def test_async_responses_loop_bound(gate: Gate, tools, receipts) -> None:
     again = [response([function_call(f"f{i}", "lookup", {"key": str(i)})]) for i in range(4)]
-    with FakeOpenAIServer(responses=again) as server:
+    with LoopbackModel(responses=again) as server:
         client = server.async_client()
         with pytest.raises(ToolLoopLimitExceeded):
             await arun_responses_tool_loop(client, gate, tools.mapping(), model="gpt-test", input="go", max_rounds=3)
@@ -90,7 +99,7 @@ async def test_async_responses_loop_bound(gate: Gate, tools, receipts) -> None:
 def test_an_answer_without_choices_ends_the_chat_loop(gate: Gate, tools, receipts) -> None:
     empty = chat_completion(content="unused")
     empty["choices"] = []
-    with FakeOpenAIServer(chat=[empty]) as server:
+    with LoopbackModel(chat=[empty]) as server:
         result = run_tool_loop(server.client(), gate, tools.mapping(), model="gpt-test", messages=USER)
     assert result.rounds == 1 and result.response.choices == [] and result.results == []
     assert tools.calls == {} and receipts() == []

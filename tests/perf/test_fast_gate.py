@@ -18,10 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.canonical import receipt_hash
+from spinegate.approvals import Approval
 from spinegate.decision import as_text
-from spinegate.gate import _NAME_CACHE_LIMIT, NAME_LIMIT, Approval, _bounded, _text_field
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
+from spinegate.receipt_body import NAME_LIMIT
+from spinegate.receipt_body import bounded as _bounded
+from spinegate.receipt_body import text_field as _text_field
+from spinegate.receipt_hash import receipt_hash
+from spinegate.recorder import _NAME_CACHE_LIMIT
 from spinegate.verify import verify_path
 
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}
@@ -62,14 +66,15 @@ names = st.one_of(st.text(max_size=8), st.text(min_size=190, max_size=260))
 
 
 @settings(max_examples=200, deadline=None)
-@given(plugin=st.one_of(st.none(), names, st.integers(), st.just(Unhashable())), function=st.one_of(names, st.integers()))
+@given(plugin=st.one_of(st.none(), names, st.integers(), st.just(Unhashable())),
+       function=st.one_of(names, st.integers()))
 def test_cached_tool_name_is_the_bounded_tool_name(tmp_path_factory: Any, plugin: Any, function: Any) -> None:
     gate = _open(tmp_path_factory.mktemp("names"))
     try:
         call = ToolCall(function=function, plugin=plugin)
         expected = _bounded(call.tool_name, NAME_LIMIT)
-        assert gate._tool_name(call) == expected
-        assert gate._tool_name(call) == expected  # from the cache, when it was cached
+        assert gate._recorder.tool_name(call) == expected
+        assert gate._recorder.tool_name(call) == expected  # from the cache, when it was cached
     finally:
         gate.close()
 
@@ -78,9 +83,9 @@ def test_tool_name_cache_stays_bounded(tmp_path: Path) -> None:
     gate = _open(tmp_path)
     try:
         for i in range(_NAME_CACHE_LIMIT * 2 + 5):
-            gate._tool_name(ToolCall(function=f"f{i}", plugin="P"))
-        assert 0 < len(gate._tool_names) <= _NAME_CACHE_LIMIT
-        assert gate._tool_name(ToolCall(function="f3", plugin="P")) == "P.f3"
+            gate._recorder.tool_name(ToolCall(function=f"f{i}", plugin="P"))
+        assert 0 < len(gate._recorder._tool_names) <= _NAME_CACHE_LIMIT
+        assert gate._recorder.tool_name(ToolCall(function="f3", plugin="P")) == "P.f3"
     finally:
         gate.close()
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spinegate.canonical import receipt_hash
 from spinegate.effects import EffectClass
-from spinegate.receipts import _fast_parts, format_timestamp, seal
+from spinegate.receipt_body import format_timestamp, seal
+from spinegate.receipt_hash import hashed_parts, receipt_hash
 
 
 def general(value: Any) -> str:
@@ -108,7 +108,7 @@ def test_fixed_schema_takes_the_fast_path() -> None:
                             "current_posture": "NORMAL"},
         "git_context": {"branch": "main", "commit_before": None, "commit_after": None},
     }
-    assert _fast_parts(body) is not None
+    assert hashed_parts(body) is not None
     receipt = seal(dict(body), "f" * 64)
     full = {**body, "previous_receipt_hash": "f" * 64, "receipt_hash": receipt.receipt_hash}
     assert receipt.to_json() == general(full)
@@ -134,17 +134,18 @@ def test_non_finite_and_special_floats() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(moment=st.datetimes(timezones=st.sampled_from(
-    [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))])))
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11))])))
 def test_format_timestamp_matches_strftime(moment: datetime) -> None:
     try:
-        expected = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     except OverflowError:
         return
     assert format_timestamp(moment) == expected
 
 
 from spinegate.errors import ReceiptFormatError  # noqa: E402
-from spinegate.receipts import validate_receipt, validated_receipt_hash  # noqa: E402
+from spinegate.receipt_hash import fixed_schema_hash as validated_receipt_hash  # noqa: E402
+from spinegate.receipts import validate_receipt  # noqa: E402
 
 opt_text = st.one_of(st.none(), text)
 number = st.one_of(st.integers(min_value=0, max_value=2**70), st.floats(min_value=0, allow_nan=False),
@@ -190,7 +191,7 @@ def test_validated_receipt_hash_matches_general(receipt: dict[str, Any]) -> None
 # --------------------------------------------------------------------------
 # Per-session constants (`seal_constants`): the same bytes with or without them.
 
-from spinegate.receipts import SealConstants, seal_constants  # noqa: E402
+from spinegate.receipt_hash import SealConstants, seal_constants  # noqa: E402
 
 plain_or_null = st.one_of(st.none(), text)
 
@@ -259,14 +260,14 @@ def test_constants_are_used_only_for_their_own_objects() -> None:
     assert isinstance(k, SealConstants)
     k.session_text, k.instance_text = '"S"', '"I"'  # marked, so their use shows in the output
     k.git_text = '"git_context":{"branch":"G","commit_after":null,"commit_before":null}'
-    head, _, tail = _fast_parts(_ordinary_body(session, instance, dict(git)), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(session, instance, dict(git)), k)  # type: ignore[misc]
     assert '"instance_id":"I"' in head and '"branch":"G"' in head and '"session_id":"S"' in tail
     # An equal but distinct session id (or a changed git value) is serialised afresh.
     other = "".join(["session-", "1"])
     assert other == session and other is not session
-    head, _, tail = _fast_parts(_ordinary_body(other, instance, dict(git)), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(other, instance, dict(git)), k)  # type: ignore[misc]
     assert '"session_id":"session-1"' in tail and '"branch":"G"' not in head
-    head, _, tail = _fast_parts(_ordinary_body(session, instance, {**git, "commit_after": "def"}), k)  # type: ignore[misc]
+    _, head, _, tail = hashed_parts(_ordinary_body(session, instance, {**git, "commit_after": "def"}), k)  # type: ignore[misc]
     assert '"branch":"main","commit_after":"def","commit_before":"abc"' in head
 
 

@@ -10,18 +10,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spinegate import Gate, ToolCall
-from spinegate.canonical import receipt_hash
 from spinegate.errors import ReceiptFormatError
-from spinegate.receipts import validate_receipt
-from spinegate.verify import MAX_REPORTED, _validate_json, _verify_jsonl_serial, verify_jsonl, verify_path
+from spinegate.receipt_hash import receipt_hash
+from spinegate.receipts import parse_receipt_line, validate_receipt
+from spinegate.verify import MAX_REPORTED, _verify_jsonl_serial, verify_jsonl, verify_path
+
+
+def _validate_json(raw: str | bytes) -> dict[str, Any]:
+    """`parse_receipt_line`, raising where it declines (the general path takes the line then)."""
+    data = parse_receipt_line(raw)
+    if data is None:
+        raise ValueError("declined by the one-step validator")
+    return data
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
 GIT = {"branch": "main", "commit_before": None, "commit_after": None}
@@ -271,7 +280,7 @@ import hashlib  # noqa: E402
 
 from pydantic_core import to_json  # noqa: E402
 
-from spinegate.verify import _validated_hash  # noqa: E402
+from spinegate.receipt_hash import sorted_receipt_hash as _validated_hash  # noqa: E402
 
 # No lone surrogates: the one-step validator rejects them, so they never reach this serialiser.
 _chars = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=("Cs",))

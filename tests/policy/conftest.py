@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
 
 from spinegate import Gate
-from spinegate.manifest import seal_manifest
+from spinegate.manifest_file import seal_manifest
 from spinegate.paths import PathPolicy
 from spinegate.shell import ShellClassifier
 from spinegate.verify import verify_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from policy_support import BASE, GIT, HOME, SCHEMA_PATH, identity  # noqa: E402
+from policy_support import BASE, GIT, HOME, SCHEMA_PATH, identity
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from policy_support import ROOT
 
 from spinegate.cli import main
-
-from policy_support import ROOT
 
 SAMPLE = ROOT / "samples" / "manifest_v1_1.json"
 

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from policy_support import BASE, HOME, entry, identity
 
-from spinegate import Approval, ApprovalRequest, Gate, ToolCall
+from spinegate import Approval, ApprovalRequest, Gate, ReceiptLogError, ToolCall
 from spinegate.classifier import EffectClassifier
 from spinegate.decision import Verdict
 from spinegate.effects import EffectClass, Posture
-from spinegate.manifest import load_manifest
-
-from policy_support import BASE, HOME, entry, identity
+from spinegate.manifest_file import load_manifest
 
 Receipts = Callable[[Path], list[dict[str, Any]]]
 
@@ -321,22 +321,49 @@ def test_risk_accumulates_and_posture_tightens_on_its_own(gate: Gate, tmp_path: 
     assert rows[0]["action"]["risk_delta"] == 0.01 and rows[1]["action"]["risk_delta"] == 0.15
 
 
-def test_operator_posture_change_shows_in_the_next_receipt(gate: Gate, tmp_path: Path,
-                                                           receipts_ok: Receipts) -> None:
+def test_operator_posture_change_writes_a_posture_receipt(gate: Gate, tmp_path: Path,
+                                                         receipts_ok: Receipts) -> None:
     d = gate.check(call("Web", "Fetch"))
-    gate.set_posture("ELEVATED", by="ops-oncall")
+    changed = gate.set_posture("ELEVATED", by="ops-oncall")
     assert gate.check(call("Web", "Fetch")).reason == "ELEVATED_BLOCKS_NETWORK"
-    gate.set_posture(Posture.NORMAL, by="ops-oncall")
+    gate.set_posture(Posture.NORMAL, by="ops-oncall", note="incident closed")
     gate.record_outcome(d, output="ok")
     assert gate.check(call("Web", "Fetch")).approved
     with pytest.raises(ValueError):
         gate.set_posture("RELAXED")
     rows = receipts_ok(tmp_path / "receipts.jsonl")
+    assert [r["action"]["operation"] for r in rows] == ["decision", "posture", "decision", "posture", "outcome",
+                                                      "decision"]
+    assert rows[1]["receipt_id"] == changed.receipt_id and rows[1]["result"]["status"] == "success"
+    assert rows[1]["action"]["description"] == "posture set from NORMAL to ELEVATED by ops-oncall"
     assert rows[1]["budget_snapshot"]["current_posture"] == "ELEVATED"
-    assert "posture set from NORMAL to ELEVATED by ops-oncall" in rows[1]["action"]["description"]
-    assert "posture set from ELEVATED to NORMAL by ops-oncall" in rows[2]["action"]["description"]
-    assert rows[2]["action"]["operation"] == "outcome"
-    assert "posture set" not in rows[3]["action"]["description"]
+    assert rows[3]["action"]["description"] == "posture set from ELEVATED to NORMAL by ops-oncall: incident closed"
+    assert all("posture set" not in r["action"]["description"] for r in rows if r["action"]["operation"] != "posture")
+
+
+def test_restoring_the_posture_resets_the_risk_on_the_record(gate: Gate, tmp_path: Path,
+                                                            receipts_ok: Receipts) -> None:
+    for _ in range(4):
+        gate.check(call("Web", "Blocked"))
+    assert gate.posture is Posture.LOCKDOWN and gate.budget()["session_risk_score"] > 0.5
+    restored = gate.restore_posture(by="alice (new prompt)")
+    assert gate.posture is Posture.NORMAL and gate.budget()["session_risk_score"] == 0.0
+    assert gate.check(call("Web", "Fetch")).approved
+    rows = receipts_ok(tmp_path / "receipts.jsonl")
+    posture = rows[4]
+    assert posture["receipt_id"] == restored.receipt_id and posture["action"]["operation"] == "posture"
+    assert posture["action"]["description"] == ("posture restored from LOCKDOWN to NORMAL by alice (new prompt); "
+                                                "session risk reset to 0")
+    assert posture["budget_snapshot"]["session_risk_score"] == 0.0
+    assert posture["budget_snapshot"]["current_posture"] == "NORMAL"
+    assert posture["budget_snapshot"]["steps_used"] == 4  # a posture change is not a step
+
+
+def test_a_posture_change_that_cannot_be_recorded_changes_nothing(gate: Gate) -> None:
+    gate.close()
+    with pytest.raises(ReceiptLogError, match="the posture was not changed"):
+        gate.set_posture("LOCKDOWN")
+    assert gate.posture is Posture.NORMAL
 
 
 def test_thresholds_and_deltas_from_the_manifest(write_manifest: Callable[..., Path],

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from policy_support import ROOT, entry
 
+from spinegate.canonical import manifest_hash
 from spinegate.effects import EffectClass
 from spinegate.errors import ManifestError
-from spinegate.manifest import load_manifest, manifest_from_raw
-from spinegate.canonical import manifest_hash
-
-from policy_support import ROOT, entry
+from spinegate.manifest import manifest_from_raw
+from spinegate.manifest_file import load_manifest
 
 SAMPLE = ROOT / "samples" / "manifest_v1_1.json"
 V10_SAMPLE = ROOT / "samples" / "manifest.json"

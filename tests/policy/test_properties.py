@@ -6,6 +6,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from policy_support import BASE, HOME, entry, identity
 
 from spinegate.classifier import EffectClassifier
 from spinegate.decision import ToolCall
@@ -13,8 +14,6 @@ from spinegate.effects import EffectClass, most_restrictive
 from spinegate.manifest import manifest_from_raw
 from spinegate.paths import PathPolicy
 from spinegate.shell import ShellClassifier
-
-from policy_support import BASE, HOME, entry, identity
 
 PATHS = PathPolicy(base_dir=BASE, resolver=identity, home=HOME, case_insensitive=False)
 SHELL = ShellClassifier(paths=PATHS)

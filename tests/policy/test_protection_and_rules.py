@@ -34,25 +34,26 @@ def _functions() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def gate(write_manifest: Callable[..., Path], open_gate: Callable[..., Gate], tmp_path: Path) -> Gate:
-    manifest = write_manifest(_functions())
+def manifest(write_manifest: Callable[..., Path]) -> Path:
+    return write_manifest(_functions())
+
+
+@pytest.fixture
+def gate(manifest: Path, open_gate: Callable[..., Gate], tmp_path: Path) -> Gate:
     return open_gate(manifest, signing_key=str(_key(tmp_path)))
 
 
 def _key(tmp_path: Path) -> Path:
-    from spinegate.signing import write_keypair
+    from spinegate.keys import write_keypair
 
     private = tmp_path / "gate.key"
     write_keypair(private)
     return private
 
 
-def test_the_gate_refuses_writes_to_its_own_files(gate: Gate, tmp_path: Path) -> None:
+def test_the_gate_refuses_writes_to_its_own_files(gate: Gate, manifest: Path, tmp_path: Path) -> None:
     log = tmp_path / "receipts.jsonl"
-    own = [str(log), str(tmp_path / "receipts.jsonl.checkpoints.jsonl"), str(tmp_path / "gate.key")]
-    manifest = gate._manifest_path  # noqa: SLF001 - the path the gate opened
-    assert manifest is not None
-    own.append(manifest)
+    own = [str(log), str(tmp_path / "receipts.jsonl.checkpoints.jsonl"), str(tmp_path / "gate.key"), str(manifest)]
     for path in own:
         for command in (f"echo x > {path}", f"rm -f {path}", f"mv {path} /tmp/elsewhere", f"truncate -s0 {path}",
                         f"ln -sf /dev/null {path}", f"sed -i d {path}"):

@@ -18,8 +18,9 @@ from bs4 import BeautifulSoup
 
 from outside_tools import missing, require
 from spinegate import Gate, ToolCall, write_keypair
-from spinegate.canonical import canonical_json, receipt_hash
-from spinegate.manifest import seal_manifest
+from spinegate.canonical import canonical_json
+from spinegate.manifest_file import seal_manifest
+from spinegate.receipt_hash import receipt_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}

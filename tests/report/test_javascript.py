@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from report_support import ROOT, node
 
-from spinegate.canonical import canonical_json, receipt_hash
+from spinegate.canonical import canonical_json
+from spinegate.receipt_hash import receipt_hash
 from spinegate.report.embed import script_text
 from spinegate.report.gather import gather
 from spinegate.verify import verify_path

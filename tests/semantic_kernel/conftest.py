@@ -6,15 +6,16 @@ import json
 import subprocess
 import sys
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from semantic_kernel import Kernel
 from semantic_kernel.functions import kernel_function
 
+from semantic_kernel import Kernel
 from spinegate import Gate, seal_manifest, verify_path
 from spinegate.cli import main as cli_main
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from semantic_kernel import Kernel
 from semantic_kernel.contents import ChatHistory
 
+from semantic_kernel import Kernel
 from spinegate_semantic_kernel import sanitize_arguments
 
 json_values = st.recursive(

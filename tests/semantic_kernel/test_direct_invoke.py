@@ -9,14 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from semantic_kernel import Kernel
+from semantic_kernel.contents import ChatHistory
 from semantic_kernel.exceptions import KernelInvokeException
 from semantic_kernel.filters import FilterTypes
-from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments
 
+from semantic_kernel import Kernel
 from spinegate import (
-    EffectClassifier, Gate, GovernanceVeto, MemoryReceiptStore, ReceiptWriteError, seal_manifest,
+    EffectClassifier,
+    Gate,
+    GovernanceVeto,
+    MemoryReceiptStore,
+    ReceiptWriteError,
+    seal_manifest,
 )
 from spinegate.canonical import sha256_hex
 from spinegate_semantic_kernel import OutcomeNotRecorded, SpineFilter, sanitize_arguments, unwrap_veto
@@ -154,7 +159,7 @@ async def test_streaming_allowed_records_outcome_after_the_stream(kernel: Kernel
     chunks = [c async for c in kernel.invoke_stream(plugin_name="Files", function_name="stream_lines", path="a")]
     assert chunks == ["line0 ", "line1 ", "line2 "]
     assert plugin.calls == {"stream_lines": 1}
-    decision, outcome = receipts(log_path)
+    _, outcome = receipts(log_path)
     assert outcome["action"]["operation"] == "outcome"
     assert outcome["result"]["stdout_truncated"] == "line0 line1 line2 "
     assert_log_verifies(log_path)

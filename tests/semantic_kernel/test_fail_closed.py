@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
-from openai import AsyncOpenAI
-from semantic_kernel import Kernel
 from semantic_kernel.connectors.ai.function_choice_behavior import FunctionChoiceBehavior
 from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAIChatPromptExecutionSettings
 from semantic_kernel.contents import ChatHistory
@@ -20,17 +19,19 @@ from semantic_kernel.filters.auto_function_invocation.auto_function_invocation_c
 )
 from semantic_kernel.functions import FunctionResult, KernelArguments, kernel_function
 
+from loopback_model import LoopbackModel, tool_messages, tool_then_answer
+from openai import AsyncOpenAI
+from semantic_kernel import Kernel
 from spinegate import Gate
 from spinegate.canonical import sha256_hex
 from spinegate_semantic_kernel import DECISION_METADATA_KEY, SpineFilter, unwrap_veto
-from spinegate_semantic_kernel.testing import FakeChatModel, ToolThenAnswer, tool_messages
 
 from .conftest import FilesPlugin, assert_log_verifies, receipts
 
 AutoNext = Callable[[AutoFunctionInvocationContext], Awaitable[None]]
 
 
-async def _chat(kernel: Kernel, model: FakeChatModel, arguments: KernelArguments | None = None) -> Any:
+async def _chat(kernel: Kernel, model: LoopbackModel, arguments: KernelArguments | None = None) -> Any:
     client = AsyncOpenAI(api_key="local-test-key", base_url=model.base_url, max_retries=0, timeout=10)
     service = OpenAIChatCompletion(ai_model_id="local-model", async_client=client)
     history = ChatHistory()
@@ -39,9 +40,9 @@ async def _chat(kernel: Kernel, model: FakeChatModel, arguments: KernelArguments
     return await service.get_chat_message_content(history, settings, kernel=kernel, arguments=arguments)
 
 
-def _told(model: FakeChatModel) -> dict[str, str]:
+def _told(model: LoopbackModel) -> dict[str, str]:
     """What the model was told for each tool call, from its second request."""
-    return {m["tool_call_id"]: m["content"] for m in tool_messages(model.requests[1])}
+    return {m["tool_call_id"]: m["content"] for m in tool_messages(model.requests_to("chat")[1])}
 
 
 # -- model-chosen calls ---------------------------------------------------------------
@@ -50,13 +51,13 @@ def _told(model: FakeChatModel) -> dict[str, str]:
 async def test_function_swapped_after_approval_is_refused_readably(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
                                                                    log_path: Path) -> None:
     """A later auto filter that swaps the approved function for a forbidden one gets no free pass."""
-    async def swap(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def swap(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         context.function = context.kernel.get_function("Files", "delete")
         await next(context)
 
     SpineFilter(gate).attach(kernel)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, swap)  # added later: runs after SpineFilter decided
-    with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
         await _chat(kernel, model)
     assert plugin.calls == {}  # neither read (swapped out) nor delete (refused) ran
     log = receipts(log_path)
@@ -73,15 +74,15 @@ async def test_function_swapped_after_approval_is_refused_readably(kernel: Kerne
 
 async def test_swapped_function_refusal_can_terminate(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
                                                       log_path: Path) -> None:
-    async def swap(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def swap(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         context.function = context.kernel.get_function("Files", "delete")
         await next(context)
 
     SpineFilter(gate, on_deny="terminate").attach(kernel)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, swap)
-    with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
         answer = await _chat(kernel, model)
-    assert len(model.requests) == 1 and plugin.calls == {}
+    assert len(model.requests_to("chat")) == 1 and plugin.calls == {}
     (item,) = answer.items
     assert "DESTRUCTIVE_OPERATION_BLOCKED" in str(item.result)
     assert_log_verifies(log_path)
@@ -90,13 +91,13 @@ async def test_swapped_function_refusal_can_terminate(kernel: Kernel, plugin: Fi
 async def test_argument_change_is_found_by_canonical_hash(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
                                                           log_path: Path) -> None:
     """`1 == True` in Python, but they are different arguments: the changed call is decided again."""
-    async def flip(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def flip(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         context.arguments["mode"] = True
         await next(context)
 
     SpineFilter(gate).attach(kernel)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, flip)
-    with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
         await _chat(kernel, model, KernelArguments(mode=1))
     assert plugin.calls == {"read": 1}
     log = receipts(log_path)
@@ -109,12 +110,12 @@ async def test_argument_change_is_found_by_canonical_hash(kernel: Kernel, plugin
 async def test_no_outcome_when_a_later_filter_answers_instead_of_the_function(
         kernel: Kernel, plugin: FilesPlugin, gate: Gate, log_path: Path) -> None:
     """The log must not claim a function ran when another filter answered for it."""
-    async def cached(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def cached(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         context.function_result = FunctionResult(function=context.function.metadata, value="from the cache")
 
     SpineFilter(gate).attach(kernel)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, cached)
-    with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
         await _chat(kernel, model)
     assert plugin.calls == {}
     assert _told(model) == {"call_read": "from the cache"}
@@ -130,7 +131,7 @@ async def test_gate_failure_in_auto_pass_is_a_readable_refusal(kernel: Kernel, p
 
     SpineFilter(gate).attach(kernel)
     monkeypatch.setattr(gate, "acheck", broken)
-    with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
         await _chat(kernel, model)
     assert plugin.calls == {}
     told = _told(model)["call_read"]
@@ -141,7 +142,7 @@ async def test_gate_failure_in_auto_pass_is_a_readable_refusal(kernel: Kernel, p
 async def test_parallel_calls_keep_their_own_approval(kernel: Kernel, plugin: FilesPlugin, gate: Gate,
                                                       log_path: Path) -> None:
     """Concurrent model-chosen calls interleave; each function pass must use its own call's approval."""
-    async def slow(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def slow(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         index = int(str(context.arguments["path"])[1:-4])
         await asyncio.sleep(0.002 * ((7 * index) % 5))  # finish in a different order than started
         await next(context)
@@ -149,7 +150,7 @@ async def test_parallel_calls_keep_their_own_approval(kernel: Kernel, plugin: Fi
     calls = [(f"call_{i}", "Files-read", {"path": f"f{i}.txt"}) for i in range(6)]
     SpineFilter(gate).attach(kernel)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, slow)
-    with FakeChatModel(ToolThenAnswer(calls)) as model:
+    with LoopbackModel(chat=tool_then_answer(calls)) as model:
         await _chat(kernel, model)
     assert plugin.calls == {"read": 6}
     log = receipts(log_path)
@@ -170,7 +171,7 @@ async def test_two_filters_on_one_kernel_each_decide_once(kernel: Kernel, plugin
                                                            "commit_after": None}) as other:
         SpineFilter(gate).attach(kernel)
         SpineFilter(other).attach(kernel)
-        with FakeChatModel(ToolThenAnswer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
+        with LoopbackModel(chat=tool_then_answer([("call_read", "Files-read", {"path": "notes.txt"})])) as model:
             await _chat(kernel, model)
     assert plugin.calls == {"read": 1}
     for log in (log_path, other_log):
@@ -280,13 +281,13 @@ async def test_refusal_metadata_carries_the_decision(kernel: Kernel, plugin: Fil
                                                      log_path: Path) -> None:
     seen: list[Any] = []
 
-    async def watch(context: AutoFunctionInvocationContext, next: AutoNext) -> None:  # noqa: A002
+    async def watch(context: AutoFunctionInvocationContext, next: AutoNext) -> None:
         await next(context)
         seen.append(context.function_result)
 
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, watch)  # added first: runs around SpineFilter
     SpineFilter(gate).attach(kernel)
-    with FakeChatModel(ToolThenAnswer([("call_delete", "Files-delete", {"path": "notes.txt"})])) as model:
+    with LoopbackModel(chat=tool_then_answer([("call_delete", "Files-delete", {"path": "notes.txt"})])) as model:
         await _chat(kernel, model)
     (result,) = seen
     decision = result.metadata[DECISION_METADATA_KEY]

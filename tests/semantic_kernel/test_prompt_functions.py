@@ -5,19 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from openai import AsyncOpenAI
-from semantic_kernel import Kernel
 from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
 from semantic_kernel.exceptions import KernelInvokeException
 
+from loopback_model import LoopbackModel, text_reply
+from openai import AsyncOpenAI
+from semantic_kernel import Kernel
 from spinegate import Gate
 from spinegate_semantic_kernel import SpineFilter, unwrap_veto
-from spinegate_semantic_kernel.testing import FakeChatModel, text_reply
 
 from .conftest import assert_log_verifies, receipts
 
 
-def _add_writer(kernel: Kernel, model: FakeChatModel) -> None:
+def _add_writer(kernel: Kernel, model: LoopbackModel) -> None:
     client = AsyncOpenAI(api_key="local-test-key", base_url=model.base_url, max_retries=0, timeout=10)
     kernel.add_service(OpenAIChatCompletion(ai_model_id="local-model", async_client=client))
     kernel.add_function(plugin_name="Writer", function_name="summarize", prompt="Summarize: {{$text}}")
@@ -26,13 +26,13 @@ def _add_writer(kernel: Kernel, model: FakeChatModel) -> None:
 
 async def test_prompt_functions_allowed_and_undeclared(kernel: Kernel, gate: Gate, log_path: Path) -> None:
     SpineFilter(gate).attach(kernel)
-    with FakeChatModel([text_reply("a short summary")]) as model:
+    with LoopbackModel(chat=[text_reply("a short summary")]) as model:
         _add_writer(kernel, model)
         result = await kernel.invoke(plugin_name="Writer", function_name="summarize", text="a long text")
         with pytest.raises(KernelInvokeException) as info:
             await kernel.invoke(plugin_name="Writer", function_name="leak", text="secrets")
     assert str(result) == "a short summary"
-    assert len(model.requests) == 1  # the refused prompt never reached the model
+    assert len(model.requests_to("chat")) == 1  # the refused prompt never reached the model
     veto = unwrap_veto(info.value)
     assert veto is not None and veto.reason == "TOOL_NOT_IN_MANIFEST"
     outcome = [r for r in receipts(log_path) if r["action"]["operation"] == "outcome"]
@@ -43,15 +43,15 @@ async def test_prompt_functions_allowed_and_undeclared(kernel: Kernel, gate: Gat
 async def test_streamed_prompt_function_records_the_streamed_text(kernel: Kernel, gate: Gate,
                                                                   log_path: Path) -> None:
     SpineFilter(gate).attach(kernel)
-    with FakeChatModel([text_reply("streamed summary")]) as model:
+    with LoopbackModel(chat=[text_reply("streamed summary")]) as model:
         _add_writer(kernel, model)
         chunks = [c async for c in kernel.invoke_stream(plugin_name="Writer", function_name="summarize",
                                                         text="a long text")]
         with pytest.raises(Exception) as info:
             async for _ in kernel.invoke_stream(plugin_name="Writer", function_name="leak", text="secrets"):
                 pass
-    assert model.requests[0].get("stream") is True
-    assert len(model.requests) == 1
+    assert model.requests_to("chat")[0].get("stream") is True
+    assert len(model.requests_to("chat")) == 1
     assert "".join(str(c[0]) for c in chunks) == "streamed summary"
     assert unwrap_veto(info.value) is not None
     outcome = [r for r in receipts(log_path) if r["action"]["operation"] == "outcome"]

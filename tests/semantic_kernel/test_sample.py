@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
+from loopback_model import LoopbackModel, tool_then_answer
 from spinegate import verify_path
-from spinegate_semantic_kernel.testing import FakeChatModel, ToolThenAnswer
 
 from .conftest import REPO
 
@@ -54,9 +54,9 @@ async def test_demo_service_path_with_a_key(tmp_path: Path, monkeypatch: pytest.
     In-process (the subprocess run above already covers the script entry point).
     """
     demo = _load_demo()
-    script = ToolThenAnswer([("call_r", "Files-Read", {"path": "notes.txt"}),
+    script = tool_then_answer([("call_r", "Files-Read", {"path": "notes.txt"}),
                              ("call_d", "Files-Delete", {"path": "notes.txt"})])
-    with FakeChatModel(script) as model:
+    with LoopbackModel(chat=script) as model:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
         monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
         monkeypatch.setenv("OPENAI_MODEL", "local-model")
@@ -64,7 +64,7 @@ async def test_demo_service_path_with_a_key(tmp_path: Path, monkeypatch: pytest.
     out = capsys.readouterr().out
     assert status == 0, out
     assert "model: OpenAI local-model" in out
-    assert len(model.requests) == 2
-    assert model.requests[0]["model"] == "local-model"
+    assert len(model.requests_to("chat")) == 2
+    assert model.requests_to("chat")[0]["model"] == "local-model"
     assert (tmp_path / "notes.txt").exists()
     assert verify_path(tmp_path / "receipts.jsonl").ok

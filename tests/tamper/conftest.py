@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tamper_support import FUNCTIONS, GIT, Clock, read_call  # noqa: E402
+from tamper_support import FUNCTIONS, GIT, Clock, read_call
 
-from spinegate import Gate  # noqa: E402
-from spinegate.manifest import seal_manifest  # noqa: E402
-from spinegate.signing import write_keypair  # noqa: E402
+from spinegate import Gate
+from spinegate.keys import write_keypair
+from spinegate.manifest_file import seal_manifest
 
 
 @pytest.fixture

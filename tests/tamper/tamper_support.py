@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from spinegate import ToolCall
-from spinegate.canonical import canonical_json, receipt_hash
+from spinegate.canonical import canonical_json
+from spinegate.receipt_hash import receipt_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 GIT = {"branch": "main", "commit_before": "0123456789abcdef0123456789abcdef01234567", "commit_after": None}
@@ -24,7 +25,7 @@ class Clock:
     """Deterministic UTC clock ticking one millisecond per reading."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=timezone.utc)
+        self.now = datetime(2026, 5, 1, 12, 0, 0, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)

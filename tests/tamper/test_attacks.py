@@ -12,21 +12,33 @@ import base64
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from tamper_support import GIT, Clock, lines, read_call, rechain, write_lines
 
 from spinegate import Gate
+from spinegate.checkpoint_verify import iter_checkpoints, prove_receipt, verify_checkpoints, verify_receipt_proof
+from spinegate.checkpoints import CHECKPOINT_FIELDS as _UNSIGNED_FIELDS
 from spinegate.cli import main
 from spinegate.errors import ReceiptLogError
-from spinegate.signing import (
-    _UNSIGNED_FIELDS, CHECKPOINT_CHAIN_BROKEN, CHECKPOINT_FILE_INVALID, CHECKPOINT_KEY_MISMATCH,
-    CHECKPOINT_MALFORMED, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID, RECEIPT_NOT_CANONICAL,
-    RECEIPT_REWRITTEN, RECEIPTS_DELETED, RECEIPTS_INSERTED, SESSION_UNSIGNED, TAIL_TRUNCATED, checkpoint_path_for,
-    iter_checkpoints, prove_receipt, verify_checkpoints, verify_receipt_proof,
+from spinegate.jsonl_store import checkpoint_path_for
+from spinegate.reasons import (
+    CHECKPOINT_CHAIN_BROKEN,
+    CHECKPOINT_FILE_INVALID,
+    CHECKPOINT_KEY_MISMATCH,
+    CHECKPOINT_MALFORMED,
+    CHECKPOINT_MISSING,
+    CHECKPOINT_SIGNATURE_INVALID,
+    RECEIPT_NOT_CANONICAL,
+    RECEIPT_REWRITTEN,
+    RECEIPTS_DELETED,
+    RECEIPTS_INSERTED,
+    SESSION_UNSIGNED,
+    TAIL_TRUNCATED,
 )
 from spinegate.verify import verify_path
 

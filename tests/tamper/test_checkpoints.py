@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +19,24 @@ from tamper_support import GIT, Clock, lines, read_call, rechain, write_lines
 
 from spinegate import Gate
 from spinegate.canonical import canonical_json
+from spinegate.checkpoint_verify import iter_checkpoints, verify_checkpoints
+from spinegate.checkpoints import checkpoint_hash, sign_checkpoint
 from spinegate.cli import main
 from spinegate.errors import KeyFileError, ReceiptLogError
-from spinegate.signing import (
-    CHECKPOINT_CHAIN_BROKEN, CHECKPOINT_FILE_MISSING, CHECKPOINT_KEY_MISMATCH, CHECKPOINT_MISSING,
-    CHECKPOINT_REORDERED, CHECKPOINT_SIGNATURE_INVALID, NO_CHECKPOINTS, RECEIPT_REWRITTEN, RECEIPTS_DELETED,
-    RECEIPTS_INSERTED, TAIL_TRUNCATED, checkpoint_hash, checkpoint_path_for, iter_checkpoints,
-    load_private_key, sign_checkpoint, verify_checkpoints,
+from spinegate.jsonl_store import checkpoint_path_for
+from spinegate.keys import load_private_key
+from spinegate.reasons import (
+    CHECKPOINT_CHAIN_BROKEN,
+    CHECKPOINT_FILE_MISSING,
+    CHECKPOINT_KEY_MISMATCH,
+    CHECKPOINT_MISSING,
+    CHECKPOINT_REORDERED,
+    CHECKPOINT_SIGNATURE_INVALID,
+    NO_CHECKPOINTS,
+    RECEIPT_REWRITTEN,
+    RECEIPTS_DELETED,
+    RECEIPTS_INSERTED,
+    TAIL_TRUNCATED,
 )
 from spinegate.verify import verify_path
 
@@ -234,7 +246,7 @@ def test_forged_checkpoint_signed_with_another_key_is_named(signed_log: Callable
     write_checkpoints(log, forged)
     assert codes(verify_checkpoints(log, keypair[1])) >= {CHECKPOINT_SIGNATURE_INVALID}
     # Forgery 2: honest about its own key id.
-    from spinegate.signing import key_id
+    from spinegate.keys import key_id
 
     forged = [sign_checkpoint(other, {**{k: v for k, v in c.items() if k != "signature"},
                                       "key_id": key_id(other.public_key())}) for c in honest]

@@ -23,10 +23,10 @@ from click.testing import CliRunner
 from tamper_support import GIT, read_call
 
 from spinegate import Gate
+from spinegate.checkpoint_verify import verify_checkpoints
 from spinegate.cli import main
 from spinegate.errors import TornLogError
-from spinegate.signing import verify_checkpoints
-from spinegate.store import find_torn_tail
+from spinegate.jsonl_store import find_torn_tail
 from spinegate.verify import verify_path
 
 KILLS = 24
@@ -120,7 +120,8 @@ def test_sigkill_at_random_moments_loses_no_approved_receipt(tmp_path: Path, man
 
 def test_torn_checkpoint_file_is_detected_and_recovered(tmp_path: Path, manifest_path: Path, keypair: Any) -> None:
     """A crash mid-checkpoint leaves a partial line in the checkpoint file: named, and moved aside."""
-    from spinegate.signing import CHECKPOINT_TORN, checkpoint_path_for
+    from spinegate.jsonl_store import checkpoint_path_for
+    from spinegate.reasons import CHECKPOINT_TORN
 
     log = tmp_path / "r.jsonl"
     with Gate.open(manifest_path, receipts=log, signing_key=keypair[0], checkpoint_every=2, git=GIT) as gate:

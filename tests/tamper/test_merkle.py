@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tamper_support import lines
 
-from spinegate.signing import (
-    MerkleAccumulator, checkpoint_path_for, inclusion_proof, iter_checkpoints, leaf_hash, merkle_root,
-    prove_receipt, verify_inclusion, verify_receipt_proof,
-)
+from spinegate.checkpoint_verify import iter_checkpoints, prove_receipt, verify_receipt_proof
+from spinegate.jsonl_store import checkpoint_path_for
+from spinegate.merkle import MerkleAccumulator, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
 # The RFC 6962 test leaves and tree heads used by certificate-transparency-go and others.
 CT_LEAVES = [bytes.fromhex(h) for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",

@@ -45,21 +45,32 @@ def error_line(what: str, fix: str | None = None, *, ctx: click.Context | None =
 
 
 class CommandError(click.ClickException):
-    """A command cannot do what was asked: printed in the common style, exits with `code`."""
+    """A command cannot do what was asked: printed in the common style; exits 2 (usage or unreadable input)."""
 
-    def __init__(self, what: str, fix: str | None = None, *, code: int = EXIT_USAGE) -> None:
+    exit_code = EXIT_USAGE
+
+    def __init__(self, what: str, fix: str | None = None) -> None:
         super().__init__(what)
         self.fix = fix
-        self.exit_code = code
         self.line = error_line(what, fix)  # now, while the failing command's context is current
 
     def show(self, file: Any = None) -> None:
         click.echo(self.line, err=True)
 
 
+class NegativeAnswer(CommandError):
+    """The command's answer is no (an invalid manifest, say), told as an error: exits 1."""
+
+    exit_code = EXIT_NO
+
+
 def fail(what: str, fix: str | None = None, *, code: int = EXIT_USAGE) -> NoReturn:
-    """Stop the command: print `what` (and `fix`) in the common style and exit with `code`."""
-    raise CommandError(what, fix, code=code)
+    """Stop the command: print `what` (and `fix`) in the common style and exit with `code` (2 or 1)."""
+    if code == EXIT_NO:
+        raise NegativeAnswer(what, fix)
+    if code != EXIT_USAGE:
+        raise ValueError(f"an error exits 1 or 2, not {code}")
+    raise CommandError(what, fix)
 
 
 PathKind = Literal["file", "directory", "any"]
@@ -93,7 +104,7 @@ def check_input_path(path: Path, *, kind: PathKind = "file", must_exist: bool = 
          "pass a regular file")
 
 
-class InputPath(click.ParamType):
+class InputPath(click.ParamType):  # type: ignore[type-arg]  # generic in newer click only
     """A path a command reads: checked with `check_input_path` while the command line is parsed."""
 
     name = "path"

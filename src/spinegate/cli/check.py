@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import ManifestError, ManifestUnreadable
-from ..manifest import load_manifest
+from ..manifest_file import load_manifest
 from ._common import EXIT_ESCALATE, EXIT_NO, EXIT_OK, InputPath, fail
 
 
@@ -70,7 +70,8 @@ def command(manifest_file: Path, tool: str, args_json: str, plugin: str | None, 
     except Exception as exc:  # noqa: BLE001 - as the gate does: an exception denies
         click.echo(f"decision: deny\nreason:   EVALUATION_EXCEPTION: {type(exc).__name__}: {exc}")
         raise SystemExit(EXIT_NO) from None
-    effect = classification.effect.value if classification.effect is not None else "unknown (recorded as SHELL_DANGEROUS)"
+    effect = (classification.effect.value if classification.effect is not None
+              else "unknown (recorded as SHELL_DANGEROUS)")
     declared = f" (declared {classification.declared.value})" if classification.declared is not None else ""
     click.echo(f"decision: {ruling.verdict.value}")
     click.echo(f"effect:   {effect}{declared}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ManifestError
-from ..manifest import load_manifest
+from ..manifest_file import load_manifest
 from ._common import InputPath, fail
 from .manifest import manifest_failure
 

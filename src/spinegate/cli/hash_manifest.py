@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ManifestError
-from ..manifest import compute_file_hash
+from ..manifest_file import compute_file_hash
 from ._common import InputPath, fail
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpinegateError
+
 #: The exit code that tells the agent to block the call: the hooks' convention, which a usage error
 #: of this command (exit 2 like every command's) meets as well, so a broken hook line blocks too.
 EXIT_BLOCK = 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..signing import write_keypair
+from ..keys import write_keypair
 from ._common import fail
 
 

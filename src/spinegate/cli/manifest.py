@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ManifestError, ManifestHashMismatch, ManifestUnreadable
-from ..manifest import load_manifest, seal_manifest
+from ..manifest_file import load_manifest, seal_manifest
 from ._common import EXIT_NO, EXIT_USAGE, InputPath, fail
 
 

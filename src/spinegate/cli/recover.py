@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ReceiptLogError
-from ..signing import checkpoint_path_for
-from ..store import recover_torn_tail
+from ..jsonl_store import checkpoint_path_for, recover_torn_tail
 from ._common import InputPath, fail
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from ..checkpoint_verify import verify_checkpoints
 from ..errors import KeyFileError
-from ..signing import checkpoint_path_for, verify_checkpoints
+from ..jsonl_store import checkpoint_path_for
 from ..verify import verify_path
 from ._common import EXIT_NO, EXIT_OK, InputPath, fail
 
@@ -54,6 +55,7 @@ def command(path: Path, as_json: bool, max_failures: int, public_key: Path | Non
         doc: dict[str, Any] = {
             "path": report.path, "valid": ok, "receipts": report.receipts, "sessions": report.sessions,
             "approvals": report.approvals, "denials": report.denials, "outcomes": report.outcomes,
+            "escalations": report.escalations, "session_events": report.session_events,
             "failure_count": failure_count,
             "failures": [dataclasses.asdict(f) for f in failures],
         }

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..signing import checkpoint_path_for
+from ..jsonl_store import checkpoint_path_for
 from .gather import DEFAULT_MAX_EMBEDDED, ReportData, gather
 from .render import load_assets, render_page
 

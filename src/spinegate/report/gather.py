@@ -22,8 +22,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from ..checkpoint_verify import CheckpointReport, verify_checkpoints
+from ..jsonl_store import checkpoint_path_for
+from ..keys import key_id, load_public_key
 from ..logview import APPROVE, DENY, ESCALATE, OUTCOME, LogEntry, iter_entries, row_of
-from ..signing import CheckpointReport, checkpoint_path_for, key_id, load_public_key, verify_checkpoints
 from ..verify import VerifyReport, verify_path
 from .embed import embed_file, embed_line, embed_raw_line
 

@@ -1,23 +1,28 @@
-"""Pieces shared by the governed tool and the middleware: LangChain call -> ToolCall, output -> text."""
+"""Pieces shared by the governed tool and the middleware: LangChain call -> ToolCall, output -> text.
+
+Needs langchain-core only: LangGraph's `Command` is read when LangGraph is
+installed (it is where a tool can return one).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.pydantic import get_fields
-from langgraph.types import Command
+
 from spinegate import Decision, Gate, ToolCall
+from spinegate.reasons import MALFORMED_TOOL_CALL
+
+try:
+    from langgraph.types import Command
+except ImportError:  # langchain-core alone: no graph, so no tool returns a Command
+    Command = None  # type: ignore[assignment,misc]
 
 FRAMEWORK = "langchain"
-#: Reason code for a tool call LangChain handed over in a shape the gate cannot read.
-MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
-
-log = logging.getLogger("spinegate_langchain")
 
 T = TypeVar("T")
 
@@ -80,13 +85,23 @@ def model_arguments(tool: BaseTool | None, tool_input: Any) -> dict[str, Any] | 
     return None
 
 
+def malformed_call(name: Any, plugin: str | None, proposal_id: str | None, model: str | None) -> ToolCall:
+    """The ToolCall recorded for a call whose shape the gate cannot read (no arguments: there are none to trust)."""
+    function = name if isinstance(name, str) and name else "<unnamed tool>"
+    return ToolCall(function=function, plugin=plugin, arguments={}, proposal_id=proposal_id,
+                    framework=FRAMEWORK, model=model)
+
+
 def decide_malformed(gate: Gate, name: Any, plugin: str | None, proposal_id: str | None,
                      model: str | None, what: str) -> Decision:
     """Record a refusal for a call whose shape the gate cannot read (fail closed)."""
-    function = name if isinstance(name, str) and name else "<unnamed tool>"
-    call = ToolCall(function=function, plugin=plugin, arguments={}, proposal_id=proposal_id,
-                    framework=FRAMEWORK, model=model)
-    return gate.deny(call, MALFORMED_TOOL_CALL, what)
+    return gate.deny(malformed_call(name, plugin, proposal_id, model), MALFORMED_TOOL_CALL, what)
+
+
+async def adecide_malformed(gate: Gate, name: Any, plugin: str | None, proposal_id: str | None,
+                            model: str | None, what: str) -> Decision:
+    """`decide_malformed` for async paths: never blocks the event loop on fsync."""
+    return await gate.adeny(malformed_call(name, plugin, proposal_id, model), MALFORMED_TOOL_CALL, what)
 
 
 def output_text(result: Any) -> tuple[str | None, bool]:
@@ -100,7 +115,7 @@ def output_text(result: Any) -> tuple[str | None, bool]:
     if isinstance(result, ToolMessage):
         failed = result.status == "error"
         content = result.content
-    elif isinstance(result, Command) and result.update is not None:
+    elif Command is not None and isinstance(result, Command) and result.update is not None:
         update = result.update
         messages = update.get("messages") if isinstance(update, Mapping) else None
         tool_messages = [m for m in (messages or []) if isinstance(m, ToolMessage)]
@@ -129,38 +144,20 @@ def _outcome(result: Any, error: BaseException | None) -> dict[str, Any]:
     return {"output": text, "status": "failed" if failed else "success"}
 
 
-def _write(gate: Gate, decision: Decision, result: Any, error: BaseException | None) -> None:
-    """Write the outcome receipt of an approved call that ran (or failed).
-
-    The call has already happened, so a receipt that cannot be written is
-    logged rather than raised: raising now would hide a result that exists and
-    invite the model to run the tool again. The next `check` fails closed if
-    the log stays unwritable.
-    """
-    try:
-        gate.record_outcome(decision, **_outcome(result, error))
-    except Exception:  # noqa: BLE001
-        log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
-
-
-async def _awrite(gate: Gate, decision: Decision, result: Any, error: BaseException | None) -> None:
-    """`_write` with `Gate.arecord_outcome`, which keeps an fsync off the event loop."""
-    try:
-        await gate.arecord_outcome(decision, **_outcome(result, error))
-    except Exception:  # noqa: BLE001
-        log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
-
-
 def run_recorded(gate: Gate, decision: Decision, run: Callable[[], T], *, record: bool) -> T:
-    """Run an approved call; with `record`, write its outcome receipt. Exceptions are recorded and re-raised."""
+    """Run an approved call; with `record`, write its outcome receipt. Exceptions are recorded and re-raised.
+
+    The call has already happened when its outcome is written, so a receipt
+    that cannot be written is logged (`Gate.try_record_outcome`), not raised.
+    """
     try:
         result = run()
     except BaseException as exc:
         if record:
-            _write(gate, decision, None, exc)
+            gate.try_record_outcome(decision, **_outcome(None, exc))
         raise
     if record:
-        _write(gate, decision, result, None)
+        gate.try_record_outcome(decision, **_outcome(result, None))
     return result
 
 
@@ -170,10 +167,10 @@ async def arun_recorded(gate: Gate, decision: Decision, run: Callable[[], Awaita
         result = await run()
     except BaseException as exc:
         if record:
-            await _awrite(gate, decision, None, exc)
+            await gate.atry_record_outcome(decision, **_outcome(None, exc))
         raise
     if record:
-        await _awrite(gate, decision, result, None)
+        await gate.atry_record_outcome(decision, **_outcome(result, None))
     return result
 
 

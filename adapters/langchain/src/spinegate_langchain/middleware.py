@@ -12,17 +12,26 @@ The same object also works on a LangGraph `ToolNode`:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command, interrupt
+
 from spinegate import Approval, ApprovalRequest, Decision, Gate, GovernanceVeto, ToolCall
 
 from ._common import (
-    FRAMEWORK, OnDeny, arun_recorded, checked_on_deny, decide_malformed, model_arguments, model_of, run_recorded,
+    FRAMEWORK,
+    OnDeny,
+    adecide_malformed,
+    arun_recorded,
+    checked_on_deny,
+    decide_malformed,
+    model_arguments,
+    model_of,
+    run_recorded,
 )
 
 #: The `kind` of the value SpineMiddleware passes to `langgraph.types.interrupt`.
@@ -31,6 +40,16 @@ APPROVAL_INTERRUPT = "spinegate.approval"
 PERSON = "person via LangGraph interrupt"
 
 ToolResult = ToolMessage | Command[Any]
+
+
+class _Malformed(NamedTuple):
+    """A tool call LangChain handed over in a shape the gate cannot read: refused (MALFORMED_TOOL_CALL)."""
+
+    name: Any
+    plugin: str | None
+    proposal_id: str | None
+    model: str | None
+    what: str
 
 
 def approval_from_resume(value: Any) -> Any:
@@ -86,8 +105,8 @@ class SpineMiddleware(AgentMiddleware):
 
     # -- from a LangChain tool call to the gate's terms -----------------------------
 
-    def _call(self, request: ToolCallRequest) -> ToolCall | Decision:
-        """The gate's ToolCall for this request, or a recorded refusal if it is malformed."""
+    def _call(self, request: ToolCallRequest) -> ToolCall | _Malformed:
+        """The gate's ToolCall for this request, or why it is malformed (then refused with a receipt)."""
         tc = request.tool_call
         tc_id = tc.get("id") if isinstance(tc, Mapping) else None
         proposal_id = tc_id if isinstance(tc_id, str) and tc_id else None
@@ -95,12 +114,12 @@ class SpineMiddleware(AgentMiddleware):
         plugin = self.plugins.get(name, self.plugin) if isinstance(name, str) else self.plugin
         model = self.model or model_of(request.state, proposal_id)
         if not isinstance(name, str) or not name:
-            return decide_malformed(self.gate, name, plugin, proposal_id, model, "the tool call has no tool name")
-        args = tc.get("args")
+            return _Malformed(name, plugin, proposal_id, model, "the tool call has no tool name")
+        args: Any = tc.get("args")  # a dict by LangChain's types; anything by a broken caller's
         arguments = None if isinstance(args, str) else model_arguments(request.tool, args)
         if arguments is None:
-            return decide_malformed(self.gate, name, plugin, proposal_id, model,
-                                    f"the tool call's args are a {type(args).__name__}, not an object")
+            return _Malformed(name, plugin, proposal_id, model,
+                              f"the tool call's args are a {type(args).__name__}, not an object")
         return ToolCall(function=name, plugin=plugin, arguments=arguments, proposal_id=proposal_id,
                         framework=FRAMEWORK, model=model)
 
@@ -159,8 +178,8 @@ class SpineMiddleware(AgentMiddleware):
                        handler: Callable[[ToolCallRequest], ToolResult]) -> ToolResult:
         """Decide, then call the handler only if approved; record the outcome."""
         call = self._call(request)
-        if isinstance(call, Decision):
-            decision = call
+        if isinstance(call, _Malformed):
+            decision = decide_malformed(self.gate, *call)
         else:
             decision = self.gate.check(call, approver=self._ask_person(call))
         if not decision.approved:
@@ -171,8 +190,8 @@ class SpineMiddleware(AgentMiddleware):
                               handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]) -> ToolResult:
         """Async `wrap_tool_call`: `Gate.acheck`, then the handler only if approved."""
         call = self._call(request)
-        if isinstance(call, Decision):
-            decision = call
+        if isinstance(call, _Malformed):
+            decision = await adecide_malformed(self.gate, *call)
         else:
             decision = await self.gate.acheck(call, approver=self._ask_person(call))
         if not decision.approved:

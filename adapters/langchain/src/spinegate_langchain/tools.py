@@ -14,15 +14,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, Tool
 from langchain_core.tools.base import ArgsSchema
-from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
+
 from spinegate import Decision, Gate, GovernanceVeto, ToolCall
 from spinegate.errors import SpinegateError
 
 from ._common import (
-    FRAMEWORK, OnDeny, arun_recorded, checked_on_deny, decide_malformed, injected_keys, model_arguments, run_recorded,
+    FRAMEWORK,
+    OnDeny,
+    adecide_malformed,
+    arun_recorded,
+    checked_on_deny,
+    decide_malformed,
+    injected_keys,
+    model_arguments,
+    run_recorded,
 )
 
 
@@ -66,10 +75,17 @@ class GovernedTool(BaseTool):
         return ToolCall(function=self.name, plugin=self.plugin, arguments=arguments, proposal_id=tool_call_id,
                         framework=FRAMEWORK, model=self.agent_model)
 
+    @staticmethod
+    def _malformed_what(tool_input: Any) -> str:
+        return f"the tool input is a {type(tool_input).__name__}, not a mapping of argument names to values or a string"
+
     def _malformed(self, tool_input: Any, tool_call_id: str | None) -> Decision:
         return decide_malformed(self.gate, self.name, self.plugin, tool_call_id, self.agent_model,
-                                f"the tool input is a {type(tool_input).__name__}, not a mapping of "
-                                "argument names to values or a string")
+                                self._malformed_what(tool_input))
+
+    async def _amalformed(self, tool_input: Any, tool_call_id: str | None) -> Decision:
+        return await adecide_malformed(self.gate, self.name, self.plugin, tool_call_id, self.agent_model,
+                                       self._malformed_what(tool_input))
 
     def _refuse(self, decision: Decision, tool_call_id: str | None) -> Any:
         if self.on_deny == "raise":
@@ -92,7 +108,8 @@ class GovernedTool(BaseTool):
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async `run`: `Gate.acheck`, then the wrapped tool's `arun`."""
         call = self._call(tool_input, tool_call_id)
-        decision = await self.gate.acheck(call) if call is not None else self._malformed(tool_input, tool_call_id)
+        decision = await self.gate.acheck(call) if call is not None \
+            else await self._amalformed(tool_input, tool_call_id)
         if not decision.approved:
             return self._refuse(decision, tool_call_id)
         return await arun_recorded(self.gate, decision,

@@ -12,13 +12,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from spinegate.reasons import (
+    ARGUMENTS_NOT_OBJECT,
+    ARGUMENTS_SCHEMA_MISMATCH,
+    INVALID_ARGUMENTS_JSON,
+    MALFORMED_TOOL_CALL,
+    NO_CALLABLE_FOR_TOOL,
+    UNSUPPORTED_TOOL_CALL_TYPE,
+)
+
 from .interceptor import (
-    ARGUMENTS_NOT_OBJECT, ARGUMENTS_SCHEMA_MISMATCH, INVALID_ARGUMENTS_JSON, MALFORMED_TOOL_CALL,
-    NO_CALLABLE_FOR_TOOL, UNSUPPORTED_TOOL_CALL_TYPE, CallResult, ToolCallInterceptor, UnrecognisedOutput,
-    parameters_from_specs, serialise_result,
+    CallResult,
+    ToolCallInterceptor,
+    UnrecognisedOutput,
+    parameters_from_specs,
+    serialise_result,
 )
 from .loop import (
-    ToolLoopLimitExceeded, ToolLoopResult, arun_responses_tool_loop, arun_tool_loop, run_responses_tool_loop,
+    ToolLoopLimitExceeded,
+    ToolLoopResult,
+    arun_responses_tool_loop,
+    arun_tool_loop,
+    run_responses_tool_loop,
     run_tool_loop,
 )
 
@@ -32,7 +47,7 @@ __all__ = [
     "INVALID_ARGUMENTS_JSON", "ARGUMENTS_NOT_OBJECT", "ARGUMENTS_SCHEMA_MISMATCH", "NO_CALLABLE_FOR_TOOL",
     "UNSUPPORTED_TOOL_CALL_TYPE", "MALFORMED_TOOL_CALL",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -22,16 +22,22 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from agents import Agent, FunctionTool, ToolGuardrailFunctionOutput, ToolInputGuardrail, ToolOutputGuardrail
 from agents.tool import default_tool_error_function, default_tool_timeout_error_message
 from agents.tool_guardrails import ToolInputGuardrailData, ToolOutputGuardrailData
 from jsonschema import validators as jsonschema_validators
+
 from spinegate import Decision, Gate, ToolCall
+from spinegate.reasons import ARGUMENTS_SCHEMA_MISMATCH
 
 from .interceptor import (
-    ARGUMENTS_SCHEMA_MISMATCH, DETAIL_LIMIT, FRAMEWORK, parse_arguments, record_outcome, schema_problem,
+    DETAIL_LIMIT,
+    FRAMEWORK,
+    parse_arguments,
+    schema_problem,
     serialise_result,
 )
 
@@ -77,7 +83,7 @@ class AgentGovernor:
             return await governor._decide(validator, data)
 
         async def spinegate_output(data: ToolOutputGuardrailData) -> ToolGuardrailFunctionOutput:
-            governor._record(tool, data)
+            await governor._record(tool, data)
             return ToolGuardrailFunctionOutput.allow()
 
         governed.tool_input_guardrails = [*(tool.tool_input_guardrails or []),
@@ -100,8 +106,8 @@ class AgentGovernor:
             detail = schema_problem(validator, name, value)
             reason = ARGUMENTS_SCHEMA_MISMATCH if detail is not None else None
         if reason is not None:
-            decision = self.gate.deny(call({"raw_arguments": raw if isinstance(raw, str) else str(raw)}),
-                                      reason, detail or reason)
+            decision = await self.gate.adeny(call({"raw_arguments": raw if isinstance(raw, str) else str(raw)}),
+                                             reason, detail or reason)
             text = f"{decision.refusal_message()} Detail: {(detail or reason)[:DETAIL_LIMIT]}"
             return ToolGuardrailFunctionOutput.reject_content(text, output_info=_info(decision))
         decision = await self.gate.acheck(call(value))  # type: ignore[arg-type]
@@ -113,7 +119,8 @@ class AgentGovernor:
                 self._pending[ctx.tool_call_id] = decision
         return ToolGuardrailFunctionOutput.allow(output_info=_info(decision))
 
-    def _record(self, tool: FunctionTool, data: ToolOutputGuardrailData) -> None:
+    async def _record(self, tool: FunctionTool, data: ToolOutputGuardrailData) -> None:
+        """Write the outcome receipt of an approved call the SDK ran (logged, not raised, if it cannot be)."""
         with self._lock:
             decision = self._pending.pop(data.context.tool_call_id, None)
         if decision is None:
@@ -123,9 +130,9 @@ class AgentGovernor:
             tool.timeout_seconds is not None
             and text == default_tool_timeout_error_message(tool_name=tool.name, timeout_seconds=tool.timeout_seconds))
         if failed:
-            record_outcome(self.gate, decision, error=text)
+            await self.gate.atry_record_outcome(decision, error=text)
         else:
-            record_outcome(self.gate, decision, output=text)
+            await self.gate.atry_record_outcome(decision, output=text)
 
     def pending(self) -> int:
         """Approved calls whose outcome has not been seen (a tool that raised out of the run)."""

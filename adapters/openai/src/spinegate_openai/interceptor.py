@@ -16,32 +16,29 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import logging
 import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
 from pydantic_core import to_json
+
 from spinegate import Decision, Gate, Receipt, ToolCall
 from spinegate.errors import SpinegateError
-from spinegate.policy import TOOL_NOT_IN_MANIFEST
+from spinegate.reasons import (  # the codes of calls refused before policy runs, and the gate's own
+    ARGUMENTS_NOT_OBJECT,
+    ARGUMENTS_SCHEMA_MISMATCH,
+    INVALID_ARGUMENTS_JSON,
+    MALFORMED_TOOL_CALL,
+    NO_CALLABLE_FOR_TOOL,
+    TOOL_NOT_IN_MANIFEST,
+    UNSUPPORTED_TOOL_CALL_TYPE,
+)
 
 FRAMEWORK = "openai"
-
-# Reason codes for calls refused before policy runs (the gate's own codes,
-# such as TOOL_NOT_IN_MANIFEST, come from the gate).
-INVALID_ARGUMENTS_JSON = "INVALID_ARGUMENTS_JSON"
-ARGUMENTS_NOT_OBJECT = "ARGUMENTS_NOT_OBJECT"
-ARGUMENTS_SCHEMA_MISMATCH = "ARGUMENTS_SCHEMA_MISMATCH"
-NO_CALLABLE_FOR_TOOL = "NO_CALLABLE_FOR_TOOL"
-UNSUPPORTED_TOOL_CALL_TYPE = "UNSUPPORTED_TOOL_CALL_TYPE"
-MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
-
 DETAIL_LIMIT = 500
-
-log = logging.getLogger("spinegate_openai")
 
 # Responses API items the client must answer; every other item (reasoning,
 # message, hosted tool calls the service already ran) needs no answer.
@@ -148,21 +145,6 @@ def schema_problem(validator: Any, name: str, arguments: Mapping[str, Any]) -> s
     return f"the arguments do not fit the parameters of {name!r} at {where}: {error.message}"
 
 
-def record_outcome(gate: Gate, decision: Decision, **outcome: Any) -> Receipt | None:
-    """Write the outcome receipt of a call that ran; None (and an error logged) if it cannot be written.
-
-    The call has already happened, so a receipt that cannot be written is
-    logged rather than raised: raising would lose results that exist (other
-    calls of the turn ran too) and invite the model to run them again. The
-    next decision fails closed if the log stays unwritable.
-    """
-    try:
-        return gate.record_outcome(decision, **outcome)
-    except Exception:  # noqa: BLE001
-        log.exception("spinegate: the outcome receipt for decision %s could not be written", decision.receipt_id)
-        return None
-
-
 def parameters_from_specs(specs: Iterable[Any] | None) -> dict[str, dict[str, Any]]:
     """Map tool name -> JSON-schema parameters from the tool specs sent to the model.
 
@@ -246,8 +228,9 @@ class ToolCallInterceptor:
     def set_parameters(self, name: str, schema: Mapping[str, Any]) -> None:
         """Validate `name`'s arguments against `schema` from now on. Raises SchemaError for a bad schema."""
         cls = jsonschema_validators.validator_for(schema, default=jsonschema_validators.Draft202012Validator)
+        schema = dict(schema)
         cls.check_schema(schema)
-        self._validators[name] = cls(dict(schema))
+        self._validators[name] = cls(schema)
 
     # -- public API --------------------------------------------------------------
 
@@ -296,7 +279,7 @@ class ToolCallInterceptor:
         runnable = [i for i, plan in enumerate(planned) if self._runnable(plan)]
         values = await _gather_settled([self._arun(planned[i]) for i in runnable])
         outcomes = dict(zip(runnable, values))
-        return [self._finish(i, plan, outcomes) for i, plan in enumerate(planned)]
+        return [await self._afinish(i, plan, outcomes) for i, plan in enumerate(planned)]
 
     # -- reading the model's output ----------------------------------------------
 
@@ -416,7 +399,8 @@ class ToolCallInterceptor:
     async def _aplan(self, p: _Proposal, model: str | None) -> _Planned:
         call, reason, detail, function = self._precheck(p, model)
         if reason is not None:
-            return _Planned(p, self.gate.deny(call, reason, detail or reason), None, dict(call.arguments), detail)
+            return _Planned(p, await self.gate.adeny(call, reason, detail or reason), None, dict(call.arguments),
+                            detail)
         return _Planned(p, await self.gate.acheck(call), function, dict(call.arguments))
 
     @staticmethod
@@ -438,30 +422,67 @@ class ToolCallInterceptor:
 
     # -- answering -----------------------------------------------------------------------
 
-    def _finish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
-                ) -> CallResult:
-        p, decision = plan.proposal, plan.decision
-        name = decision.call.function
+    @staticmethod
+    def _result(index: int, outcomes: Mapping[int, tuple[Any, BaseException | None]]
+                ) -> tuple[str | None, BaseException | None] | None:
+        """(the result as the model reads it, or the error), or None when the call did not run."""
         if index not in outcomes:
-            text = decision.refusal_message()
-            if plan.detail:
-                text += f" Detail: {plan.detail[:DETAIL_LIMIT]}"
-            return CallResult(p.call_id, name, decision, False, text, _reply(p, text))
+            return None
         value, error = outcomes[index]
         if error is not None:
-            receipt = record_outcome(self.gate, decision, error=error) if self.record_outcomes else None
-            rid = receipt.receipt_id if receipt is not None else decision.receipt_id
+            return None, error
+        try:
+            return serialise_result(value), None
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be shown counts as a failure
+            return None, exc
+
+    def _finish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
+                ) -> CallResult:
+        result = self._result(index, outcomes)
+        if result is None:
+            return self._refused(plan)
+        text, error = result
+        receipt = self.gate.try_record_outcome(plan.decision, **_recorded(text, error)) \
+            if self.record_outcomes else None
+        return self._answered(plan, text, error, receipt)
+
+    async def _afinish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
+                       ) -> CallResult:
+        """`_finish` for async paths: the outcome receipt never blocks the event loop on fsync."""
+        result = self._result(index, outcomes)
+        if result is None:
+            return self._refused(plan)
+        text, error = result
+        receipt = await self.gate.atry_record_outcome(plan.decision, **_recorded(text, error)) \
+            if self.record_outcomes else None
+        return self._answered(plan, text, error, receipt)
+
+    @staticmethod
+    def _refused(plan: _Planned) -> CallResult:
+        p, decision = plan.proposal, plan.decision
+        text = decision.refusal_message()
+        if plan.detail:
+            text += f" Detail: {plan.detail[:DETAIL_LIMIT]}"
+        return CallResult(p.call_id, decision.call.function, decision, False, text, _reply(p, text))
+
+    @staticmethod
+    def _answered(plan: _Planned, text: str | None, error: BaseException | None,
+                  receipt: Receipt | None) -> CallResult:
+        p, decision = plan.proposal, plan.decision
+        name = decision.call.function
+        outcome_id = receipt.receipt_id if receipt is not None else None
+        if error is not None:
+            rid = outcome_id or decision.receipt_id
             text = (f"Error: the tool {name} failed: {type(error).__name__}: {str(error)[:DETAIL_LIMIT]} "
                     f"(receipt {rid or 'none'}).")
-            return CallResult(p.call_id, name, decision, True, text, _reply(p, text), error,
-                              receipt.receipt_id if receipt is not None else None)
-        try:
-            text = serialise_result(value)
-        except Exception as exc:  # noqa: BLE001 - a result that cannot be shown counts as a failure
-            return self._finish(index, plan, {index: (None, exc)})
-        receipt = record_outcome(self.gate, decision, output=text) if self.record_outcomes else None
-        return CallResult(p.call_id, name, decision, True, text, _reply(p, text), None,
-                          receipt.receipt_id if receipt is not None else None)
+            return CallResult(p.call_id, name, decision, True, text, _reply(p, text), error, outcome_id)
+        assert text is not None
+        return CallResult(p.call_id, name, decision, True, text, _reply(p, text), None, outcome_id)
+
+
+def _recorded(text: str | None, error: BaseException | None) -> dict[str, Any]:
+    """`Gate.record_outcome` keyword arguments for a call's result or error."""
+    return {"error": error} if error is not None else {"output": text}
 
 
 async def _gather_settled(awaitables: Sequence[Awaitable[Any]]) -> list[tuple[Any, BaseException | None]]:

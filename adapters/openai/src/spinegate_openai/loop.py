@@ -11,8 +11,9 @@ calls are neither gated nor run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from spinegate import Gate
 from spinegate.errors import SpinegateError

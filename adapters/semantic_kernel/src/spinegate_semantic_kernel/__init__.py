@@ -14,4 +14,4 @@ __all__ = [
     "SpineFilter", "unwrap_veto", "OutcomeNotRecorded", "sanitize_arguments", "SanitizedArguments",
     "DECISION_METADATA_KEY", "FRAMEWORK",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

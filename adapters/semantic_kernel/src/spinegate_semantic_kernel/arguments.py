@@ -33,8 +33,9 @@ import hashlib
 import math
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from semantic_kernel.kernel_pydantic import KernelBaseModel
 

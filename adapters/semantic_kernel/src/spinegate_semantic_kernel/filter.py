@@ -27,8 +27,9 @@ from __future__ import annotations
 import contextvars
 import inspect
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Literal
+from typing import Any, Literal
 
 from semantic_kernel.contents.kernel_content import KernelContent
 from semantic_kernel.filters.auto_function_invocation.auto_function_invocation_context import (
@@ -42,6 +43,7 @@ from semantic_kernel.kernel import Kernel
 from spinegate import Decision, Gate, GovernanceVeto, ToolCall
 from spinegate.canonical import arguments_hash
 from spinegate.decision import as_text
+from spinegate.reasons import EVALUATION_EXCEPTION
 
 from .arguments import sanitize_arguments
 
@@ -183,7 +185,7 @@ class SpineFilter:
 
     # -- registration --------------------------------------------------------------
 
-    def attach(self, kernel: Kernel) -> "SpineFilter":
+    def attach(self, kernel: Kernel) -> SpineFilter:
         """Register this filter on `kernel` for direct and model-chosen calls; returns self.
 
         Idempotent: attaching twice does not decide each call twice.
@@ -204,7 +206,7 @@ class SpineFilter:
         """True when this filter is registered on `kernel` for FUNCTION_INVOCATION."""
         return any(f is self for _, f in kernel.function_invocation_filters)
 
-    async def __call__(self, context: Context, next: Next) -> None:  # noqa: A002 - SK passes `next=` by name
+    async def __call__(self, context: Context, next: Next) -> None:  # `next`: SK passes it by that name
         """The filter entry point Semantic Kernel calls, for either filter type."""
         if isinstance(context, AutoFunctionInvocationContext):
             await self._auto(context, next)
@@ -234,13 +236,13 @@ class SpineFilter:
             meta = context.function.metadata
             call = ToolCall(function=meta.name, plugin=meta.plugin_name, proposal_id=proposal_id,
                             framework=FRAMEWORK, model=self.model)
-            reason = f"EVALUATION_EXCEPTION: {type(exc).__name__}: {exc}"
-            return call, self.gate.deny(call, reason, "the call's arguments could not be read")
+            reason = f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}"
+            return call, await self.gate.adeny(call, reason, "the call's arguments could not be read")
         return call, await self.gate.acheck(call)
 
     # -- FUNCTION_INVOCATION ------------------------------------------------------------
 
-    async def _function(self, context: FunctionInvocationContext, next: Next) -> None:  # noqa: A002
+    async def _function(self, context: FunctionInvocationContext, next: Next) -> None:
         pending = self._pending.get()
         if pending is not None and not pending.consumed:  # the function pass of a model-chosen call
             pending.consumed = True
@@ -273,12 +275,12 @@ class SpineFilter:
         _, decision = await self._decide(context, pending.call.proposal_id)
         return decision
 
-    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:  # noqa: A002
+    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:
         """Run the approved call (`next`), then record its outcome (a stream's, when it ends)."""
         try:
             await next(context)
         except BaseException as exc:
-            self._record(decision, error=exc, reraise_into=exc)
+            await self._arecord(decision, error=exc, reraise_into=exc)
             raise
         if not self.record_outcomes:
             return
@@ -289,7 +291,7 @@ class SpineFilter:
             result.value = (self._watch_async(value, decision) if inspect.isasyncgen(value)
                             else self._watch_sync(value, decision))
             return
-        self._record(decision, output=_output_text(value))
+        await self._arecord(decision, output=_output_text(value))
 
     async def _watch_async(self, stream: AsyncIterator[Any], decision: Decision) -> AsyncIterator[Any]:
         """Pass `stream` through, recording the outcome when it ends, fails or is closed."""
@@ -298,13 +300,13 @@ class SpineFilter:
             async for item in stream:
                 parts.append(item)
                 yield item
-        except GeneratorExit:  # the consumer stopped early: record what was produced
+        except GeneratorExit:  # the consumer stopped early: record what was produced (no await allowed here)
             self._record(decision, output=_output_text(parts))
             raise
         except BaseException as exc:
-            self._record(decision, error=exc)
+            await self._arecord(decision, error=exc)
             raise
-        self._record(decision, output=_output_text(parts))
+        await self._arecord(decision, output=_output_text(parts))
 
     def _watch_sync(self, stream: Iterator[Any], decision: Decision) -> Iterator[Any]:
         """`_watch_async` for a synchronous generator."""
@@ -333,21 +335,34 @@ class SpineFilter:
         try:
             self.gate.record_outcome(decision, output=output, error=error)
         except Exception as exc:  # noqa: BLE001
-            logger.error("spinegate could not record the outcome of %s (decision receipt %s): %s: %s",
-                         decision.tool_name, decision.receipt_id, type(exc).__name__, exc, exc_info=exc)
-            if reraise_into is not None:
-                reraise_into.add_note(f"spinegate could not record this outcome: {type(exc).__name__}: {exc}")
-            elif self.on_outcome_error == "raise":
-                raise OutcomeNotRecorded(decision, exc) from exc
+            self._not_recorded(decision, exc, reraise_into)
+
+    async def _arecord(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
+                       reraise_into: BaseException | None = None) -> None:
+        """`_record` for async paths: never blocks the event loop on fsync."""
+        if not self.record_outcomes:
+            return
+        try:
+            await self.gate.arecord_outcome(decision, output=output, error=error)
+        except Exception as exc:  # noqa: BLE001
+            self._not_recorded(decision, exc, reraise_into)
+
+    def _not_recorded(self, decision: Decision, exc: Exception, reraise_into: BaseException | None) -> None:
+        logger.error("spinegate could not record the outcome of %s (decision receipt %s): %s: %s",
+                     decision.tool_name, decision.receipt_id, type(exc).__name__, exc, exc_info=exc)
+        if reraise_into is not None:
+            reraise_into.add_note(f"spinegate could not record this outcome: {type(exc).__name__}: {exc}")
+        elif self.on_outcome_error == "raise":
+            raise OutcomeNotRecorded(decision, exc) from exc
 
     # -- AUTO_FUNCTION_INVOCATION ---------------------------------------------------------
 
-    async def _auto(self, context: AutoFunctionInvocationContext, next: Next) -> None:  # noqa: A002
+    async def _auto(self, context: AutoFunctionInvocationContext, next: Next) -> None:
         fcc = context.function_call_content
         proposal_id = fcc.id if fcc is not None and fcc.id else None
         try:
             call, decision = await self._decide(context, proposal_id)
-        except Exception as exc:  # noqa: BLE001 - the gate itself failed: nothing runs
+        except Exception as exc:  # the gate itself failed: nothing runs
             logger.error("spinegate could not decide %s: %s: %s", context.function.fully_qualified_name,
                          type(exc).__name__, exc, exc_info=exc)
             self._refuse(context, f"spinegate could not decide the call to {context.function.fully_qualified_name} "
@@ -371,9 +386,9 @@ class SpineFilter:
             # the outcome: record it here from what the model will be told.
             value = context.function_result.value if context.function_result is not None else None
             if isinstance(value, str) and value.startswith(SK_ERROR_PREFIX):
-                self._record(decision, error=value)
+                await self._arecord(decision, error=value)
             else:
-                self._record(decision, output=_output_text(value))
+                await self._arecord(decision, output=_output_text(value))
 
     def _refuse(self, context: AutoFunctionInvocationContext, message: str, decision: Decision | None) -> None:
         """Answer the model with `message` instead of running the call (and stop the loop if asked)."""

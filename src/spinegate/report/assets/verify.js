@@ -335,7 +335,7 @@
   }
 
   // ------------------------------------------------------------------------------------------
-  // Signed checkpoints (the Python side: spinegate.signing.verify_checkpoints)
+  // Signed checkpoints (the Python side: spinegate.checkpoint_verify.verify_checkpoints)
 
   const CP = {
     FILE_MISSING: "CHECKPOINT_FILE_MISSING",
@@ -399,7 +399,7 @@
 
   const ZERO32 = new Uint8Array(32);
 
-  /** Running digest and RFC 6962 Merkle tree head over one session's receipts (signing.Commitment). */
+  /** Running digest and RFC 6962 Merkle tree head over one session's receipts (checkpoints.Commitment). */
   class Commitment {
     constructor(subtle) {
       this.subtle = subtle;
@@ -506,7 +506,7 @@
     }
   }
 
-  /** The receipt is shaped enough to be committed to (signing._receipt_like). */
+  /** The receipt is shaped enough to be committed to (checkpoints.receipt_like). */
   function receiptLike(v) {
     if (!(v instanceof Map) || typeof v.get("session_id") !== "string") return false;
     const seq = v.get("sequence_number");
@@ -520,7 +520,7 @@
 
   /**
    * The receipt's hash straight from its line when the line is its canonical body plus the two
-   * hash members (signing._canonical_line_hash), else null.
+   * hash members (receipt_hash.canonical_line_hash), else null.
    */
   async function canonicalLineHash(data, line, subtle) {
     const stored = data.get("receipt_hash");

@@ -1,0 +1,538 @@
+"""The default receipt store: a JSONL log and its checkpoint sidecar, append-only, safe across processes.
+
+One canonical receipt per line. Every line goes to the operating system in a
+single `write` before the gate lets the call proceed (with
+``durability="fsync"``, to the disk; concurrent writers in one process then
+share fsyncs, see `JsonlFile`). Writers in one process are serialised by the
+emitter; writers in several processes by an exclusive `flock` on the file
+itself, so lines never interleave. Signed checkpoints go to a sidecar file,
+``<log>.checkpoints.jsonl``, written the same way.
+
+Nothing here truncates or rewrites a log: a torn last line left by a crash
+stops all writing until `recover_torn_tail` (``spinegate recover``) has
+moved the fragment to a side file. Opening a log reads only its tail (the
+torn-line check), so it costs the same for ten receipts as for ten million;
+continuing a named session reads the whole log (`last_receipt`,
+`session_receipts`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .canonical import canonical_json
+from .errors import ReceiptFormatError, ReceiptLogError, ReceiptWriteError, TornLogError
+from .receipts import Receipt
+from .store import Durability, StoredRecord
+
+try:  # POSIX advisory locks; absent on Windows, where one process per log is assumed.
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+except ImportError:  # pragma: no cover
+    def _lock(fd: int) -> None:
+        return None
+
+    def _unlock(fd: int) -> None:
+        return None
+
+RECOVER_HINT = "run `spinegate recover {path}` to move the fragment to a side file, then retry"
+CHECKPOINT_SUFFIX = ".checkpoints.jsonl"
+#: Longest checkpoint line read (a real one is about 700 bytes plus the session id).
+MAX_CHECKPOINT_LINE = 64 * 1024
+
+
+def checkpoint_path_for(log_path: str | os.PathLike[str]) -> str:
+    """The sidecar checkpoint file of a JSONL log."""
+    return os.fspath(log_path) + CHECKPOINT_SUFFIX
+
+
+def find_torn_tail(path: str | os.PathLike[str]) -> int | None:
+    """Offset of a partial last line (no trailing newline), or None if the log is whole."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return None
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return None
+            # Walk back to the previous newline to find where the fragment starts.
+            pos = size
+            chunk = 65536
+            while pos > 0:
+                start = max(0, pos - chunk)
+                fh.seek(start)
+                block = fh.read(pos - start)
+                nl = block.rfind(b"\n")
+                if nl != -1:
+                    return start + nl + 1
+                pos = start
+            return 0
+    except FileNotFoundError:
+        return None
+
+
+def count_lines_before(path: str | os.PathLike[str], offset: int) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        remaining = offset
+        while remaining > 0:
+            block = fh.read(min(1 << 20, remaining))
+            if not block:
+                break
+            n += block.count(b"\n")
+            remaining -= len(block)
+    return n
+
+
+def recover_torn_tail(path: str | os.PathLike[str], *, now: datetime | None = None) -> tuple[str, int] | None:
+    """Move a torn last line to `<log>.torn-<UTC time>` and cut it from the log.
+
+    The fragment is written and fsynced to the side file before the log is
+    shortened, so no byte is ever lost. Returns (side file, fragment length),
+    or None when the log was whole.
+    """
+    path = str(path)
+    with open(path, "r+b") as fh:
+        _lock(fh.fileno())
+        try:
+            offset = find_torn_tail(path)
+            if offset is None:
+                return None
+            fh.seek(offset)
+            fragment = fh.read()
+            stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+            side = f"{path}.torn-{stamp}"
+            fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, fragment)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            fh.truncate(offset)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return side, len(fragment)
+        finally:
+            _unlock(fh.fileno())
+
+
+class _Batch:
+    """Callers waiting for one fsync, each blocked on its own pre-acquired lock.
+
+    One lock per waiter, released by the leader, wakes each caller once and
+    leaves no shared lock for the woken callers to queue on. `leader` is the
+    lock of the caller that starts this fsync, released when the one before ends.
+    """
+
+    __slots__ = ("leader", "waiters")
+
+    def __init__(self, leader: threading.Lock | None = None) -> None:
+        self.waiters: list[threading.Lock] = []
+        self.leader = leader
+
+
+class JsonlFile:
+    """An append-only JSONL file, safe across threads and processes: one `write` per line, never rewritten.
+
+    With ``durability="fsync"`` and ``group_commit=True`` (the default),
+    concurrent writers in one process share fsyncs: `write` puts a line in
+    the log and returns a ticket, `sync(ticket)` returns once that line is on
+    disk, and one caller (the leader) fsyncs for every line written before it
+    started while the others wait. `append` is `write` then `sync`.
+    ``group_commit=False`` fsyncs each line under the lock (one fsync per
+    receipt; kept for comparison in benchmarks). `fsync_count` counts the
+    fsyncs this store has made.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "flush",
+                 group_commit: bool = True, follow_symlinks: bool = True) -> None:
+        if durability not in ("flush", "fsync"):
+            raise ValueError(f"durability must be 'flush' or 'fsync', not {durability!r}")
+        self.location = str(path)
+        self.durability = durability
+        self.group_commit = group_commit
+        # False for files the store names itself (the checkpoint sidecar): a symlink planted there
+        # must not make the writer append to whatever file it points at.
+        nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
+        self._open_flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | nofollow
+        self.fsync_count = 0
+        self._fd: int | None = None
+        self._expected_end = -1
+        self._broken: str | None = None
+        self._mutex = threading.Lock()
+        # Group commit state: tickets count the lines this store has written (`_written`, changed only
+        # under `_mutex`, after the line is in the file); `_synced` is the highest ticket known on disk
+        # and only grows. The rest is guarded by `_sync_lock`; see `sync`.
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
+        self._syncing = False
+        self._running: _Batch | None = None  # waiters the running fsync covers (made on demand)
+        self._running_target = 0  # the ticket the running fsync covers up to
+        self._next: _Batch | None = None  # waiters that need the fsync after it; its creator leads it
+        self._sync_error: ReceiptWriteError | None = None
+        try:
+            self._open()
+        except ReceiptWriteError:
+            pass  # reported, and the call refused, on the first append
+        torn = self._torn_tail()
+        if torn is not None:
+            JsonlFile.close(self)  # this file only: a subclass's close may expect more to be set up
+            raise TornLogError(
+                "the log ends in a torn (partial) line, left by an interrupted write",
+                path=self.location, offset=torn, line=count_lines_before(self.location, torn) + 1,
+                fix=RECOVER_HINT.format(path=self.location),
+            )
+
+    def _torn_tail(self) -> int | None:
+        """`find_torn_tail`, under the file lock: another process's line being written is not taken for torn."""
+        fd = self._fd
+        try:
+            if fd is None:  # unopenable: read only a regular file (a pipe would block the reader)
+                return find_torn_tail(self.location) if stat.S_ISREG(os.stat(self.location).st_mode) else None
+            _lock(fd)
+            try:
+                return find_torn_tail(self.location)
+            finally:
+                _unlock(fd)
+        except OSError:
+            return None  # not a readable file (a directory, say): the first append fails, closed
+
+    def _open(self) -> int:
+        if self._fd is None:
+            try:
+                fd = os.open(self.location, self._open_flags, 0o640)
+            except OSError as exc:
+                raise ReceiptWriteError(
+                    f"cannot open the receipt log: {exc.strerror or exc}", path=self.location,
+                    fix="make sure the directory exists and is writable",
+                ) from exc
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                # A pipe would block the writer once full, a device would swallow the receipts.
+                os.close(fd)
+                raise ReceiptWriteError("the receipt log is not a regular file (a pipe or device)",
+                                        path=self.location, fix="point the log at a regular file")
+            self._fd = fd
+        return self._fd
+
+    def append(self, line: str) -> None:
+        """Write one receipt line and return once it is as durable as the store promises."""
+        self.sync(self.write(line))
+
+    def write(self, line: str) -> int:
+        """Write one line to the log (one `write`, under the file lock) and return its ticket.
+
+        With fsync durability and group commit, the line is not yet on disk:
+        pass the ticket to `sync` before letting the call proceed.
+        """
+        data = (line + "\n").encode("ascii")
+        with self._mutex:
+            if self._sync_error is not None:
+                raise self._sync_error
+            if self._broken:
+                raise TornLogError(self._broken, path=self.location, fix=RECOVER_HINT.format(path=self.location))
+            fd = self._open()
+            _lock(fd)
+            try:
+                end = os.fstat(fd).st_size
+                if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                    self._broken = "another writer left a torn line at the end of the log"
+                    raise TornLogError(self._broken, path=self.location, offset=end,
+                                       fix=RECOVER_HINT.format(path=self.location))
+                self._write_all(fd, data, end)
+                inline = self.durability == "fsync" and not self.group_commit
+                if inline:
+                    self._fsync(fd)
+                self._expected_end = end + len(data)
+            finally:
+                _unlock(fd)
+            # Only here, under `_mutex` and after the line is in the file: a leader that reads
+            # `_written` covers every line up to it.
+            self._written += 1
+            ticket = self._written
+            if inline:
+                self._synced = ticket
+            return ticket
+
+    def sync(self, ticket: int) -> None:
+        """Return once the line with `ticket` is on disk (a no-op for flush durability).
+
+        Group commit without a thundering herd: a caller whose line is
+        already covered returns at once; if no fsync is running, the caller
+        leads one itself, covering every line written so far; otherwise it
+        waits only for the fsync that covers its line: the running one if it
+        started after the line was written, else the next one, which the
+        first such waiter leads once the running one ends. Each finished
+        fsync wakes just the callers it covers and the next leader. A failed
+        fsync fails every waiter and stops the store.
+        """
+        if self.durability != "fsync" or self._synced >= ticket:  # `_synced` only grows
+            return
+        lock = self._sync_lock
+        while True:
+            with lock:
+                if self._sync_error is not None:
+                    raise self._sync_error
+                if self._synced >= ticket:
+                    return
+                if self._syncing:
+                    parked = threading.Lock()
+                    parked.acquire()
+                    if ticket <= self._running_target:  # the running fsync covers this line
+                        if self._running is None:
+                            self._running = _Batch()
+                        self._running.waiters.append(parked)
+                    elif self._next is None:  # the first to need the next fsync leads it
+                        self._next = _Batch(leader=parked)
+                    else:
+                        self._next.waiters.append(parked)
+                else:
+                    # Lead: one fsync for every line written so far, and for the waiters queued for it.
+                    self._syncing = True
+                    self._running, self._next = self._next, None
+                    target = self._running_target = self._written
+                    fd = self._fd
+                    parked = None
+            if parked is None:
+                self._lead(fd, target)
+                return
+            parked.acquire()  # released by a leader: re-check
+
+    def _lead(self, fd: int | None, target: int) -> None:
+        """Run one fsync covering tickets up to `target`, then wake whom it covers and the next leader."""
+        error: OSError | None = None
+        try:
+            if fd is not None:
+                self._fsync(fd)
+        except OSError as exc:
+            error = exc
+        with self._sync_lock:
+            self._syncing = False
+            if error is None:
+                if target > self._synced:
+                    self._synced = target
+            else:
+                self._broken = f"fsync of the receipt log failed: {error.strerror or error}"
+                self._sync_error = ReceiptWriteError(
+                    self._broken, path=self.location,
+                    fix="check the disk; receipts written since the last good fsync may not be on disk")
+            covered, self._running = self._running, None
+            following = self._next
+            if error is not None:
+                self._next = None  # nobody leads it: its callers are all woken below, to fail
+        if following is not None and following.leader is not None:
+            following.leader.release()  # first, so the next fsync starts while the covered callers wake
+            following.leader = None
+            if error is not None:
+                for parked in following.waiters:
+                    parked.release()
+        if covered is not None:
+            for parked in covered.waiters:
+                parked.release()
+        if error is not None and self._sync_error is not None:
+            raise self._sync_error
+
+    def sync_all(self) -> None:
+        """Return once every line this store has written is on disk (fsync durability)."""
+        self.sync(self._written)
+
+    def _fsync(self, fd: int) -> None:
+        os.fsync(fd)
+        self.fsync_count += 1
+
+    def _write_all(self, fd: int, data: bytes, start: int) -> None:
+        written = 0
+        try:
+            while written < len(data):
+                n = os.write(fd, data[written:])
+                if n <= 0:
+                    raise OSError("write returned no progress")
+                written += n
+        except OSError as exc:
+            if written:
+                self._broken = f"a receipt was only partly written ({written} of {len(data)} bytes)"
+            raise ReceiptWriteError(
+                f"cannot write the receipt: {exc.strerror or exc}", path=self.location, offset=start,
+                fix="free disk space or fix permissions; a partial line must be recovered before writing resumes",
+            ) from exc
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._fd is not None:
+                try:
+                    if self.durability == "fsync" and self._sync_error is None and self._synced < self._written:
+                        self._fsync(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _session_needle(session_id: str) -> bytes:
+    """The bytes every canonical line of `session_id` contains (a cheap filter before parsing)."""
+    return f'"session_id":{json.dumps(session_id)}'.encode()
+
+
+def _records(path: str, needle: bytes | None = None) -> Iterator[StoredRecord]:
+    """Each complete line of `path` (containing `needle`) that parses as a JSON object, with its line number."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n") or (needle is not None and needle not in raw):
+                continue
+            text = raw[:-1].decode("utf-8", errors="replace")
+            try:
+                data = json.loads(text)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(data, dict):
+                yield StoredRecord(n, data, text)
+
+
+def session_records(path: str, session_id: str) -> Iterator[StoredRecord]:
+    """Each complete line of the log at `path` that parses as a receipt object of `session_id`, in order."""
+    for record in _records(path, _session_needle(session_id)):
+        if record.data.get("session_id") == session_id:
+            yield record
+
+
+def read_checkpoint_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON, or None when the line is not canonical JSON) per complete line.
+
+    The gate writes each checkpoint as canonical JSON, so any other spelling
+    (whitespace, key order, escapes, duplicate keys that a first-wins parser
+    would read differently) is not what the gate wrote and is rejected. A
+    line longer than MAX_CHECKPOINT_LINE is skipped (and reported as None)
+    without being read whole.
+    """
+    with open(path, "rb") as fh:
+        n = 0
+        while True:
+            raw = fh.readline(MAX_CHECKPOINT_LINE + 1)
+            if not raw.endswith(b"\n"):
+                if len(raw) > MAX_CHECKPOINT_LINE:  # over-long line: skip it, report it
+                    n += 1
+                    while raw and not raw.endswith(b"\n"):
+                        raw = fh.readline(1 << 20)
+                    if raw:
+                        yield n, None
+                        continue
+                return
+            n += 1
+            try:
+                parsed = json.loads(raw)
+                canonical = canonical_json(parsed).encode("ascii") == raw[:-1]
+            except (ValueError, RecursionError, TypeError):
+                canonical = False
+            yield n, parsed if canonical else None
+
+
+class JsonlReceiptStore(JsonlFile):
+    """The `ReceiptStore` of a JSONL log: receipts in the log, signed checkpoints in its sidecar file.
+
+    `checkpoints` is the sidecar's path (default ``<log>.checkpoints.jsonl``).
+    The sidecar is opened for writing on the first checkpoint, or at once with
+    `open_checkpoints` (a signing gate: a torn sidecar then stops it at open).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "flush",
+                 group_commit: bool = True, checkpoints: str | os.PathLike[str] | None = None,
+                 open_checkpoints: bool = False) -> None:
+        super().__init__(path, durability=durability, group_commit=group_commit)
+        self.checkpoints_location = os.fspath(checkpoints) if checkpoints is not None \
+            else checkpoint_path_for(self.location)
+        self._checkpoint_file: JsonlFile | None = None
+        if open_checkpoints:
+            try:
+                self._checkpoints()
+            except BaseException:
+                super().close()
+                raise
+
+    # -- receipts ------------------------------------------------------------------
+
+    def write_receipt(self, receipt: Receipt) -> int:
+        return self.write(receipt.to_json())
+
+    def last_receipt(self, session_id: str) -> dict[str, Any] | None:
+        """The last receipt of `session_id` in the log (for continuing its chain)."""
+        needle = _session_needle(session_id)
+        last: bytes | None = None
+        try:
+            with open(self.location, "rb") as fh:
+                for raw in fh:
+                    if needle in raw:
+                        last = raw
+        except FileNotFoundError:
+            return None
+        if last is None:
+            return None
+        try:
+            data = json.loads(last)
+        except (ValueError, RecursionError) as exc:
+            raise ReceiptLogError(f"the last receipt of session {session_id} is not valid JSON: {exc}",
+                                  path=self.location) from None
+        if not isinstance(data, dict):
+            raise ReceiptFormatError(f"a receipt must be a JSON object, got {type(data).__name__}")
+        return data if data.get("session_id") == session_id else None
+
+    def session_receipts(self, session_id: str) -> Iterator[StoredRecord]:
+        """Every whole receipt of `session_id` in the log, in order (to resume a continued session)."""
+        return session_records(self.location, session_id)
+
+    def all_receipts(self) -> Iterator[StoredRecord]:
+        return _records(self.location)
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def _checkpoints(self) -> JsonlFile:
+        if self._checkpoint_file is None:
+            self._checkpoint_file = JsonlFile(self.checkpoints_location, durability=self.durability,
+                                              group_commit=False, follow_symlinks=False)
+        return self._checkpoint_file
+
+    def write_checkpoint(self, checkpoint: Mapping[str, Any], line: str) -> None:
+        self.sync_all()  # the receipts a checkpoint covers reach the disk before it does
+        self._checkpoints().append(line)
+
+    def session_checkpoints(self, session_id: str) -> Iterator[StoredRecord]:
+        for record in self.all_checkpoints():
+            if record.data.get("session_id") == session_id:
+                yield record
+
+    def all_checkpoints(self) -> Iterator[StoredRecord]:
+        if not os.path.exists(self.checkpoints_location):
+            return
+        for n, data in read_checkpoint_lines(self.checkpoints_location):
+            if isinstance(data, dict):
+                yield StoredRecord(n, data, canonical_json(data))
+
+    def close(self) -> None:
+        try:
+            if self._checkpoint_file is not None:
+                self._checkpoint_file.close()
+        finally:
+            super().close()
