@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests" / "policy"))
 
 from corpus_support import load  # noqa: E402
+
 from spinegate.shell.syntax import SyntaxProblem, parse  # noqa: E402
 
 

@@ -31,14 +31,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests" / "policy"))
 
 from corpus_support import load  # noqa: E402
+
 from spinegate.effects import EffectClass  # noqa: E402
 from spinegate.paths import PathPolicy  # noqa: E402
 from spinegate.shell import CommandClassification, ShellClassifier  # noqa: E402

@@ -71,10 +71,6 @@ class EffectClassifier:
         self._paths = paths if paths is not None else (shell.paths if shell is not None else None)
         self._shell = shell
         self._context = context
-        if self._paths is None and context is None:
-            from .workspace import path_context  # the edge, read once here rather than on a call
-
-            self._context = path_context()
         # Plain entries always classify the same way: one frozen Classification per
         # entry, keyed by id and checked by identity (the entry is kept alive here).
         self._plain: dict[int, tuple["FunctionEntry", Classification]] = {}
@@ -85,8 +81,9 @@ class EffectClassifier:
                      context: PathContext | None = None) -> "EffectClassifier":
         """A classifier with the manifest's `paths`, `shell` and `readable_secrets` settings.
 
-        `context` says where the agent works (default: read from this process
-        once, by `spinegate.workspace.path_context`); `base_dir` (default: the
+        `context` says where the agent works (built at the edge by
+        `spinegate.workspace.path_context`; without it, `base_dir`, `home` and
+        `resolver` must be given); `base_dir` (default: the
         manifest's `paths.base_dir`, else the context's working directory)
         anchors relative paths; `resolver` resolves symlinks (default
         `os.path.realpath`); `home` and `case_insensitive` override the context's.
@@ -109,6 +106,9 @@ class EffectClassifier:
     @property
     def paths(self) -> PathPolicy:
         if self._paths is None:
+            if self._context is None:
+                raise ValueError("classifying arguments needs a PathContext: build the classifier with "
+                                 "context=spinegate.workspace.path_context() or paths=PathPolicy(...)")
             self._paths = PathPolicy(context=self._context)
         return self._paths
 

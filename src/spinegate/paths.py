@@ -10,11 +10,12 @@ A path is normalised before it is matched, so that `./a/../.env`,
 3. the resolver (default `os.path.realpath`) resolves `..` and symlinks;
 4. where the filesystem folds case, the path is case-folded.
 
-The working directory, home, case folding and the gate's own files are a
-`PathContext` value built once at the edge (`spinegate.workspace`), so this
-module reads no environment. The resolver is the only step that touches the
-filesystem; it is injected (`PathPolicy(resolver=...)`) so that tests can
-give it a deterministic one.
+The working directory, home, case folding, the gate's own files and the
+resolver are a `PathContext` value built once at the edge
+(`spinegate.workspace`), so this module reads no environment. The resolver
+is the only step that touches the filesystem; it is passed in (with the
+context, or `PathPolicy(resolver=...)`) so that tests can give it a
+deterministic one.
 
 Three lists are matched, always case-insensitively (matching more paths is
 the safe direction for a deny rule):
@@ -30,10 +31,8 @@ some name could match both.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -111,23 +110,21 @@ class PathError(ValueError):
     """A path argument that cannot be a path (empty, NUL byte, not text)."""
 
 
-def filesystem_folds_case() -> bool:
-    """Whether the platform's default filesystem is case-insensitive (macOS, Windows)."""
-    return sys.platform in ("darwin", "win32", "cygwin")
-
-
 @dataclass(frozen=True, slots=True)
 class PathContext:
     """Where the agent works: built once at the edge (`spinegate.workspace.path_context`), passed in.
 
     `cwd` and `home` are absolute; `protected_files` are the gate's own files
-    (manifest, receipt log, checkpoints, signing key), absolute and resolved.
+    (manifest, receipt log, checkpoints, signing key), absolute and resolved;
+    `resolver` resolves `..` and symlinks on disk (the one part that reads the
+    filesystem, `os.path.realpath` from the edge).
     """
 
     cwd: str
     home: str
     case_insensitive: bool
     protected_files: tuple[str, ...] = ()
+    resolver: Resolver | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +170,13 @@ class PathPolicy:
                  home: str | None = None, case_insensitive: bool | None = None,
                  context: PathContext | None = None, readable_secrets: Iterable[str] = ()) -> None:
         if context is None:
-            context = _complete(home, case_insensitive, base_dir)
+            context = _explicit(home, case_insensitive, base_dir)
         self.context = context
-        self.resolver: Resolver = resolver or os.path.realpath
+        chosen = resolver or context.resolver
+        if chosen is None:
+            raise ValueError("a PathPolicy needs a resolver: build the context with spinegate.workspace.path_context() "
+                             "or pass resolver=")
+        self.resolver: Resolver = chosen
         self.home = home if home is not None else context.home
         self.case_insensitive = context.case_insensitive if case_insensitive is None else case_insensitive
         cwd = context.cwd
@@ -337,16 +338,16 @@ class PathPolicy:
         return tuple(self.normalise(r) for r in roots)
 
 
-def _complete(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:
-    """A context from what the caller gave; only what is missing is read from the machine (at the edge)."""
-    if home is not None and base_dir is not None and posixpath.isabs(base_dir):
-        return PathContext(cwd=base_dir, home=home, case_insensitive=bool(case_insensitive))
-    from .workspace import path_context  # the edge: reads the working directory and home once
+def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:
+    """A context from explicit values (tests, embedding); the edge builds one with `workspace.path_context()`."""
+    if home is None or base_dir is None or not posixpath.isabs(base_dir):
+        raise ValueError("a PathPolicy needs a PathContext (spinegate.workspace.path_context()) or an absolute "
+                         "base_dir and a home")
+    return PathContext(cwd=base_dir, home=home, case_insensitive=bool(case_insensitive))
 
-    return path_context()
 
-
-def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool, names_last: bool = False) -> str | None:
+def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool,
+                 names_last: bool = False) -> str | None:
     match = _overlap if glob else fnmatchcase
     for pattern, kind, compiled in patterns.items:
         if kind in ("component", "directory"):
@@ -459,4 +460,4 @@ def _compile(pattern: str) -> tuple[str, str, str]:
 
 
 __all__ = ["PathPolicy", "PathCheck", "ReadCheck", "PathContext", "PathError", "DEFAULT_RESTRICTED",
-           "DEFAULT_SECRETS", "DEFAULT_READABLE", "HARMLESS_TARGETS", "filesystem_folds_case", "Resolver"]
+           "DEFAULT_SECRETS", "DEFAULT_READABLE", "HARMLESS_TARGETS", "Resolver"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from corpus_support import Case, load
 
 from spinegate.effects import EffectClass
 from spinegate.shell import ShellClassifier
-
-from corpus_support import Case, load
 
 HOSTILE = load("hostile.tsv")
 BENIGN = load("benign.tsv")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from policy_support import BASE, HOME, entry, identity
 
 from spinegate import Gate
 from spinegate.classifier import EffectClassifier
@@ -17,8 +20,6 @@ from spinegate.paths import PathContext, PathPolicy
 from spinegate.protected import PROTECTED_PATTERNS
 from spinegate.shell import ShellClassifier, ShellRule
 from spinegate.workspace import path_context
-
-from policy_support import BASE, HOME, entry, identity
 
 SAFE, MUT, DANG, RW = (EffectClass.SHELL_SAFE, EffectClass.SHELL_MUTATING, EffectClass.SHELL_DANGEROUS,
                        EffectClass.RESTRICTED_WRITE)
@@ -86,7 +87,8 @@ def test_protected_patterns_name_their_owner_and_reason() -> None:
 def test_the_path_context_is_a_value_built_at_the_edge(tmp_path: Path) -> None:
     context = path_context(protected_files=[tmp_path / "m.json", None, "<memory>"], cwd=str(tmp_path),
                            home="/home/x", case_insensitive=False)
-    assert context == PathContext(str(tmp_path.resolve()), "/home/x", False, (str((tmp_path / "m.json").resolve()),))
+    assert context == PathContext(str(tmp_path.resolve()), "/home/x", False, (str((tmp_path / "m.json").resolve()),),
+                                  os.path.realpath)
     policy = PathPolicy(context=context, resolver=identity)
     assert policy.check(str(tmp_path / "m.json")).protected
     assert policy.base_dir == str(tmp_path.resolve())

@@ -256,7 +256,8 @@ def test_too_many_directories_fail_closed(shell: ShellClassifier) -> None:
 @pytest.mark.parametrize("command,expected", [
     ("git config user.email a@b.example", MUT), ("git config --get user.email", SAFE), ("git config -l", SAFE),
     ("git clone https://x.example/y", NET), ("awk '$3 > 100 {print}' f", SAFE), ("awk -F: '{print $1}' f", SAFE),
-    ("tar -xf a.tar", DANG), ("tar -tf a.tar", SAFE), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE), ("cp a.txt docs/", MUT),
+    ("tar -xf a.tar", DANG), ("tar -tf a.tar", SAFE), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE),
+    ("cp a.txt docs/", MUT),
     ("rsync -a src/ host:dst/", NET), ("curl -o out.json https://x.example", NET), ("f() { ls; }; f", SAFE),
     ("npm config get registry", SAFE), ("sed -n '1{p}' f", SAFE), ("ls > /dev/null", SAFE),
     ("npm install --ignore-scripts left-pad", NET), ("pip install requests", NET), ("env -i ls", SAFE),

@@ -15,14 +15,13 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from policy_support import BASE, HOME, identity
 
 from spinegate.effects import EffectClass
 from spinegate.paths import PathPolicy
 from spinegate.shell import ShellClassifier
 from spinegate.shell.options import Option
 from spinegate.shell.tables import PROGRAMS
-
-from policy_support import BASE, HOME, identity
 
 SHELL = ShellClassifier(paths=PathPolicy(base_dir=BASE, resolver=identity, home=HOME, case_insensitive=False))
 SAFE = EffectClass.SHELL_SAFE

@@ -21,12 +21,15 @@ from .manifest import manifest_failure
 def command(command: str, explain: bool, manifest_path: Path | None) -> None:
     """Print the effect class of a shell command line (parsed, not prefix-matched)."""
     from ..classifier import EffectClassifier
+    from ..paths import PathPolicy
     from ..shell import ShellClassifier
+    from ..workspace import path_context
 
-    shell = ShellClassifier()
+    context = path_context()
+    shell = ShellClassifier(paths=PathPolicy(context=context))
     if manifest_path is not None:
         try:
-            shell = EffectClassifier.for_manifest(load_manifest(manifest_path)).shell
+            shell = EffectClassifier.for_manifest(load_manifest(manifest_path), context=context).shell
         except ManifestError as exc:
             fail(str(exc), code=manifest_failure(exc))
     result = shell.classify(command)

@@ -15,7 +15,8 @@ array subscript in it can run a command substitution.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
@@ -41,22 +42,22 @@ _SAFE_SHOPT = frozenset({"nullglob", "failglob", "globstar", "nocasematch", "noc
                          "checkhash", "checkjobs", "globasciiranges", "huponexit", "promptvars", "progcomp"})
 
 
-def _plain(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _plain(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     st.add(SAFE, part, f"{name} is a builtin that changes nothing")
 
 
-def _table(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _table(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     program = lookup(name)
     assert program is not None
     sc.program(program, name, args, part, st, depth)
 
 
-def _cd(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _cd(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     sc.cd(name, args, part, st)
 
 
 def _dangerous(why: str) -> Builtin:
-    def handle(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+    def handle(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
         st.add(DANGEROUS, part, f"{name} {why}")
 
     return handle
@@ -64,7 +65,7 @@ def _dangerous(why: str) -> Builtin:
 
 def _only_listing(why: str, flags: str = "") -> Builtin:
     """A builtin that is harmless without arguments (or with only `flags`), and SHELL_DANGEROUS otherwise."""
-    def handle(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+    def handle(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
         if all(w.literal and w.text.startswith("-") and set(w.text[1:]) <= set(flags) for w in args):
             st.add(SAFE, part, f"{name} only lists")
         else:
@@ -73,7 +74,7 @@ def _only_listing(why: str, flags: str = "") -> Builtin:
     return handle
 
 
-def _eval(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _eval(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if not all(w.literal for w in args):
         st.add(DANGEROUS, part, f"{name} runs a string computed at run time")
         return
@@ -82,7 +83,7 @@ def _eval(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
         sc.parse_line(" ".join(w.text for w in args), st, depth + 1)
 
 
-def _exec(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _exec(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     i = 0
     while i < len(args) and args[i].literal and args[i].text.startswith("-"):
         t = args[i].text
@@ -101,7 +102,7 @@ def _exec(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
     sc.argv(rest, part, st, depth)
 
 
-def _command(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _command(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     i = 0
     lookup_only = False
     while i < len(args) and args[i].literal and args[i].text.startswith("-") and args[i].text != "-":
@@ -127,7 +128,7 @@ def _command(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: 
     sc.argv(rest, part, st, depth)
 
 
-def _builtin(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _builtin(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if not args:
         st.add(SAFE, part, "builtin without a name does nothing")
         return
@@ -138,7 +139,7 @@ def _builtin(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: 
     BUILTINS[first.text](sc, first.text, args[1:], part, st, depth)
 
 
-def _time(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _time(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     rest = list(args)
     while rest and rest[0].literal and rest[0].text in ("-p", "--"):
         rest = rest[1:]
@@ -147,7 +148,7 @@ def _time(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
         sc.argv(rest, part, st, depth)
 
 
-def _trap(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _trap(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     words = [w for w in args if not (w.literal and w.text in ("-p", "-l", "-P", "--"))]
     if not words or all(w.literal and w.text.startswith("-") for w in args):
         st.add(SAFE, part, "trap only lists handlers")
@@ -162,7 +163,7 @@ def _trap(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
         st.add(DANGEROUS, part, "trap with one argument: bash reads it as a handler or a signal")
 
 
-def _assigning(sc: "ShellClassifier", name: str, words: list[Word], part: str, st: "State") -> None:
+def _assigning(sc: ShellClassifier, name: str, words: list[Word], part: str, st: State) -> None:
     for w in words:
         if not w.literal:
             st.add(DANGEROUS, part, f"{name} assigns a variable whose name is computed at run time ({w.source})")
@@ -170,7 +171,7 @@ def _assigning(sc: "ShellClassifier", name: str, words: list[Word], part: str, s
             sc.assigns(w.text, part, st, via=name)
 
 
-def _read(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _read(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     names: list[Word] = []
     i = 0
     with_value = set("adinNptu")
@@ -208,7 +209,7 @@ def _read(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "St
     st.add(SAFE, part, "read reads a line into variables")
 
 
-def _mapfile(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _mapfile(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     names: list[Word] = []
     i = 0
     while i < len(args):
@@ -230,13 +231,13 @@ def _mapfile(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: 
     st.add(SAFE, part, f"{name} reads lines into an array")
 
 
-def _getopts(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _getopts(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if len(args) >= 2:
         _assigning(sc, name, [args[1]], part, st)
     st.add(SAFE, part, "getopts parses options")
 
 
-def _let(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _let(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     for w in args:
         body = w.text if w.dynamic is None else "$"
         target = body.split("=", 1)[0] if "=" in body and not body.startswith("=") else ""
@@ -249,7 +250,7 @@ def _let(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "Sta
     st.add(SAFE, part, f"{name} does arithmetic on numbers")
 
 
-def _declare_words(sc: "ShellClassifier", name: str, words: list[Word], part: str, st: "State") -> None:
+def _declare_words(sc: ShellClassifier, name: str, words: list[Word], part: str, st: State) -> None:
     """export/declare/typeset/local/readonly: NAME=VALUE words are assignments; -n and -i evaluate values."""
     st.add(SAFE, part, f"{name} sets shell variables")
     flags = ""
@@ -278,11 +279,11 @@ def _declare_words(sc: "ShellClassifier", name: str, words: list[Word], part: st
         st.add(DANGEROUS, part, "export -f exports a function, which child shells run in place of a command")
 
 
-def _declare(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _declare(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     _declare_words(sc, name, args, part, st)
 
 
-def declaration(sc: "ShellClassifier", node: Node, src: Source, st: "State", depth: int) -> None:
+def declaration(sc: ShellClassifier, node: Node, src: Source, st: State, depth: int) -> None:
     """A declaration_command node (`export A=1`, `declare -x B`)."""
     keyword = node.children[0].type if node.children else "declare"
     words = sc.words_of(node.children[1:], src, st, depth)
@@ -290,7 +291,7 @@ def declaration(sc: "ShellClassifier", node: Node, src: Source, st: "State", dep
     _declare_words(sc, keyword, words, part, st)
 
 
-def _set(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     i = 0
     while i < len(args):
         w = args[i]
@@ -327,7 +328,7 @@ def _set(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "Sta
     st.add(SAFE, part, "set changes shell options or the positional parameters")
 
 
-def _shopt(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _shopt(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     flags = {w.text for w in args if w.literal and w.text.startswith("-")}
     names = [w for w in args if not (w.literal and w.text.startswith("-"))]
     if not flags & {"-s", "-u"}:
@@ -340,7 +341,7 @@ def _shopt(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "S
     st.add(SAFE, part, "shopt sets harmless shell options")
 
 
-def _alias(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _alias(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if any(not w.literal or "=" in w.text for w in args):
         st.add(DANGEROUS, part, "alias redefines a command (zsh and interactive shells expand aliases)")
     else:
@@ -349,7 +350,7 @@ def _alias(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "S
 
 def _flagged(letters: str, danger: str, safe: str) -> Builtin:
     """A builtin that is SHELL_DANGEROUS when given one of the option `letters` (or a word known only at run time)."""
-    def handle(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+    def handle(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
         if any(not w.literal or (w.text.startswith("-") and set(w.text[1:]) & set(letters)) for w in args):
             st.add(DANGEROUS, part, f"{name} {danger}")
         else:
@@ -358,14 +359,14 @@ def _flagged(letters: str, danger: str, safe: str) -> Builtin:
     return handle
 
 
-def _umask(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _umask(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if all(w.literal and w.text in ("-S", "-p") for w in args):
         st.add(SAFE, part, "umask prints the file mode mask")
     else:
         st.add(MUTATING, part, "umask changes the mode of files created later")
 
 
-def _unset(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _unset(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if any(not w.literal or ("[" in w.text and not _harmless_index(w.text.split("[", 1)[1].rstrip("]")))
            for w in args):
         st.add(DANGEROUS, part, "unset of an array element evaluates its subscript, which can run commands")
@@ -373,7 +374,7 @@ def _unset(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "S
         st.add(SAFE, part, "unset removes shell variables")
 
 
-def _test(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def _test(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     for i, w in enumerate(args):
         if w.literal and w.text == "-v" and i + 1 < len(args) and "[" in (args[i + 1].text or "["):
             st.add(DANGEROUS, part, f"{name} -v with an array subscript evaluates it, which can run commands")
@@ -407,7 +408,7 @@ BUILTINS: dict[str, Builtin] = {
 KEYWORDS: dict[str, Builtin] = {"time": _time, "coproc": _time, "nohup.builtin": _time}
 
 
-def test_command(sc: "ShellClassifier", node: Node, src: Source, st: "State", depth: int) -> None:
+def test_command(sc: ShellClassifier, node: Node, src: Source, st: State, depth: int) -> None:
     """`[[ ... ]]` and `[ ... ]`: arithmetic comparisons and `-v` evaluate their operands."""
     part = " ".join(src.text_of(node).split())[:200]
     double = bool(node.children) and node.children[0].type == "[["
@@ -431,7 +432,7 @@ def test_command(sc: "ShellClassifier", node: Node, src: Source, st: "State", de
     st.add(SAFE, part, "tests a condition")
 
 
-def expansion(sc: "ShellClassifier", node: Node, src: Source, st: "State", depth: int) -> None:
+def expansion(sc: ShellClassifier, node: Node, src: Source, st: State, depth: int) -> None:
     """`${...}`: forms that run code (`@P`, `${!x}`, arithmetic offsets and subscripts) or assign."""
     text = src.text_of(node)
     part = " ".join(text.split())[:200]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from tree_sitter import Node
 
@@ -26,7 +26,8 @@ from .model import DANGEROUS, MUTATING, NETWORK, RESTRICTED, SAFE, Program
 from .options import Option, ParseResult, parse
 from .results import CommandClassification, CommandView, Finding
 from .rules import ShellRule, match_rule
-from .syntax import Source, SyntaxProblem, parse as parse_line
+from .syntax import Source, SyntaxProblem
+from .syntax import parse as parse_line
 from .tables import INTERPRETERS, SHELLS, family, lookup
 from .variables import is_sensitive
 from .words import Word, decode
@@ -63,7 +64,8 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
 }
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
-                            "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote", "curl-cookie",
+                            "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
+                            "curl-cookie",
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive"})
 
@@ -98,14 +100,14 @@ class ShellClassifier:
     both). Names match the program's base name (`/bin/rm` is `rm`).
     """
 
-    def __init__(self, *, allow: Iterable[str] = (), deny: Iterable[str] = (), rules: Iterable[ShellRule] = (),
-                 paths: PathPolicy | None = None, max_depth: int = MAX_DEPTH) -> None:
+    def __init__(self, *, paths: PathPolicy, allow: Iterable[str] = (), deny: Iterable[str] = (),
+                 rules: Iterable[ShellRule] = (), max_depth: int = MAX_DEPTH) -> None:
         self.allow = frozenset(allow)
         self.deny = frozenset(deny)
         self._deny_folded = frozenset(d.casefold() for d in self.deny)
         self.rules: tuple[ShellRule, ...] = tuple(rules) + tuple(
             ShellRule((name, "**"), SAFE, f"{name} is on the manifest's allow list") for name in sorted(self.allow))
-        self.paths = paths if paths is not None else PathPolicy()
+        self.paths = paths
         self.max_depth = max_depth
 
     # -- entry point ----------------------------------------------------------------
@@ -412,7 +414,7 @@ class ShellClassifier:
         if word.glob:
             self._glob_target(word, part, st, verb)
             return
-        absolute = raw.startswith("/") or raw.startswith("~")
+        absolute = raw.startswith(("/", "~"))
         if st.cwd is None and not absolute:
             st.add(DANGEROUS, part, f"{verb} {raw} relative to a directory the classifier cannot follow")
             return
@@ -477,7 +479,7 @@ class ShellClassifier:
         if _is_bash_network_path(raw):
             st.add(NETWORK, part, f"{verb} {raw}, a network connection opened by the shell")
             return
-        absolute = raw.startswith("/") or raw.startswith("~")
+        absolute = raw.startswith(("/", "~"))
         if st.cwd is None and not absolute:
             st.add(DANGEROUS, part, f"{verb} {raw} relative to a directory the classifier cannot follow (it may "
                                     "be a secret)")
@@ -798,7 +800,7 @@ class ShellClassifier:
                 st.add(SAFE, part, f"{name} -c runs a command string")
                 self.parse_line(string.text, st, depth + 1)
                 return
-            if t.startswith("-") or t.startswith("+"):
+            if t.startswith(("-", "+")):
                 if t in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
                     i += 2
                     st.add(DANGEROUS, part, f"{name} {t} changes how the shell reads commands")
@@ -939,7 +941,7 @@ def _is_cd(node: Node, src: Source) -> bool:
 def _is_bash_network_path(path: str) -> bool:
     """bash opens a socket, not a file, for a redirection to /dev/tcp/HOST/PORT or /dev/udp/HOST/PORT."""
     p = posixpath.normpath("/" + path.lstrip("/"))
-    return p.startswith("/dev/tcp/") or p.startswith("/dev/udp/")
+    return p.startswith(("/dev/tcp/", "/dev/udp/"))
 
 
 def _command_text(command: object) -> str | None:

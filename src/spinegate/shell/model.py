@@ -8,8 +8,8 @@ must be harmless in the role the table gives them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..effects import EffectClass
 from .options import Grammar, grammar
@@ -53,8 +53,8 @@ class Program:
     grammar: Grammar | None = None
     operands: str = "read"
     command_at: int | None = None
-    subcommands: Mapping[str, "Program"] = field(default_factory=dict)
-    no_subcommand: "Program | None" = None
+    subcommands: Mapping[str, Program] = field(default_factory=dict)
+    no_subcommand: Program | None = None
     handler: str | None = None
     worst: EffectClass = DANGEROUS
 

@@ -29,8 +29,9 @@ interpreted by the classifier (see `roles.py`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from .words import Word
 
@@ -160,8 +161,8 @@ def parse(g: Grammar, words: Sequence[Word], *, stop_at: int | None = None) -> P
     while i < n:
         w = words[i]
         t = w.text
-        if options_done or w.dynamic is None and not w.glob and not _looks_like_option(g, t) or \
-                stop_at is not None and len(r.operands) >= stop_at and not (w.literal and t.startswith("-")):
+        if options_done or (w.dynamic is None and not w.glob and not _looks_like_option(g, t)) or \
+                (stop_at is not None and len(r.operands) >= stop_at and not (w.literal and t.startswith("-"))):
             if stop_at is not None and len(r.operands) >= stop_at:
                 r.rest = list(words[i:])
                 return r

@@ -11,8 +11,8 @@ matches by its base name when it is named by a system path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..effects import EffectClass
 from .words import Word

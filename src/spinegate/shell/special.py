@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .model import DANGEROUS, MUTATING, NETWORK, RESTRICTED, SAFE, Program
+from .model import DANGEROUS, MUTATING, SAFE, Program
 from .options import ParseResult, grammar, parse
 from .words import Word
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Handler = Callable[["ShellClassifier", Program, str, ParseResult, str, "State", int], None]
 
 
-def _base(p: Program, name: str, part: str, st: "State") -> None:
+def _base(p: Program, name: str, part: str, st: State) -> None:
     st.add(p.effect, part, f"{name} {p.why}")
 
 
@@ -33,7 +34,7 @@ def _placeholder(why: str) -> Word:
 # -- wrappers ---------------------------------------------------------------------------------
 
 
-def env(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def env(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     """env [-i] [-u NAME] [-C DIR] [-S STRING] [NAME=VALUE]... [COMMAND [ARG]...]."""
     g = grammar("-i|--ignore-environment -0|--null -u|--unset= -C|--chdir=:chdir -S|--split-string=:sh "
                 "-v|--debug -P= --default-signal? --ignore-signal? --block-signal? --list-signal-handling "
@@ -68,7 +69,7 @@ def env(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "Stat
         sc.argv(ops, part, st, depth)
 
 
-def _xargs(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _xargs(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     st.add(SAFE, part, "xargs runs the program that follows with arguments from its input")
     command = list(r.rest) or [Word("echo", "echo")]
@@ -77,7 +78,7 @@ def _xargs(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
     r.operands = []
 
 
-def _watch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _watch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     command = list(r.rest)
     r.rest, r.operands = [], []
@@ -93,7 +94,7 @@ def _watch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
         st.add(DANGEROUS, part, "watch runs a command computed at run time")
 
 
-def find(sc: "ShellClassifier", name: str, args: list[Word], part: str, st: "State", depth: int) -> None:
+def find(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     """find [-H|-L|-P] [-D x] [-Olevel] [START...] EXPRESSION: tests are harmless, actions are not."""
     i = 0
     while i < len(args) and args[i].literal and args[i].text in ("-H", "-L", "-P", "-E", "-X", "-s", "-x", "-d"):
@@ -167,7 +168,7 @@ FIND_TESTS = frozenset({
 # -- program texts ------------------------------------------------------------------------
 
 
-def _sed(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _sed(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int, lenient: bool = False) -> None:
     scripts = r.values("script")
     operands = list(r.operands)
@@ -193,7 +194,7 @@ def _sed(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
             sc.read(w, part, st, f"{name} reads")
 
 
-def _sed_dual(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _sed_dual(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
               depth: int) -> None:
     """GNU and BSD sed read `-i` differently (`-i[SUFFIX]` or `-i SUFFIX`): classify both readings."""
     _sed(sc, p, name, r, part, st, depth)
@@ -207,7 +208,7 @@ def _sed_dual(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part
             _sed(sc, SED_BSD, name, bsd, part, st, depth, lenient=True)
 
 
-def _program_texts(given: list[Word], operands: list[Word], what: str, part: str, st: "State") -> list[str] | None:
+def _program_texts(given: list[Word], operands: list[Word], what: str, part: str, st: State) -> list[str] | None:
     """The program texts (given by option, else the first operand, taken from `operands`); None if unknowable."""
     if not given:
         if not operands:
@@ -256,7 +257,7 @@ def sed_script_effect(script: str) -> str | None:
             continue
         if c in "qQ":
             i += 1
-            while i < n and script[i].isdigit() or i < n and script[i] == " ":
+            while (i < n and script[i].isdigit()) or (i < n and script[i] == " "):
                 i += 1
             continue
         if c in "btT:":
@@ -329,7 +330,7 @@ def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[
 
 
 
-def _awk(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     if r.has("script-file") or r.has("danger"):
         return
@@ -436,14 +437,14 @@ def _awk_string_value(quoted: str) -> str:
     return re.sub(r"\\(.)", r"\1", body)
 
 
-def _awk_assignment(sc: "ShellClassifier", name: str, w: Word, part: str, st: "State") -> None:
+def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: State) -> None:
     """awk -v NAME=VALUE and NAME=VALUE operands: ENVIRON-free, but a few names change how files are read."""
     var = w.text.split("=", 1)[0] if w.literal else ""
     if not var or var in ("AWKPATH", "AWKLIBPATH", "FILENAME", "ARGV", "ARGC", "PROCINFO"):
         st.add(DANGEROUS, part, f"{name} assigns {w.source}, which changes what it reads or loads")
 
 
-def _jq(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     st.add(SAFE, part, f"{name} filters JSON")
     spelled = {parsed.spelled for parsed in r.options}
@@ -460,7 +461,7 @@ def _jq(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
 # -- files ------------------------------------------------------------------------------------
 
 
-def copy_operands(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                   depth: int) -> None:
     """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written."""
     base = name.split()[-1]
@@ -502,11 +503,11 @@ def copy_operands(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, 
                 parsed.spelled in ("-r", "-R", "-a", "--recursive", "--archive") for parsed in r.options))
 
 
-def _mv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State", depth: int) -> None:
+def _mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
     _base(p, name, part, st)
 
 
-def _second_operand_written(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _second_operand_written(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                             depth: int) -> None:
     """uniq IN OUT, xxd IN OUT: the second operand is the file written."""
     _base(p, name, part, st)
@@ -515,7 +516,7 @@ def _second_operand_written(sc: "ShellClassifier", p: Program, name: str, r: Par
         r.operands = r.operands[:1]
 
 
-def _date(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
     for w in r.operands:
         if not w.literal or not w.text.startswith("+"):
@@ -527,14 +528,14 @@ def _date(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: st
     _base(p, name, part, st)
 
 
-def _pager(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _pager(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     _base(p, name, part, st)
     if any(parsed.spelled.startswith("+") for parsed in r.options):
         st.add(DANGEROUS, part, f"{name} +COMMAND runs a pager command, which may run a shell (!)")
 
 
-def _response_files(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _response_files(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                     depth: int) -> None:
     """GNU binutils read more options from `@FILE` arguments: a file the classifier cannot see into."""
     _base(p, name, part, st)
@@ -543,11 +544,11 @@ def _response_files(sc: "ShellClassifier", p: Program, name: str, r: ParseResult
             st.add(DANGEROUS, part, f"{name} {w.source}: an @FILE argument holds more options")
 
 
-def _rg(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State", depth: int) -> None:
+def _rg(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
     _base(p, name, part, st)
 
 
-def _split(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _split(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     _base(p, name, part, st)
     ops = r.operands
@@ -558,7 +559,7 @@ def _split(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
               "split writes files starting with")
 
 
-def _csplit(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
             depth: int) -> None:
     _base(p, name, part, st)
     if r.operands:
@@ -567,7 +568,7 @@ def _csplit(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: 
         sc.target(Word("xx00", "xx00"), part, st, "csplit writes")
 
 
-def _patch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     _base(p, name, part, st)
     if not r.operands and not any(parsed.spelled in ("--dry-run", "-o", "--output") for parsed in r.options):
@@ -584,7 +585,7 @@ _SUFFIXES = {"gzip": ".gz", "gunzip": ".gz", "zcat": ".gz", "bzip2": ".bz2", "bu
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz", ".lzma", ".z", ".tgz", ".tbz", ".txz")
 
 
-def _compress(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
               depth: int) -> None:
     spelled = {parsed.spelled for parsed in r.options}
     to_stdout = bool(spelled & {"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"}) or \
@@ -617,7 +618,7 @@ def _compress(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part
     r.operands = []
 
 
-def _tar(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _tar(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     create = r.has("tar-create")
     extract = r.has("tar-extract")
@@ -629,7 +630,7 @@ def _tar(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
         again = parse(p.grammar, [Word("-" + first.text, first.source)] + list(r.raw[1:]))
         for parsed in again.options:
             for opt in parsed.options:
-                sc._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)  # noqa: SLF001
+                sc._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)
         for unknown in again.unknown:
             st.add(DANGEROUS, part, f"tar: {unknown} is not an option the classifier knows to be harmless")
         _tar(sc, p, name, again, part, st, depth)
@@ -664,7 +665,7 @@ def _tar(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
     r.operands = []
 
 
-def _unzip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _unzip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
     spelled = {parsed.spelled for parsed in r.options}
     if spelled & {"-l", "-v", "-t", "-z", "-Z", "-p", "-c"}:
@@ -677,7 +678,7 @@ def _unzip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
     r.operands = []
 
 
-def _zip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _zip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     _base(p, name, part, st)
     if any(w.literal and w.text.startswith("-") and not w.text.startswith("--") and "TT" in w.text
@@ -693,7 +694,7 @@ def _zip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
     r.operands = []
 
 
-def _dd(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _dd(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     _base(p, name, part, st)
     for w in r.operands:
@@ -716,7 +717,7 @@ def _url_leaf(url: str) -> str:
     return leaf or "index.html"
 
 
-def _curl(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
     _base(p, name, part, st)
     for v in r.values("curl-data"):
@@ -756,7 +757,7 @@ def _curl(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: st
             sc.target(Word(posixpath.join(base, leaf) if base else leaf, u.source), part, st, "curl -O saves")
 
 
-def _wget(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _wget(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
     _base(p, name, part, st)
     if any(parsed.spelled in ("-O", "--output-document") or parsed.spelled.startswith("--output-doc")
@@ -781,11 +782,11 @@ _SSH_SAFE_OPTIONS = frozenset({
     "pubkeyauthentication", "controlmaster", "controlpersist", "controlpath", "addressfamily", "ciphers", "macs",
     "kexalgorithms", "hostkeyalgorithms", "updatehostkeys", "verifyhostkeydns", "checkhostip", "exitonforwardfailure",
     "forwardx11", "gssapiauthentication", "numberofpasswordprompts", "sendenv", "setenv", "identityfile",
-    "visualhostkey", "hashknownhosts", "clearallforwardings", "loglevel", "ipqos", "rekeylimit",
+    "visualhostkey", "hashknownhosts", "clearallforwardings", "ipqos", "rekeylimit",
 })
 
 
-def _ssh_options(sc: "ShellClassifier", name: str, r: ParseResult, part: str, st: "State") -> None:
+def _ssh_options(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
     for v in r.values("ssh-option"):
         key = v.text.split("=", 1)[0].split()[0].lower() if v.literal and v.text.strip() else ""
         if key not in _SSH_SAFE_OPTIONS:
@@ -795,13 +796,13 @@ def _ssh_options(sc: "ShellClassifier", name: str, r: ParseResult, part: str, st
             sc.read(Word(v.text.split("=", 1)[-1].split(None, 1)[-1], v.source), part, st, f"{name} uses the key")
 
 
-def _ssh(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     _base(p, name, part, st)
     _ssh_options(sc, name, r, part, st)
 
 
-def _remote_copy(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                  depth: int) -> None:
     """scp/rsync: local sources are read; a local destination (no `host:`) is written."""
     _base(p, name, part, st)
@@ -833,7 +834,7 @@ def _is_remote(w: Word) -> bool:
     return ":" in head or w.text.startswith("rsync://")
 
 
-def _httpie(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
             depth: int) -> None:
     _base(p, name, part, st)
     for w in r.operands[1:]:
@@ -849,7 +850,8 @@ from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handl
 
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
-    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg, "split": _split, "csplit": _csplit,
-    "patch": _patch, "response-files": _response_files, "compress": _compress, "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
+    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
+    "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
+    "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,
 }

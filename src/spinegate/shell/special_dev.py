@@ -5,7 +5,8 @@ managers (whose installs run package code unless told not to).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .model import DANGEROUS, MUTATING, NETWORK, RESTRICTED, SAFE, Program
 from .options import ParseResult
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Handler = Callable[["ShellClassifier", Program, str, ParseResult, str, "State", int], None]
 
 
-def _base(p: Program, name: str, part: str, st: "State") -> None:
+def _base(p: Program, name: str, part: str, st: State) -> None:
     st.add(p.effect, part, f"{name} {p.why}")
 
 
@@ -32,7 +33,7 @@ def _subcommand(r: ParseResult) -> tuple[str, list[str]]:
     return (texts[0] if texts and len(texts) == len(words) else "?"), texts
 
 
-def _literal_texts(name: str, r: ParseResult, part: str, st: "State") -> list[str] | None:
+def _literal_texts(name: str, r: ParseResult, part: str, st: State) -> list[str] | None:
     """The words as text when every one is known; None (reported SHELL_DANGEROUS) when one is computed at run time."""
     words = _words(r)
     if any(not w.literal for w in words):
@@ -41,7 +42,7 @@ def _literal_texts(name: str, r: ParseResult, part: str, st: "State") -> list[st
     return [w.text for w in words]
 
 
-def _transport(name: str, words: list[Word], part: str, st: "State") -> None:
+def _transport(name: str, words: list[Word], part: str, st: State) -> None:
     """git's `ext::`/`fd::` transports run commands; any word could be a URL."""
     for w in words:
         if w.dynamic is not None:
@@ -59,7 +60,7 @@ def _url_leaf(url: str) -> str:
 # -- git -------------------------------------------------------------------------------------
 
 
-def _git_branch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_branch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                 depth: int) -> None:
     listing = any(parsed.spelled in ("--list", "-l", "-a", "--all", "-r", "--remotes", "--show-current",
                                      "--merged", "--no-merged", "--contains", "--points-at")
@@ -70,7 +71,7 @@ def _git_branch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
         _base(p, name, part, st)
 
 
-def _git_tag(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_tag(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
              depth: int) -> None:
     listing = any(parsed.spelled in ("-l", "--list") for parsed in r.options)
     if r.operands and not listing:
@@ -79,7 +80,7 @@ def _git_tag(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part:
         _base(p, name, part, st)
 
 
-def _git_remote(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_remote(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                 depth: int) -> None:
     ops = r.operands
     _transport(name, list(r.raw), part, st)
@@ -97,7 +98,7 @@ def _git_remote(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
         st.add(DANGEROUS, part, f"{name} {ops[0].source} is not a remote sub-command the classifier knows")
 
 
-def _git_stash(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_stash(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
     sub = r.operands[0].text if r.operands and r.operands[0].literal else ""
     if r.operands and not r.operands[0].literal:
@@ -131,7 +132,7 @@ _GIT_CONFIG_READ = frozenset({"--get", "--list", "-l", "--get-all", "--get-regex
                               "--regexp", "--url", "--value"})
 
 
-def _git_config(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_config(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                 depth: int) -> None:
     texts = _literal_texts(name, r, part, st)
     if texts is None:
@@ -190,7 +191,7 @@ def _git_config(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
 
 
 def _git_paths(verb: str, skip_first: bool = False) -> Handler:
-    def handle(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+    def handle(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
         _base(p, name, part, st)
         if any(parsed.spelled in ("--cached", "--staged", "-S") for parsed in r.options) and not any(
@@ -204,7 +205,7 @@ def _git_paths(verb: str, skip_first: bool = False) -> Handler:
     return handle
 
 
-def _git_mv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
             depth: int) -> None:
     _base(p, name, part, st)
     if len(r.operands) >= 2:
@@ -214,7 +215,7 @@ def _git_mv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: 
     r.operands = []
 
 
-def _git_init(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_init(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
               depth: int) -> None:
     _base(p, name, part, st)
     for w in r.operands[:1]:
@@ -222,7 +223,7 @@ def _git_init(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part
     r.operands = []
 
 
-def _git_worktree(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_worktree(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                   depth: int) -> None:
     ops = r.operands
     sub = ops[0].text if ops and ops[0].literal else ""
@@ -245,7 +246,7 @@ def _git_worktree(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, 
     r.operands = []
 
 
-def _git_reflog(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_reflog(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                 depth: int) -> None:
     sub = r.operands[0].text if r.operands and r.operands[0].literal else ""
     if sub in ("expire", "delete", "drop"):
@@ -254,14 +255,14 @@ def _git_reflog(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
         _base(p, name, part, st)
 
 
-def _git_format_patch(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_format_patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                       depth: int) -> None:
     _base(p, name, part, st)
     if not r.values("writedir") and not any(parsed.spelled == "--stdout" for parsed in r.options):
         sc.target(Word("0001-patch.patch", "0001-*.patch"), part, st, "git format-patch writes")
 
 
-def _git_clean(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_clean(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
     spelled = {parsed.spelled for parsed in r.options}
     if spelled & {"-n", "--dry-run"}:
@@ -286,13 +287,13 @@ _GIT_REMOTE_SAFE = frozenset({
     "--atomic", "--follow-tags", "--no-verify", "--verify", "--porcelain", "--signed", "--no-signed",
     "-4", "--ipv4", "-6", "--ipv6", "--filter", "--refetch", "--multiple", "--negotiation-tip",
     "--negotiate-only", "--auto-gc", "--no-auto-gc", "--write-commit-graph", "--show-forced-updates",
-    "--no-show-forced-updates", "-k", "--keep", "--prefetch", "--set-upstream-to", "--no-all", "--no-tags",
-    "--server-option", "-o", "--push-option",
+    "--no-show-forced-updates", "-k", "--keep", "--prefetch", "--set-upstream-to", "--no-all", "--server-option",
+    "-o", "--push-option",
 })
 _GIT_PUSH_DANGER = frozenset({"-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d", "--prune"})
 
 
-def _git_remote_option(name: str, words: list[Word], part: str, st: "State", danger: frozenset[str]) -> bool:
+def _git_remote_option(name: str, words: list[Word], part: str, st: State, danger: frozenset[str]) -> bool:
     """Check a remote operation's options; True when it is SHELL_DANGEROUS (already reported)."""
     for w in words:
         if not w.literal:
@@ -300,7 +301,7 @@ def _git_remote_option(name: str, words: list[Word], part: str, st: "State", dan
             return True
         t = w.text
         if not t.startswith("-") or t == "-":
-            if name.endswith("push") and (t.startswith("+") or t.startswith(":")):
+            if name.endswith("push") and t.startswith(("+", ":")):
                 st.add(DANGEROUS, part, f"{name} {t} force-updates or deletes a remote branch")
                 return True
             continue
@@ -319,7 +320,7 @@ def _git_remote_option(name: str, words: list[Word], part: str, st: "State", dan
     return False
 
 
-def _git_remote_op(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_remote_op(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                    depth: int) -> None:
     words = _words(r)
     _transport(name, words, part, st)
@@ -331,7 +332,7 @@ def _git_remote_op(sc: "ShellClassifier", p: Program, name: str, r: ParseResult,
         _base(p, name, part, st)
 
 
-def _git_push(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_push(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
               depth: int) -> None:
     words = _words(r)
     _transport(name, words, part, st)
@@ -339,7 +340,7 @@ def _git_push(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part
         _base(p, name, part, st)
 
 
-def _git_clone(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_clone(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
     words = _words(r)
     _transport(name, words, part, st)
@@ -384,7 +385,7 @@ def _git_clone(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, par
             sc.target(Word(leaf, operands[0].source), part, st, "git clone clones into")
 
 
-def _git_submodule(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_submodule(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                    depth: int) -> None:
     words = _words(r)
     _transport(name, words, part, st)
@@ -409,7 +410,7 @@ def _git_submodule(sc: "ShellClassifier", p: Program, name: str, r: ParseResult,
         st.add(DANGEROUS, part, f"{name} {sub} is not a submodule sub-command the classifier knows")
 
 
-def _git_bisect(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_bisect(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                 depth: int) -> None:
     words = _words(r)
     sub = words[0].text if words and words[0].literal else "?"
@@ -423,7 +424,7 @@ def _git_bisect(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, pa
         _base(p, name, part, st)
 
 
-def _git_apply(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_apply(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
     spelled = {parsed.spelled for parsed in r.options}
     if spelled & {"--check", "--stat", "--numstat", "--summary"} and not spelled & {"--apply", "--index", "--cached",
@@ -436,7 +437,7 @@ def _git_apply(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, par
     r.operands = []
 
 
-def _git_checkout(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _git_checkout(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                   depth: int) -> None:
     _base(p, name, part, st)
     # `git checkout X` may restore a file X over its current content: every operand may be a path
@@ -463,7 +464,7 @@ _PIP_VALUE_FLAGS = frozenset({"--upgrade-strategy", "--only-binary", "--progress
                               "--timeout", "--retries", "--report"})
 
 
-def _pip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _pip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     texts = _literal_texts(name, r, part, st)
     if texts is None:
@@ -482,8 +483,8 @@ def _pip(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str
     sub = texts[i] if i < len(texts) else ""
     rest = texts[i + 1:]
     if sub in _PIP_SAFE_SUBS:
-        if sub == "config" and rest[:1] not in (["list"], ["get"], ["debug"]) or sub == "cache" and \
-                rest[:1] not in (["list"], ["info"], ["dir"]):
+        if (sub == "config" and rest[:1] not in (["list"], ["get"], ["debug"])) or (sub == "cache" and \
+                rest[:1] not in (["list"], ["info"], ["dir"])):
             st.add(DANGEROUS if sub == "config" else MUTATING, part, f"{name} {sub} {' '.join(rest[:1])} changes "
                                                                       "configuration or caches")
             return
@@ -544,7 +545,7 @@ _NPM_COMMANDS = {
 }
 
 
-def _node_pm(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
              depth: int) -> None:
     texts = _literal_texts(name, r, part, st)
     if texts is None:
@@ -584,7 +585,7 @@ def _node_pm(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part:
     st.add(effect, part, f"{name} {sub} {why}")
 
 
-def _go(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _go(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     sub, texts = _subcommand(r)
     flags = set(texts[1:])
@@ -602,9 +603,9 @@ def _go(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
         st.add(DANGEROUS, part, f"go {sub} builds or runs code (cgo, generators, tests, tool flags)")
 
 
-def _cargo(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _cargo(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
-    sub, texts = _subcommand(r)
+    sub, _ = _subcommand(r)
     if sub in ("--version", "-V", "version", "help", "--help", "-h", "--list"):
         st.add(SAFE, part, "cargo only prints information")
     elif sub in ("fetch", "search", "add", "remove", "update", "tree", "metadata", "generate-lockfile", "info"):
@@ -615,7 +616,7 @@ def _cargo(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: s
         st.add(DANGEROUS, part, f"cargo {sub} builds or runs code (build scripts, tests, plugins)")
 
 
-def _uv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+def _uv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     sub, texts = _subcommand(r)
     if sub in ("--version", "-V", "version", "help", "--help"):
@@ -629,7 +630,7 @@ def _uv(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str,
 
 
 def _simple_pm(safe: frozenset[str], network: frozenset[str]) -> Handler:
-    def handle(sc: "ShellClassifier", p: Program, name: str, r: ParseResult, part: str, st: "State",
+    def handle(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                depth: int) -> None:
         sub, texts = _subcommand(r)
         if sub in safe or (texts and all(t in ("--version", "-v", "-V", "--help", "-h") for t in texts)):
@@ -648,7 +649,8 @@ DEV_HANDLERS: dict[str, Handler] = {
     "git-mv": _git_mv, "git-init": _git_init, "git-worktree": _git_worktree, "git-reflog": _git_reflog,
     "git-format-patch": _git_format_patch, "git-clean": _git_clean, "git-remote-op": _git_remote_op,
     "git-push": _git_push, "git-clone": _git_clone, "git-submodule": _git_submodule, "git-bisect": _git_bisect,
-    "git-checkout": _git_checkout, "git-apply": _git_apply, "pip": _pip, "node-pm": _node_pm, "go": _go, "cargo": _cargo, "uv": _uv,
+    "git-checkout": _git_checkout, "git-apply": _git_apply, "pip": _pip, "node-pm": _node_pm, "go": _go,
+    "cargo": _cargo, "uv": _uv,
     "gem": _simple_pm(frozenset({"list", "help", "env", "which", "contents"}),
                       frozenset({"search", "fetch", "info", "specification", "outdated"})),
     "brew": _simple_pm(frozenset({"list", "--prefix", "config", "leaves", "deps", "--cellar", "--repository"}),

@@ -17,8 +17,8 @@ SHELL_DANGEROUS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser, Tree

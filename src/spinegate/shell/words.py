@@ -25,7 +25,7 @@ MAX_BRACE_WORDS = 256
 
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
                    "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
-_EXPANSION_STARTS = frozenset("_{([@*#?-$!0123456789") | frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_EXPANSION_STARTS = frozenset("_{([@*#?-$!0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 _PROCESS_SUBSTITUTION = re.compile(r"[<>]\((?:[^()]|\([^()]*\))*\)", re.S)
 

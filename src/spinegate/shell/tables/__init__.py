@@ -15,7 +15,8 @@ from .system import DESTRUCTIVE, INTERPRETERS, NETWORK_OPAQUE, PRIVILEGED, SHELL
 
 PROGRAMS: dict[str, Program] = {
     "ls": c.LS, "dir": c.LS, "vdir": c.LS, "cat": c.CAT, "tac": c.TAC, "nl": c.NL, "head": c.HEAD,
-    "tail": c.TAIL, "wc": c.WC, "sort": c.SORT, "uniq": c.UNIQ, "cut": c.CUT, "tr": c.TR, "info": c.INFO, "diff": c.DIFF,
+    "tail": c.TAIL, "wc": c.WC, "sort": c.SORT, "uniq": c.UNIQ, "cut": c.CUT, "tr": c.TR, "info": c.INFO,
+    "diff": c.DIFF,
     "cmp": c.CMP, "comm": c.COMM, "stat": c.STAT, "du": c.DU, "df": c.DF, "echo": c.ECHO, "printf": c.PRINTF,
     "basename": c.BASENAME, "dirname": c.DIRNAME, "realpath": c.REALPATH, "readlink": c.READLINK,
     "pwd": c.PWD, "whoami": c.WHOAMI, "id": c.ID, "groups": c.GROUPS, "date": c.DATE, "uname": c.UNAME,

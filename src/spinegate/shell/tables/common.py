@@ -11,7 +11,7 @@ value is a file read; `write`/`writedir` value is written; `exec`/`sh`/
 
 from __future__ import annotations
 
-from ..model import DANGEROUS, MUTATING, NETWORK, SAFE, Program, prog
+from ..model import MUTATING, NETWORK, SAFE, prog
 
 _HV = "--help --version"
 
@@ -130,7 +130,8 @@ HEXDUMP = prog(SAFE, "dumps bytes", "-b|--one-byte-octal -c|--one-byte-char -C|-
 XXD = prog(SAFE, "dumps bytes", "-a -autoskip -b -bits -c= -cols= -C -capitalize -E -EBCDIC -e -g= -groupsize= "
            "-h -help -i -include -l= -len= -n= -name= -o= -offset= -p -ps -postscript -plain -r -revert -R= "
            "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd")
-STRINGS = prog(SAFE, "prints text in binary files", handler="response-files", spec="-a|--all -d|--data -f|--print-file-name -n|--bytes= "
+STRINGS = prog(SAFE, "prints text in binary files", handler="response-files",
+               spec="-a|--all -d|--data -f|--print-file-name -n|--bytes= "
                "-t|--radix= -o -e|--encoding= -T|--target= -w|--include-all-whitespace -s|--output-separator= "
                "--unicode= -U= -v|-V " + _HV, numeric="")
 COLUMN = prog(SAFE, "formats columns", "-c|--output-width= -C|--table-column= -d|--table-noheadings "
@@ -168,7 +169,8 @@ MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause
             "-p|--clean-print -s|--squeeze -u|--plain -n|--lines= -e|--exit-on-eof " + _HV, numeric="",
             plus="exec", handler="pager")
 PS = prog(SAFE, "lists processes", None, operands="data")
-MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut -l|--local-file:readops "
+MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut "
+           "-l|--local-file:readops "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
            "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
            "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
@@ -254,7 +256,8 @@ MKDIR = prog(MUTATING, "creates directories", "-m|--mode= -p|--parents -v|--verb
              operands="write")
 TOUCH = prog(MUTATING, "creates or updates files", "-a -c|--no-create -d|--date= -f -h|--no-dereference -m "
              "-r|--reference= -t= --time= -A= " + _HV, operands="write")
-CP = prog(MUTATING, "copies files", "-a|--archive:recursive --attributes-only --backup? -b --copy-contents -d -f|--force "
+CP = prog(MUTATING, "copies files", "-a|--archive:recursive --attributes-only --backup? -b --copy-contents -d "
+          "-f|--force "
           "-i|--interactive -H -l|--link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
           "--preserve? --no-preserve= --parents -R|-r|--recursive:recursive --reflink? --remove-destination --sparse= "
           "--strip-trailing-slashes -s|--symbolic-link -S|--suffix= -t|--target-directory=:target "
@@ -346,7 +349,8 @@ ZIP = prog(MUTATING, "creates archives", "-r|--recurse-paths -R -q|--quiet -v|--
 # -- network clients ------------------------------------------------------------------------
 
 CURL = prog(NETWORK, "transfers data over the network",
-            "-a|--append -A|--user-agent= --anyauth -b|--cookie=:curl-cookie -B|--use-ascii --basic -c|--cookie-jar=:write "
+            "-a|--append -A|--user-agent= --anyauth -b|--cookie=:curl-cookie -B|--use-ascii --basic "
+            "-c|--cookie-jar=:write "
             "-C|--continue-at= --compressed --compressed-ssh --connect-timeout= --connect-to= "
             "--create-dirs --create-file-mode= --crlf -d|--data=:curl-data --data-ascii=:curl-data "
             "--data-binary=:curl-data --data-raw= --data-urlencode=:curl-data --digest --disable-eprt "

@@ -136,7 +136,7 @@ _COMMIT_OPTS = ("-a|--all -p|--patch -C|--reuse-message= -c|--reedit-message=:da
                 "-e|--edit:danger --no-edit -i|--include -o|--only -u|--untracked-files? -v|--verbose "
                 "-q|--quiet --dry-run --status --no-status -S|--gpg-sign? --no-gpg-sign --amend "
                 "--no-post-rewrite " + _PATHSPEC)
-def _MUT(spec: str, why: str = "changes the repository", handler: str | None = None) -> Program:
+def _mut(spec: str, why: str = "changes the repository", handler: str | None = None) -> Program:
     """A git sub-command that changes the repository (its operands are revisions and pathspecs)."""
     return prog(MUTATING, why, spec, operands="data", handler=handler)
 
@@ -163,33 +163,33 @@ GIT = prog(SAFE, "runs a git command",
                             "--developer-interfaces", operands="data"),
                "branch": _GIT_BRANCH, "tag": _GIT_TAG, "remote": _GIT_REMOTE, "stash": _GIT_STASH,
                "config": prog(SAFE, "reads or sets configuration", None, operands="data", handler="git-config"),
-               "add": _MUT("-n|--dry-run -v|--verbose -f|--force -i|--interactive -p|--patch -e|--edit:danger "
+               "add": _mut("-n|--dry-run -v|--verbose -f|--force -i|--interactive -p|--patch -e|--edit:danger "
                            "-u|--update -A|--all --no-all --ignore-removal --no-ignore-removal -N|--intent-to-add "
                            "--refresh --ignore-errors --ignore-missing --sparse --renormalize --chmod= "
                            "--no-warn-embedded-repo " + _PATHSPEC),
-               "commit": _MUT(_COMMIT_OPTS),
-               "checkout": _MUT("-q|--quiet --progress --no-progress -f|--force:danger --ours --theirs -b= -B= "
+               "commit": _mut(_COMMIT_OPTS),
+               "checkout": _mut("-q|--quiet --progress --no-progress -f|--force:danger --ours --theirs -b= -B= "
                                 "-t|--track? --no-track --guess --no-guess -l -d|--detach --orphan= "
                                 "--ignore-skip-worktree-bits -m|--merge --conflict= -p|--patch "
                                 "--ignore-other-worktrees --overwrite-ignore --no-overwrite-ignore "
                                 "--recurse-submodules --no-recurse-submodules --overlay --no-overlay " + _PATHSPEC,
                                 handler="git-checkout"),
-               "switch": _MUT("-c|--create= -C|--force-create= -d|--detach --guess --no-guess -f|--force "
+               "switch": _mut("-c|--create= -C|--force-create= -d|--detach --guess --no-guess -f|--force "
                               "|--discard-changes:danger -m|--merge --conflict= -q|--quiet --progress "
                               "--no-progress -t|--track? --no-track --orphan= --ignore-other-worktrees "
                               "--recurse-submodules --no-recurse-submodules"),
-               "restore": _MUT("-s|--source= -p|--patch -W|--worktree -S|--staged -q|--quiet --progress "
+               "restore": _mut("-s|--source= -p|--patch -W|--worktree -S|--staged -q|--quiet --progress "
                                "--no-progress --ours --theirs -m|--merge --conflict= --ignore-unmerged "
                                "--ignore-skip-worktree-bits --recurse-submodules --no-recurse-submodules "
                                "--overlay --no-overlay " + _PATHSPEC, handler="git-restore"),
-               "merge": _MUT("--commit --no-commit --edit:danger -e:danger --no-edit --cleanup= --ff --no-ff "
+               "merge": _mut("--commit --no-commit --edit:danger -e:danger --no-edit --cleanup= --ff --no-ff "
                              "--ff-only -S|--gpg-sign? --no-gpg-sign --log? --no-log --signoff --no-signoff "
                              "--stat -n --no-stat --squash --no-squash --verify --no-verify:danger "
                              "-s|--strategy= -X|--strategy-option= --verify-signatures --no-verify-signatures "
                              "-q|--quiet -v|--verbose --progress --no-progress --autostash --no-autostash "
                              "--allow-unrelated-histories -m= -F|--file=:read --into-name= --abort --quit "
                              "--continue --rerere-autoupdate --no-rerere-autoupdate"),
-               "rebase": _MUT("--onto= --keep-base --continue --skip --abort --quit --apply --merge -m "
+               "rebase": _mut("--onto= --keep-base --continue --skip --abort --quit --apply --merge -m "
                               "-s|--strategy= -X|--strategy-option= -q|--quiet -v|--verbose --stat -n|--no-stat "
                               "--no-verify:danger --verify -C= --ignore-whitespace --whitespace= "
                               "--committer-date-is-author-date --ignore-date --reset-author-date --signoff "
@@ -199,22 +199,22 @@ GIT = prog(SAFE, "runs a git command",
                               "--no-update-refs --empty= --keep-empty --no-keep-empty -S|--gpg-sign? "
                               "--no-gpg-sign -x|--exec=:exec -i|--interactive:danger --edit-todo:danger "
                               "--show-current-patch"),
-               "cherry-pick": _MUT("-e|--edit:danger --cleanup= -x -r -m|--mainline= -n|--no-commit "
+               "cherry-pick": _mut("-e|--edit:danger --cleanup= -x -r -m|--mainline= -n|--no-commit "
                                    "-s|--signoff -S|--gpg-sign? --no-gpg-sign --ff --allow-empty "
                                    "--allow-empty-message --empty= --keep-redundant-commits "
                                    "--strategy= -X|--strategy-option= --rerere-autoupdate --no-rerere-autoupdate "
                                    "--continue --skip --quit --abort"),
-               "revert": _MUT("-e|--edit:danger --no-edit --cleanup= -m|--mainline= -n|--no-commit "
+               "revert": _mut("-e|--edit:danger --no-edit --cleanup= -m|--mainline= -n|--no-commit "
                               "-S|--gpg-sign? --no-gpg-sign -s|--signoff --strategy= -X|--strategy-option= "
                               "--rerere-autoupdate --no-rerere-autoupdate --reference --continue --skip --quit "
                               "--abort"),
-               "reset": _MUT("-q|--quiet --no-quiet --refresh --no-refresh --soft --mixed --hard:danger "
+               "reset": _mut("-q|--quiet --no-quiet --refresh --no-refresh --soft --mixed --hard:danger "
                              "--merge:danger --keep -p|--patch -N --recurse-submodules? --no-recurse-submodules "
                              + _PATHSPEC),
-               "mv": _MUT("-v|--verbose -f|--force -k -n|--dry-run --sparse", handler="git-mv"),
-               "rm": _MUT("-f|--force -n|--dry-run -r --cached --ignore-unmatch --sparse -q|--quiet "
+               "mv": _mut("-v|--verbose -f|--force -k -n|--dry-run --sparse", handler="git-mv"),
+               "rm": _mut("-f|--force -n|--dry-run -r --cached --ignore-unmatch --sparse -q|--quiet "
                           + _PATHSPEC, handler="git-rm"),
-               "init": _MUT("-q|--quiet --bare --object-format= --ref-format= --template=:config "
+               "init": _mut("-q|--quiet --bare --object-format= --ref-format= --template=:config "
                             "--separate-git-dir=:write -b|--initial-branch= --shared?", handler="git-init"),
                "apply": prog(DANGEROUS, "writes the files the patch names (they may include protected files)",
                              "--stat --numstat --summary --check --index -3|--3way --ours --theirs --union "
@@ -232,26 +232,26 @@ GIT = prog(SAFE, "runs a git command",
                           "--committer-date-is-author-date --ignore-date --skip -S|--gpg-sign? --no-gpg-sign "
                           "--continue|-r|--resolved --resolvemsg= --abort --quit --retry "
                           "--show-current-patch? --allow-empty --empty=", operands="data"),
-               "notes": _MUT("--ref= -f|--force -m|--message= -F|--file=:read -C|--reuse-message= "
+               "notes": _mut("--ref= -f|--force -m|--message= -F|--file=:read -C|--reuse-message= "
                              "-c|--reedit-message=:danger --allow-empty --stripspace --no-stripspace -e:danger "
                              "-n --ignore-missing --stdin -s|--strategy= --commit --abort -v -q"),
-               "worktree": _MUT("-f|--force -d|--detach --checkout --no-checkout --lock --reason= "
+               "worktree": _mut("-f|--force -d|--detach --checkout --no-checkout --lock --reason= "
                                 "--orphan -b= -B= --track --no-track --guess-remote --no-guess-remote "
                                 "-q|--quiet -v|--verbose --porcelain -z --expire= -n|--dry-run --relative-paths "
                                 "--no-relative-paths", handler="git-worktree"),
-               "sparse-checkout": _MUT("--cone --no-cone --sparse-index --no-sparse-index --stdin --skip-checks"),
-               "gc": _MUT("--aggressive --auto --quiet --prune? --no-prune --force --keep-largest-pack "
+               "sparse-checkout": _mut("--cone --no-cone --sparse-index --no-sparse-index --stdin --skip-checks"),
+               "gc": _mut("--aggressive --auto --quiet --prune? --no-prune --force --keep-largest-pack "
                           "--cruft --no-cruft --max-cruft-size= --detach --no-detach"),
-               "prune": _MUT("-n|--dry-run -v|--verbose --progress --expire="),
+               "prune": _mut("-n|--dry-run -v|--verbose --progress --expire="),
                "reflog": prog(SAFE, "reads the reflog", _LOG + " " + _DIFF, operands="data", handler="git-reflog"),
-               "update-index": _MUT("--add --remove --refresh -q --ignore-submodules --unmerged "
+               "update-index": _mut("--add --remove --refresh -q --ignore-submodules --unmerged "
                                     "--ignore-missing --cacheinfo= --index-info --chmod= --assume-unchanged "
                                     "--no-assume-unchanged --really-refresh --skip-worktree --no-skip-worktree "
                                     "--fsmonitor-valid --no-fsmonitor-valid -g|--again --unresolve --info-only "
                                     "--force-remove --replace --stdin --verbose --index-version= -z "
                                     "--split-index --no-split-index --untracked-cache --no-untracked-cache "
                                     "--test-untracked-cache --force-untracked-cache --fsmonitor --no-fsmonitor"),
-               "format-patch": _MUT("-o|--output-directory=:writedir --stdout -n|--numbered -N|--no-numbered "
+               "format-patch": _mut("-o|--output-directory=:writedir --stdout -n|--numbered -N|--no-numbered "
                                     "--start-number= --numbered-files -k|--keep-subject -s|--signoff "
                                     "--no-signoff --cover-letter --no-cover-letter --subject-prefix= "
                                     "--rfc? -v|--reroll-count= --to= --cc= --from? --in-reply-to= --thread? "
