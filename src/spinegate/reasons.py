@@ -50,6 +50,8 @@ ARGUMENTS_NOT_OBJECT = "ARGUMENTS_NOT_OBJECT"
 ARGUMENTS_SCHEMA_MISMATCH = "ARGUMENTS_SCHEMA_MISMATCH"
 NO_CALLABLE_FOR_TOOL = "NO_CALLABLE_FOR_TOOL"
 UNSUPPORTED_TOOL_CALL_TYPE = "UNSUPPORTED_TOOL_CALL_TYPE"
+TOOL_DEFINITION_CHANGED = "TOOL_DEFINITION_CHANGED"
+TOOL_NOT_OFFERED = "TOOL_NOT_OFFERED"
 
 DECISION_REASONS: dict[str, str] = {
     TOOL_NOT_IN_MANIFEST: "the tool is not declared in the manifest",
@@ -81,6 +83,9 @@ DECISION_REASONS: dict[str, str] = {
     ARGUMENTS_SCHEMA_MISMATCH: "the arguments do not fit the tool's parameters",
     NO_CALLABLE_FOR_TOOL: "the manifest declares the tool, but no function is registered to run it",
     UNSUPPORTED_TOOL_CALL_TYPE: "a tool call of a kind the adapter cannot gate and run (not a function call)",
+    TOOL_DEFINITION_CHANGED: "an MCP tool's definition (name, description, input schema) differs from its pin",
+    TOOL_NOT_OFFERED: "the MCP server does not list the tool (or its list could not be read), so its "
+                      "definition cannot be checked",
 }
 
 # -- verification of the v1.0.0 chain ------------------------------------------------------------------------

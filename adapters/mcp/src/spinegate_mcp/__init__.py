@@ -12,17 +12,17 @@ Two ways in:
 Manifest entries for MCP tools use plugin = the server's name and function = the tool's name.
 """
 
-from .elicitation import APPROVE_FIELD
-from .pins import PinFileError, ToolPins, definition_hash
-from .proxy import (
+from spinegate.reasons import (
     ARGUMENTS_NOT_OBJECT,
     ARGUMENTS_SCHEMA_MISMATCH,
     MALFORMED_TOOL_CALL,
     TOOL_DEFINITION_CHANGED,
     TOOL_NOT_OFFERED,
-    ProxySettings,
-    Relay,
 )
+
+from .elicitation import APPROVE_FIELD
+from .pins import PinFileError, ToolPins, definition_hash
+from .proxy import ProxySettings, Relay
 from .results import META_KEY
 from .serve import Gateway
 from .server import govern_server
@@ -33,4 +33,4 @@ __all__ = [
     "MALFORMED_TOOL_CALL", "ARGUMENTS_NOT_OBJECT", "ARGUMENTS_SCHEMA_MISMATCH", "TOOL_DEFINITION_CHANGED",
     "TOOL_NOT_OFFERED", "META_KEY", "APPROVE_FIELD",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -46,6 +46,13 @@ from mcp.types import (
 )
 
 from spinegate import Decision, Gate, ToolCall
+from spinegate.reasons import (
+    ARGUMENTS_NOT_OBJECT,
+    ARGUMENTS_SCHEMA_MISMATCH,
+    MALFORMED_TOOL_CALL,
+    TOOL_DEFINITION_CHANGED,
+    TOOL_NOT_OFFERED,
+)
 
 from . import messages
 from .channels import ClientChannel, Incoming, Malformed
@@ -58,16 +65,6 @@ from .upstream import Upstream
 log = logging.getLogger("spinegate_mcp")
 
 FRAMEWORK = "mcp"
-#: The tools/call request cannot be read (no tool name).
-MALFORMED_TOOL_CALL = "MALFORMED_TOOL_CALL"
-#: `arguments` is not a JSON object.
-ARGUMENTS_NOT_OBJECT = "ARGUMENTS_NOT_OBJECT"
-#: The arguments do not fit the tool's input schema (or the schema cannot be used).
-ARGUMENTS_SCHEMA_MISMATCH = "ARGUMENTS_SCHEMA_MISMATCH"
-#: The tool's definition (name, description, input schema) differs from its pin.
-TOOL_DEFINITION_CHANGED = "TOOL_DEFINITION_CHANGED"
-#: The server does not list the tool (or its list could not be read), so its definition cannot be checked.
-TOOL_NOT_OFFERED = "TOOL_NOT_OFFERED"
 
 #: The governed methods: a request whose method differs from one of these only in case or
 #: surrounding spaces is refused rather than passed on to a server that might accept it.
