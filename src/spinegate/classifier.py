@@ -165,13 +165,9 @@ class EffectClassifier:
             denied = result.denied_programs
 
         for name in entry.path_arguments:
-            value: Any = arguments.get(name)
-            if value is None:
-                continue  # an optional path argument left out: nothing is written there
-            values = [value] if isinstance(value, str) else value
-            if not isinstance(values, (list, tuple)) or not values:
-                return Classification(None, declared, f"path argument {name!r} is {type(value).__name__}, "
-                                                      "not a path or a list of paths", command=command)
+            values = _path_values(arguments, name)
+            if isinstance(values, str):
+                return Classification(None, declared, f"path argument {values}", command=command)
             for raw in values:
                 try:
                     check = paths.check(raw, roots=roots)
@@ -198,13 +194,9 @@ class EffectClassifier:
 
         secrets: list[str] = list(secrets_seen)
         for name in entry.read_path_arguments:
-            value = arguments.get(name)
-            if value is None:
-                continue
-            values = [value] if isinstance(value, str) else value
-            if not isinstance(values, (list, tuple)) or not values:
-                return Classification(None, declared, f"read path argument {name!r} is {type(value).__name__}, "
-                                                      "not a path or a list of paths", command=command)
+            values = _path_values(arguments, name)
+            if isinstance(values, str):
+                return Classification(None, declared, f"read path argument {values}", command=command)
             for raw in values:
                 try:
                     found = self._read_check(paths, raw)
@@ -250,3 +242,14 @@ class EffectClassifier:
         if (home.rstrip("/") + "/").startswith(normalised.rstrip("/") + "/"):
             return normalised, f"reads {normalised}, which holds the home directory's secrets"
         return None
+
+
+def _path_values(arguments: Any, name: str) -> list[Any] | str:
+    """The values of a path argument (a missing or null one has none), or why it is not a path or a list of them."""
+    value = arguments.get(name)
+    if value is None:
+        return []  # an optional path argument left out: nothing is read or written there
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, (list, tuple)) or not values:
+        return f"{name!r} is {type(value).__name__}, not a path or a list of paths"
+    return list(values)
