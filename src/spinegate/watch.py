@@ -117,7 +117,7 @@ class _Watcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._watches: dict[Any, list[tuple[Watch, str | None]]] = {}
+        self._watches: dict[Any, list[tuple[Watch, str, str | None]]] = {}
 
     def add(self, watch: Watch, *, contents: bool) -> bool:
         """Watch what `watch.path` names; False when the kernel refused (the caller then stats per check)."""
@@ -127,7 +127,7 @@ class _Watcher:
                 for target, what, name in _targets(watch.path, contents=contents):
                     key = self._add_kernel_watch(target, what)
                     ids.append(key)
-                    self._watches.setdefault(key, []).append((watch, name if what == _DIR_ENTRY else None))
+                    self._watches.setdefault(key, []).append((watch, what, name))
             except OSError:
                 self._drop(watch, ids)
                 return False
@@ -144,7 +144,7 @@ class _Watcher:
             watch._ids = []
 
     def _drop(self, watch: Watch, ids: list[Any]) -> None:
-        for key in ids:
+        for key in set(ids):
             entries = [e for e in self._watches.get(key, []) if e[0] is not watch]
             if entries:
                 self._watches[key] = entries
@@ -152,16 +152,20 @@ class _Watcher:
                 self._watches.pop(key, None)
                 self._remove_kernel_watch(key)
 
-    def _dispatch(self, key: Any, name: str | None, everything: bool = False) -> None:
+    def _dispatch(self, key: Any, name: str | None, mask: int | None = None) -> None:
+        """Fire the watches on `key` that care about an event (`mask` None: any event counts)."""
         with self._lock:
             entries = list(self._watches.get(key, ()))
-        for watch, wanted in entries:
-            if everything or wanted is None or name is None or wanted == name:
+        for watch, what, wanted in entries:
+            if mask is None or self._wants(what, wanted, name, mask):
                 watch.fire()
+
+    def _wants(self, what: str, wanted: str | None, name: str | None, mask: int) -> bool:
+        return True
 
     def _fire_all(self) -> None:
         with self._lock:
-            watches = {id(w): w for entries in self._watches.values() for w, _ in entries}
+            watches = {id(w): w for entries in self._watches.values() for w, _, _ in entries}
         for watch in watches.values():
             watch.fire()
 
@@ -190,6 +194,7 @@ class _Inotify(_Watcher):
         _DIR_ENTRY: IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF,
         _DIR_SELF: IN_DELETE_SELF | IN_MOVE_SELF,
     }
+    SELF_EVENTS = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT
     _EVENT = struct.Struct("iIII")
 
     def __init__(self) -> None:
@@ -216,6 +221,14 @@ class _Inotify(_Watcher):
     def _remove_kernel_watch(self, key: Any) -> None:
         self._rm_watch(self._fd, key)
 
+    def _wants(self, what: str, wanted: str | None, name: str | None, mask: int) -> bool:
+        """One inode may be watched for several reasons (its kernel mask is their union): filter per reason."""
+        if mask & self.SELF_EVENTS:
+            return True
+        if not mask & self.MASKS[what]:
+            return False
+        return what != _DIR_ENTRY or name == wanted
+
     def _run(self) -> None:
         size = self._EVENT.size
         while True:
@@ -233,8 +246,7 @@ class _Inotify(_Watcher):
                 if mask & self.IN_Q_OVERFLOW:
                     self._fire_all()  # events were lost: everything may have changed
                     continue
-                name = os.fsdecode(raw_name) if raw_name else None
-                self._dispatch(wd, name, everything=bool(mask & (self.IN_IGNORED | self.IN_UNMOUNT)))
+                self._dispatch(wd, os.fsdecode(raw_name) if raw_name else None, mask)
 
 
 class _Kqueue(_Watcher):
