@@ -94,7 +94,8 @@ class ReceiptEmitter:
         return receipt
 
     def emit_unsynced(self, *, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
-                      result: dict[str, Any], budget: dict[str, Any]) -> tuple[Receipt, int, Exception | None]:
+                      result: dict[str, Any], budget: dict[str, Any],
+                      deferred: bool = False) -> tuple[Receipt, int, Exception | None]:
         """Write one receipt into the chain: (receipt, store ticket, a failure to report after syncing).
 
         The receipt may not be durable yet: call `store.sync(ticket)` before
@@ -104,12 +105,18 @@ class ReceiptEmitter:
         be signed does not undo the written receipt: it comes back as the
         third item, for the caller to deny with once the receipt is counted.
         A `proposal_id` of None is generated (32 random hex digits).
+        `deferred` hands the append to the store's writer thread where the
+        store offers it (`defer_receipt`): the receipt is sealed and counted in
+        the chain now, and is in the store before the next receipt written
+        after it (the same append carries both) or within a moment.
         """
         receipt = self._seal_native(proposal_id, executor_type, model, action, result, budget) \
             if self.sealer is not None else None
         if receipt is None:
             receipt = self._seal(proposal_id, executor_type, model, action, result, budget)
-        ticket = self.store.write_receipt(receipt)  # raises: then nothing advances
+        store = self.store
+        defer = getattr(store, "defer_receipt", None) if deferred else None
+        ticket = defer(receipt) if defer is not None else store.write_receipt(receipt)  # raises: nothing advances
         previous = self.previous_hash
         self.sequence += 1
         self.previous_hash = receipt.receipt_hash

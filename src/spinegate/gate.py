@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .approvals import Approval, ApprovalRequest, Approver, aask, ask
 from .canonical import arguments_hash, sha256_hex
@@ -59,12 +59,16 @@ from .receipt_kinds import (
     reload_content,
 )
 from .receipts import Receipt, validate_receipt
-from .recorder import PreparedCall, Recorder
+from .recorder import PreparedCall, Recorder, arguments_digest
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
 from .workspace import path_context
 
-__all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
+__all__ = ["Gate", "Approval", "ApprovalRequest", "Approver", "OutcomeReceipts"]
+
+#: How adapters record outcome receipts: "async" (sealed now, appended by the store's writer thread or with the
+#: session's next receipt, whichever is first) or "sync" (the adapter waits for the append).
+OutcomeReceipts = Literal["async", "sync"]
 
 log = logging.getLogger("spinegate")
 
@@ -77,7 +81,7 @@ _T = TypeVar("_T")
 def _safe_arguments_hash(arguments: Any) -> str:
     """The arguments' hash for a receipt description; never raises."""
     try:
-        return arguments_hash(arguments)
+        return arguments_digest(arguments)[1]
     except Exception:  # noqa: BLE001
         return "unhashable"
 
@@ -131,6 +135,7 @@ class Gate:
         executor_type: str | None = None,
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        outcome_receipts: OutcomeReceipts = "async",
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
 
@@ -143,8 +148,13 @@ class Gate:
         `clock`, `monotonic` and `git` replace what the gate would build or
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
-        `checkpoint_every` receipts.
+        `checkpoint_every` receipts. `outcome_receipts` says how the adapters
+        record outcomes: "async" (seal now, append without waiting; see
+        `record_outcome`'s `deferred`) or "sync" (wait for the append).
         """
+        if outcome_receipts not in ("async", "sync"):
+            raise ValueError(f"outcome_receipts must be 'async' or 'sync', not {outcome_receipts!r}")
+        self.outcome_receipts: OutcomeReceipts = outcome_receipts
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
@@ -231,6 +241,7 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
+        outcome_receipts: OutcomeReceipts = "async",
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
@@ -270,7 +281,8 @@ class Gate:
                        elevated_at=elevated_at if elevated_at is not None else (r.elevated_at if r else 0.3),
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
-                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every)
+                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
+                       outcome_receipts=outcome_receipts)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
@@ -448,7 +460,7 @@ class Gate:
         return await self._off_loop(self.deny, call, reason, rule)
 
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
-                       exit_code: int | None = None, status: str | None = None) -> Receipt:
+                       exit_code: int | None = None, status: str | None = None, deferred: bool = False) -> Receipt:
         """Write a receipt for what an approved call did.
 
         Takes an approved decision (also one that answers an escalation), or
@@ -461,6 +473,15 @@ class Gate:
         an `error` makes the status "failed". Raises ValueError or TypeError
         for arguments no receipt can hold (before writing anything), and
         ReceiptLogError if the receipt cannot be written.
+
+        `deferred=True` (what the adapters do by default) does not wait for
+        the store: the receipt is sealed into the session's chain now (its
+        time is the call's end) and appended by the store's writer thread,
+        or together with the session's next receipt, whichever comes first;
+        it is in the store, as durable as the store's `durability`, before
+        the next decision of the session is returned and before `close()`
+        returns. A store that then refuses it is logged (WARNING) and makes
+        the next decision a denial.
         """
         if not (decision.approved or decision.escalated):
             raise ValueError("record_outcome takes an approved (or escalated) decision: a refused call did not run")
@@ -476,11 +497,11 @@ class Gate:
             escalation_id=host_approved or decision.escalation_receipt_id, status=status, exit_code=exit_code,
             output_sha256=digest, args_sha256=_safe_arguments_hash(call.arguments),
             paths=list(decision.target_paths), stdout=text if record else None)
-        proposal = decision.receipt["proposal_id"] if decision.receipt is not None else self._recorder.proposal(call)
+        proposal = decision.receipt.proposal_id if decision.receipt is not None else self._recorder.proposal(call)
         closed = ("the outcome was not recorded", "record outcomes before closing the gate")
         with self._lock:
             if host_approved is None or host_approved in self._resolved:
-                return self._recorder.write(call, proposal, action, result, None, *closed)
+                return self._recorder.write(call, proposal, action, result, None, *closed, deferred=deferred)
             # The person's yes reaches the gate only now: the call is counted with its outcome, once.
             receipt = self._recorder.write_counted(decision, proposal, action, result, *closed)
             self._resolved.add(host_approved)
@@ -488,10 +509,13 @@ class Gate:
 
     async def arecord_outcome(self, decision: Decision, *, output: Any = None,
                               error: BaseException | str | None = None, exit_code: int | None = None,
-                              status: str | None = None) -> Receipt:
+                              status: str | None = None, deferred: bool = False) -> Receipt:
         """`record_outcome` for async frameworks: never blocks the event loop on fsync."""
-        return await self._off_loop(partial(self.record_outcome, decision, output=output, error=error,
-                                            exit_code=exit_code, status=status))
+        run = partial(self.record_outcome, decision, output=output, error=error, exit_code=exit_code, status=status,
+                      deferred=deferred)
+        if deferred and decision.approved:  # sealed and queued: nothing waits on the disk
+            return run()
+        return await self._off_loop(run)
 
     def reload(self, path: str | os.PathLike[str] | None = None, *, by: str = "operator") -> Receipt:
         """Read the manifest file again and, once its seal verifies, decide by it: a `reload` receipt says so.
@@ -535,7 +559,7 @@ class Gate:
 
     def try_record_outcome(self, decision: Decision, *, output: Any = None,
                            error: BaseException | str | None = None, exit_code: int | None = None,
-                           status: str | None = None) -> Receipt | None:
+                           status: str | None = None, deferred: bool = False) -> Receipt | None:
         """`record_outcome` for a call that already ran: a failure is logged (WARNING), not raised; None then.
 
         What every adapter needs after running an approved call: raising now
@@ -543,21 +567,34 @@ class Gate:
         again. The next `check` fails closed if the log stays unwritable.
         """
         try:
-            return self.record_outcome(decision, output=output, error=error, exit_code=exit_code, status=status)
+            return self.record_outcome(decision, output=output, error=error, exit_code=exit_code, status=status,
+                                       deferred=deferred)
         except Exception as exc:  # noqa: BLE001
             _log_unrecorded(decision, exc)
             return None
 
     async def atry_record_outcome(self, decision: Decision, *, output: Any = None,
                                   error: BaseException | str | None = None, exit_code: int | None = None,
-                                  status: str | None = None) -> Receipt | None:
+                                  status: str | None = None, deferred: bool = False) -> Receipt | None:
         """`try_record_outcome` for async frameworks: never blocks the event loop on fsync."""
         try:
             return await self.arecord_outcome(decision, output=output, error=error, exit_code=exit_code,
-                                              status=status)
+                                              status=status, deferred=deferred)
         except Exception as exc:  # noqa: BLE001
             _log_unrecorded(decision, exc)
             return None
+
+    def flush(self) -> None:
+        """Append every receipt still waiting in the store (deferred outcomes), and make them durable. Raises
+        ReceiptWriteError if the store cannot."""
+        sync_all = getattr(self.store, "sync_all", None)
+        if sync_all is not None:
+            sync_all()
+
+    @property
+    def defers_outcomes(self) -> bool:
+        """True when adapters should record outcomes with `deferred=True` (`outcome_receipts="async"`)."""
+        return self.outcome_receipts == "async"
 
     @property
     def _offload_writes(self) -> bool:
@@ -682,7 +719,7 @@ class Gate:
         effect, entry = decision.effect_class, decision.entry
         classification = Classification(effect, entry.effect_class if entry is not None else None, decision.rule,
                                         decision.target_paths)
-        proposal = decision.receipt["proposal_id"] if decision.receipt is not None else None
+        proposal = decision.receipt.proposal_id if decision.receipt is not None else None
         return PreparedCall(decision.call, entry, classification, ruling, person, escalation_id, proposal)
 
 def _utc_now() -> datetime:

@@ -19,6 +19,7 @@ continuing a named session reads the whole log (`last_receipt`,
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import threading
@@ -131,6 +132,69 @@ class _Batch:
         self.leader = leader
 
 
+#: How long a deferred line may wait for a following line to carry it before the writer thread appends it.
+DEFER_SECONDS = 0.001
+#: The writer thread sleeps (waits for a nudge) after this long without deferred lines.
+IDLE_SECONDS = 0.25
+
+log = logging.getLogger("spinegate")
+
+
+class DeferredWriter:
+    """One store's writer thread: appends deferred lines that no following line carried (see `defer_bytes`).
+
+    It polls every DEFER_SECONDS while lines keep being deferred (so a busy
+    caller never pays for waking it) and sleeps on an event after
+    IDLE_SECONDS without any; `nudge` wakes it then.
+    """
+
+    def __init__(self, store: JsonlFile) -> None:
+        self._store = weakref.ref(store)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.sleeping = False
+        self._thread = threading.Thread(target=self._run, name="spinegate-deferred", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        if self.sleeping:
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _run(self) -> None:
+        idle = 0.0
+        while not self._stop.wait(DEFER_SECONDS):
+            store = self._store()
+            if store is None:
+                return
+            if store._deferred:
+                idle = 0.0
+                try:
+                    store.flush_deferred()
+                    if store.durability == "fsync":
+                        store.sync(store._written)
+                except Exception as exc:  # noqa: BLE001 - kept queued: the next decision writes them or fails closed
+                    log.warning("deferred receipts could not be written to %s: %s", store.location, exc)
+            else:
+                idle += DEFER_SECONDS
+            del store
+            if idle >= IDLE_SECONDS:
+                self.sleeping = True
+                self._wake.clear()
+                store = self._store()
+                pending = store is not None and bool(store._deferred)
+                del store
+                if not pending:
+                    self._wake.wait()
+                self.sleeping = False
+                idle = 0.0
+
+
 class JsonlFile:
     """An append-only JSONL file, safe across threads and processes: one `write` per line, never rewritten.
 
@@ -178,6 +242,8 @@ class JsonlFile:
         self._running_target = 0  # the ticket the running fsync covers up to
         self._next: _Batch | None = None  # waiters that need the fsync after it; its creator leads it
         self._sync_error: ReceiptWriteError | None = None
+        self._deferred: list[bytes] = []  # lines waiting to be appended (`defer_bytes`), under `_mutex`
+        self._flusher: DeferredWriter | None = None
         try:
             self._open()
         except ReceiptWriteError:
@@ -243,48 +309,104 @@ class JsonlFile:
         return self.write_bytes((line + "\n").encode("ascii"))
 
     def write_bytes(self, data: bytes) -> int:
-        """`write` for a line already encoded, its newline included."""
+        """`write` for a line already encoded, its newline included.
+
+        Lines deferred before it (`defer_bytes`) go first, in the same `write`.
+        """
+        with self._mutex:
+            pending = self._deferred
+            if not pending:
+                return self._append_locked(data, 1)
+            self._deferred = []
+            try:
+                return self._append_locked(b"".join(pending) + data, len(pending) + 1)
+            except BaseException:
+                self._deferred = pending + self._deferred  # kept, in order, for the next try
+                raise
+
+    def defer_bytes(self, data: bytes) -> int:
+        """Queue a line to be appended soon, and return its ticket without waiting for the disk.
+
+        The line is appended with the next line written (in the same
+        `write`), by this store's writer thread within DEFER_SECONDS if no
+        other line comes first, or by `sync` of its ticket, `sync_all` and
+        `close`. Lines keep their order. Raises now if the store already
+        refuses to write (a torn line, a failed fsync).
+        """
         with self._mutex:
             if self._sync_error is not None:
                 raise self._sync_error
             if self._broken:
                 raise TornLogError(self._broken, path=self.location, fix=RECOVER_HINT.format(path=self.location))
+            self._deferred.append(data)
+            ticket = self._written + len(self._deferred)
+        self._deferred_writer().nudge()
+        return ticket
+
+    def flush_deferred(self) -> None:
+        """Append every deferred line now (one `write`)."""
+        with self._mutex:
+            pending = self._deferred
+            if not pending:
+                return
+            self._deferred = []
+            try:
+                self._append_locked(b"".join(pending), len(pending))
+            except BaseException:
+                self._deferred = pending + self._deferred
+                raise
+
+    def _deferred_writer(self) -> DeferredWriter:
+        writer = self._flusher
+        if writer is None:
+            with self._mutex:
+                writer = self._flusher
+                if writer is None:
+                    writer = self._flusher = DeferredWriter(self)
+        return writer
+
+    def _append_locked(self, data: bytes, lines: int) -> int:
+        """Append `lines` whole lines in one `write` (under `_mutex`); the ticket of the last."""
+        if self._sync_error is not None:
+            raise self._sync_error
+        if self._broken:
+            raise TornLogError(self._broken, path=self.location, fix=RECOVER_HINT.format(path=self.location))
+        writer = self._writer
+        if writer is not None and writer.held:  # the only writer: the end of the file is known
+            fd = writer.fd
+            end = self._expected_end
+            self._write_all(fd, data, end)
+            inline = self.durability == "fsync" and not self.group_commit
+            if inline:
+                self._fsync(fd)
+            self._expected_end = end + len(data)
+        else:
+            fd = self._open()
             writer = self._writer
-            if writer is not None and writer.held:  # the only writer: the end of the file is known
-                fd = writer.fd
-                end = self._expected_end
+            assert writer is not None  # made by _open
+            writer.begin()
+            try:
+                end = os.fstat(fd).st_size
+                if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                    self._broken = "another writer left a torn line at the end of the log"
+                    raise TornLogError(self._broken, path=self.location, offset=end,
+                                       fix=RECOVER_HINT.format(path=self.location))
                 self._write_all(fd, data, end)
                 inline = self.durability == "fsync" and not self.group_commit
                 if inline:
                     self._fsync(fd)
                 self._expected_end = end + len(data)
-            else:
-                fd = self._open()
-                writer = self._writer
-                assert writer is not None  # made by _open
-                writer.begin()
-                try:
-                    end = os.fstat(fd).st_size
-                    if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
-                        self._broken = "another writer left a torn line at the end of the log"
-                        raise TornLogError(self._broken, path=self.location, offset=end,
-                                           fix=RECOVER_HINT.format(path=self.location))
-                    self._write_all(fd, data, end)
-                    inline = self.durability == "fsync" and not self.group_commit
-                    if inline:
-                        self._fsync(fd)
-                    self._expected_end = end + len(data)
-                except BaseException:
-                    unlock(fd)
-                    raise
-                writer.end()
-            # Only here, under `_mutex` and after the line is in the file: a leader that reads
-            # `_written` covers every line up to it.
-            self._written += 1
-            ticket = self._written
-            if inline:
-                self._synced = ticket
-            return ticket
+            except BaseException:
+                unlock(fd)
+                raise
+            writer.end()
+        # Only here, under `_mutex` and after the lines are in the file: a leader that reads
+        # `_written` covers every line up to it.
+        self._written += lines
+        ticket = self._written
+        if inline:
+            self._synced = ticket
+        return ticket
 
     def sync(self, ticket: int) -> None:
         """Return once the line with `ticket` is on disk (a no-op for flush durability).
@@ -298,6 +420,8 @@ class JsonlFile:
         fsync wakes just the callers it covers and the next leader. A failed
         fsync fails every waiter and stops the store.
         """
+        if ticket > self._written:  # a deferred line: append it first
+            self.flush_deferred()
         if self.durability != "fsync" or self._synced >= ticket:  # `_synced` only grows
             return
         lock = self._sync_lock
@@ -365,7 +489,8 @@ class JsonlFile:
             raise self._sync_error
 
     def sync_all(self) -> None:
-        """Return once every line this store has written is on disk (fsync durability)."""
+        """Return once every line this store has written or deferred is in the file, and on disk with fsync."""
+        self.flush_deferred()
         self.sync(self._written)
 
     def _fsync(self, fd: int) -> None:
@@ -389,6 +514,13 @@ class JsonlFile:
             ) from exc
 
     def close(self) -> None:
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.stop()
+        try:
+            self.flush_deferred()  # deferred lines are in the file before close returns
+        except ReceiptWriteError:
+            pass  # the store is broken: the failure was reported when it happened
         with self._mutex:
             if self._fd is not None:
                 try:
@@ -402,8 +534,13 @@ class JsonlFile:
                     self._fd = None
 
     def _after_fork(self) -> None:
-        """In a forked child: the inherited descriptor shares the parent's lock, so never write through it."""
+        """In a forked child: the inherited descriptor shares the parent's lock, so never write through it.
+
+        Deferred lines belong to the parent (which writes them): the child drops its copy.
+        """
         self._mutex = threading.Lock()
+        self._deferred = []
+        self._flusher = None
         self._sync_lock = threading.Lock()
         fd, self._fd = self._fd, None
         if self._writer is not None:
@@ -427,6 +564,19 @@ class JsonlFile:
 
 #: Every JSONL file open in this process (see `JsonlFile._after_fork`).
 _open_files: weakref.WeakSet[JsonlFile] = weakref.WeakSet()
+
+
+def flush_deferred(path: str | os.PathLike[str] | None = None) -> None:
+    """Append now every deferred line of the JSONL files open in this process (only those of `path`, if given).
+
+    For a reader in the same process that must see every receipt sealed so
+    far (a test, a report made while the gate runs); other processes see
+    deferred lines within `DEFER_SECONDS` anyway.
+    """
+    wanted = os.path.realpath(path) if path is not None else None
+    for f in list(_open_files):
+        if wanted is None or os.path.realpath(f.location) == wanted:
+            f.flush_deferred()
 
 
 def _forked_child() -> None:
@@ -526,6 +676,10 @@ class JsonlReceiptStore(JsonlFile):
 
     def write_receipt(self, receipt: Receipt) -> int:
         return self.write_bytes(receipt.line_bytes())
+
+    def defer_receipt(self, receipt: Receipt) -> int:
+        """Append a sealed receipt soon, without waiting (see `JsonlFile.defer_bytes`); its ticket."""
+        return self.defer_bytes(receipt.line_bytes())
 
     def last_receipt(self, session_id: str) -> dict[str, Any] | None:
         """The last receipt of `session_id` in the log (for continuing its chain)."""

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .canonical import canonical_arguments, sha256_hex
 from .classifier import Classification
@@ -24,6 +24,7 @@ from .effects import EffectClass, Posture
 from .emitter import ReceiptEmitter
 from .errors import ReceiptWriteError
 from .manifest import FunctionEntry
+from .native import NOT_HANDLED, native
 from .policy import Limits, PolicyEvaluator, Ruling
 from .reasons import EVALUATION_EXCEPTION, GATE_CLOSED, RECEIPT_WRITE_FAILED
 from .receipt_body import COMMAND_LIMIT, NAME_LIMIT, bounded, exception_text, text_field
@@ -66,12 +67,22 @@ class PreparedCall:
 
     def recorded_arguments(self) -> tuple[str, str | None]:
         """(SHA-256 of the canonical arguments, the receipt's `command`); raises for arguments that cannot be hashed."""
-        arguments_text = canonical_arguments(self.call.arguments)  # once: it is both hashed and recorded
+        arguments_text, digest = arguments_digest(self.call.arguments)  # once: it is both hashed and recorded
         entry = self.entry
         command = arguments_text if (entry is not None and entry.record_arguments) else self.classification.command
         if command is not None and len(command) > COMMAND_LIMIT:
             command = bounded(command, COMMAND_LIMIT)
-        return sha256_hex(arguments_text), command
+        return digest, command
+
+
+def arguments_digest(arguments: Any) -> tuple[str, str]:
+    """(canonical arguments, their SHA-256): natively where the extension takes them, else `canonical_arguments`."""
+    if native is not None:
+        found = native.arguments_digest(arguments)
+        if found is not NOT_HANDLED:
+            return cast("tuple[str, str]", found)
+    text = canonical_arguments(arguments)
+    return text, sha256_hex(text)
 
 
 class Recorder:
@@ -182,11 +193,14 @@ class Recorder:
     # -- every other receipt -------------------------------------------------------------------------
 
     def write(self, call: ToolCall | None, proposal: str | None, action: dict[str, Any], result: dict[str, Any],
-              budget: dict[str, Any] | None, closed_what: str, closed_fix: str) -> Receipt:
+              budget: dict[str, Any] | None, closed_what: str, closed_fix: str, *, deferred: bool = False) -> Receipt:
         """Write one receipt of the session and wait until it is durable. Raises if it cannot.
 
         `call` is the call the receipt is about (None for the session's own
         receipts: posture, reload); `budget` None is the session as it stands.
+        `deferred` (outcomes only) seals the receipt into the chain now and
+        leaves its append to the store's writer thread: it is in the store
+        before the session's next receipt is, and this does not wait.
         """
         with self.lock:
             if self.closed:
@@ -195,8 +209,10 @@ class Recorder:
             receipt, ticket, late_error = self.emitter.emit_unsynced(
                 proposal_id=proposal, executor_type=self.executor(call),
                 model=text_field(call.model if call is not None else None), action=action, result=result,
-                budget=budget if budget is not None else self.session.snapshot(self.monotonic(), self.limits))
-        self.store.sync(ticket)  # outside the lock: concurrent writers share one fsync
+                budget=budget if budget is not None else self.session.snapshot(self.monotonic(), self.limits),
+                deferred=deferred)
+        if not deferred:
+            self.store.sync(ticket)  # outside the lock: concurrent writers share one fsync
         if late_error is not None:
             raise late_error
         return receipt

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
 
 from spinegate import Gate, seal_manifest, verify_path
+from spinegate.jsonl_store import flush_deferred
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "fixtures" / "interop" / "receipt.schema.json").read_text(encoding="utf-8"))
@@ -137,11 +138,13 @@ def tools(calls: Counter[str]) -> dict[str, BaseTool]:
 
 
 def receipts(path: Path) -> list[dict[str, Any]]:
+    flush_deferred(path)  # outcomes the gate has sealed but not yet appended
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def check_log(path: Path) -> list[dict[str, Any]]:
     """Verify the chain and validate each receipt against the interop schema; return the receipts."""
+    flush_deferred(path)
     report = verify_path(path)
     assert report.ok, report.summary()
     rows = receipts(path)

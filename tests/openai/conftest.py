@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from spinegate import Gate, seal_manifest, verify_path
 from spinegate.cli import main as spinegate_cli
+from spinegate.jsonl_store import flush_deferred
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,7 +47,11 @@ def tools() -> Tools:
 
 @pytest.fixture
 def receipts(log_path: Path) -> Callable[[], list[dict[str, Any]]]:
-    return lambda: read_receipts(log_path)
+    def read() -> list[dict[str, Any]]:
+        flush_deferred(log_path)
+        return read_receipts(log_path)
+
+    return read
 
 
 @pytest.fixture
@@ -56,6 +61,7 @@ def check_log(log_path: Path) -> Callable[[], list[dict[str, Any]]]:
     validator = jsonschema.Draft202012Validator(schema)
 
     def check() -> list[dict[str, Any]]:
+        flush_deferred(log_path)  # outcomes the gate has sealed but not yet appended
         report = verify_path(log_path)
         assert report.ok, report.failures
         result = CliRunner().invoke(spinegate_cli, ["verify", str(log_path)])

@@ -18,6 +18,7 @@ from semantic_kernel.functions import kernel_function
 from semantic_kernel import Kernel
 from spinegate import Gate, seal_manifest, verify_path
 from spinegate.cli import main as cli_main
+from spinegate.jsonl_store import flush_deferred
 
 # Semantic Kernel's OpenAI connector defines a pydantic model in a way pydantic 2.11+
 # deprecates, and warns once at import. That warning is Semantic Kernel's, not ours:
@@ -174,6 +175,7 @@ def kernel(plugin: FilesPlugin) -> Kernel:
 
 
 def receipts(log: Path) -> list[dict[str, Any]]:
+    flush_deferred(log)  # outcomes the gate has sealed but not yet appended
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -183,6 +185,7 @@ def assert_log_verifies(log: Path, *, subprocess_cli: bool = False) -> None:
     The CLI runs in-process through click's runner (the same command code), or
     as a real `python -m spinegate.cli` subprocess where `subprocess_cli` asks.
     """
+    flush_deferred(log)
     report = verify_path(log)
     assert report.ok, report.first_failure
     if subprocess_cli:

@@ -148,16 +148,18 @@ def run_recorded(gate: Gate, decision: Decision, run: Callable[[], T], *, record
     """Run an approved call; with `record`, write its outcome receipt. Exceptions are recorded and re-raised.
 
     The call has already happened when its outcome is written, so a receipt
-    that cannot be written is logged (`Gate.try_record_outcome`), not raised.
+    that cannot be written is logged (`Gate.try_record_outcome`), not raised;
+    with the gate's `outcome_receipts="async"` (the default) it is sealed now
+    and appended without waiting.
     """
     try:
         result = run()
     except BaseException as exc:
         if record:
-            gate.try_record_outcome(decision, **_outcome(None, exc))
+            gate.try_record_outcome(decision, **_outcome(None, exc), deferred=gate.defers_outcomes)
         raise
     if record:
-        gate.try_record_outcome(decision, **_outcome(result, None))
+        gate.try_record_outcome(decision, **_outcome(result, None), deferred=gate.defers_outcomes)
     return result
 
 
@@ -167,10 +169,10 @@ async def arun_recorded(gate: Gate, decision: Decision, run: Callable[[], Awaita
         result = await run()
     except BaseException as exc:
         if record:
-            await gate.atry_record_outcome(decision, **_outcome(None, exc))
+            await gate.atry_record_outcome(decision, **_outcome(None, exc), deferred=gate.defers_outcomes)
         raise
     if record:
-        await gate.atry_record_outcome(decision, **_outcome(result, None))
+        await gate.atry_record_outcome(decision, **_outcome(result, None), deferred=gate.defers_outcomes)
     return result
 
 

@@ -129,10 +129,11 @@ class AgentGovernor:
         failed = text == _SDK_ERROR_TEXT or (
             tool.timeout_seconds is not None
             and text == default_tool_timeout_error_message(tool_name=tool.name, timeout_seconds=tool.timeout_seconds))
+        deferred = self.gate.defers_outcomes
         if failed:
-            await self.gate.atry_record_outcome(decision, error=text)
+            await self.gate.atry_record_outcome(decision, error=text, deferred=deferred)
         else:
-            await self.gate.atry_record_outcome(decision, output=text)
+            await self.gate.atry_record_outcome(decision, output=text, deferred=deferred)
 
     def pending(self) -> int:
         """Approved calls whose outcome has not been seen (a tool that raised out of the run)."""

@@ -442,8 +442,8 @@ class ToolCallInterceptor:
         if result is None:
             return self._refused(plan)
         text, error = result
-        receipt = self.gate.try_record_outcome(plan.decision, **_recorded(text, error)) \
-            if self.record_outcomes else None
+        receipt = self.gate.try_record_outcome(plan.decision, **_recorded(text, error),
+                                               deferred=self.gate.defers_outcomes) if self.record_outcomes else None
         return self._answered(plan, text, error, receipt)
 
     async def _afinish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
@@ -453,7 +453,8 @@ class ToolCallInterceptor:
         if result is None:
             return self._refused(plan)
         text, error = result
-        receipt = await self.gate.atry_record_outcome(plan.decision, **_recorded(text, error)) \
+        receipt = await self.gate.atry_record_outcome(plan.decision, **_recorded(text, error),
+                                                      deferred=self.gate.defers_outcomes) \
             if self.record_outcomes else None
         return self._answered(plan, text, error, receipt)
 

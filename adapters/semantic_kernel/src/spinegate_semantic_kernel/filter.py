@@ -162,7 +162,9 @@ class SpineFilter:
       on_outcome_error: the call already ran when an outcome receipt fails to
         be written, so by default (``"log"``) the error is logged at ERROR on
         the ``spinegate_semantic_kernel`` logger and the result is returned;
-        ``"raise"`` raises `OutcomeNotRecorded` instead.
+        ``"raise"`` raises `OutcomeNotRecorded` instead (and waits for each
+        outcome's append, whatever the gate's `outcome_receipts`, so that
+        the failure can be raised).
       model: the model name for the receipt's executor when Semantic Kernel's
         execution settings do not name one.
     """
@@ -178,6 +180,8 @@ class SpineFilter:
         self.on_deny: OnDeny = on_deny
         self.on_outcome_error: OnOutcomeError = on_outcome_error
         self.model = model
+        # Outcomes are appended without waiting (the gate's default) unless a failure must be raised.
+        self._deferred = gate.defers_outcomes and on_outcome_error == "log"
         # Each auto-invoked call runs in its own asyncio task (Semantic Kernel gathers parallel
         # tool calls), so a context variable keeps their approvals apart; one per filter object.
         self._pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar(
@@ -333,7 +337,7 @@ class SpineFilter:
         if not self.record_outcomes:
             return
         try:
-            self.gate.record_outcome(decision, output=output, error=error)
+            self.gate.record_outcome(decision, output=output, error=error, deferred=self._deferred)
         except Exception as exc:  # noqa: BLE001
             self._not_recorded(decision, exc, reraise_into)
 
@@ -343,7 +347,7 @@ class SpineFilter:
         if not self.record_outcomes:
             return
         try:
-            await self.gate.arecord_outcome(decision, output=output, error=error)
+            await self.gate.arecord_outcome(decision, output=output, error=error, deferred=self._deferred)
         except Exception as exc:  # noqa: BLE001
             self._not_recorded(decision, exc, reraise_into)
 
