@@ -192,7 +192,9 @@ class Gate:
                                   evaluator=self.evaluator, shadow=shadow, executor_type=executor_type,
                                   monotonic=monotonic)
         self._lock = self._recorder.lock
-        self._lean = LeanPath(self) if LeanPath.available(self) else None
+        lean = LeanPath(self) if LeanPath.seals(self) else None
+        self._lean = lean if lean is not None and LeanPath.decides(self) else None  # checks
+        self._lean_outcomes = lean  # outcomes
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
@@ -485,6 +487,11 @@ class Gate:
         """
         if not (decision.approved or decision.escalated):
             raise ValueError("record_outcome takes an approved (or escalated) decision: a refused call did not run")
+        lean = self._lean_outcomes
+        if lean is not None:
+            receipt = lean.outcome(decision, output, error, exit_code, status, deferred)
+            if receipt is not None:
+                return receipt
         host_approved = self._escalation_id(decision) if decision.escalated else None
         status, exit_code = outcome_status(status, exit_code, error)
         text = outcome_text(output, error)

@@ -31,10 +31,18 @@ from .decision import Decision, ToolCall, Verdict
 from .effects import REVERSIBILITY
 from .native import NOT_HANDLED, native
 from .policy import COMMAND_EFFECTS, WRITE_EFFECTS, PolicyEvaluator
-from .receipt_body import COMMAND_LIMIT, DESCRIPTION_LIMIT, NAME_LIMIT, REASON_LIMIT, bounded, text_field
-from .receipt_kinds import DECISION
-from .receipts import Receipt
-from .recorder import PreparedCall
+from .receipt_body import (
+    COMMAND_LIMIT,
+    DESCRIPTION_LIMIT,
+    NAME_LIMIT,
+    REASON_LIMIT,
+    bounded,
+    bounded_paths,
+    text_field,
+)
+from .receipt_kinds import DECISION, OUTCOME, outcome_status, outcome_text
+from .receipts import STDOUT_LIMIT, Receipt
+from .recorder import PreparedCall, arguments_digest
 from .session import UNLIMITED_STEPS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,6 +67,14 @@ if native is not None:
         "would_have", "decided_by", "escalation_receipt_id"))
     _make_receipt: Any = native.SlotBuilder(Receipt, ("_data", "_line", "_head"))
     _arguments_digest: Any = native.arguments_digest
+
+
+def _arguments_hash(arguments: Any) -> str:
+    """The arguments' hash for an outcome's description; never raises (as the general path)."""
+    try:
+        return arguments_digest(arguments)[1]
+    except Exception:  # noqa: BLE001
+        return "unhashable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +115,16 @@ class LeanPath:
         self._plans: dict[tuple[str | None, str], Plan] = {}
 
     @staticmethod
-    def available(gate: Gate) -> bool:
-        """True when this gate's calls may take the lean path at all."""
-        return (native is not None and gate.emitter.sealer is not None and gate.emitter.clock is None
-                and not gate.shadow and gate._own_classifier and type(gate.evaluator) is PolicyEvaluator
-                and gate.limits.max_steps is None and gate.limits.max_commands is None
-                and gate.limits.max_writes is None)
+    def seals(gate: Gate) -> bool:
+        """True when this gate's receipts can be sealed natively with the system clock (lean outcomes)."""
+        return native is not None and gate.emitter.sealer is not None and gate.emitter.clock is None
+
+    @staticmethod
+    def decides(gate: Gate) -> bool:
+        """True when this gate's calls may also be decided on the lean path (`check`)."""
+        return (LeanPath.seals(gate) and not gate.shadow and gate._own_classifier
+                and type(gate.evaluator) is PolicyEvaluator and gate.limits.max_steps is None
+                and gate.limits.max_commands is None and gate.limits.max_writes is None)
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -198,6 +218,77 @@ class LeanPath:
         if log.isEnabledFor(_DEBUG):
             log.debug("%s %s: %s (%s); receipt %s", "approve", plan.tool, "-", plan.rule, head[1])
         return decision
+
+    # -- outcomes ------------------------------------------------------------------------------------
+
+    def outcome(self, decision: Decision, output: Any, error: BaseException | str | None, exit_code: int | None,
+                status: str | None, deferred: bool) -> Receipt | None:
+        """The outcome receipt of an approved call, written (or deferred); None: the general path writes it.
+
+        What `Gate.record_outcome` writes for an approved decision, built
+        straight into the native sealer's typed fields (tests hold the two to
+        the same bytes). Raises what the general path raises for values no
+        receipt can hold, and when the store refuses the receipt.
+        """
+        receipt = decision.receipt
+        if decision.verdict is not _APPROVE or decision.escalation_receipt_id is not None or receipt is None:
+            return None
+        status, exit_code = outcome_status(status, exit_code, error)
+        text = outcome_text(output, error)
+        digest = native.sha256_hex(text) if text is not None else None
+        entry = decision.entry
+        stdout = text if (entry is None or entry.record_output) else None
+        if stdout is not None and len(stdout) > STDOUT_LIMIT:
+            stdout = stdout[:STDOUT_LIMIT]
+        call = decision.call
+        gate = self._gate
+        recorder = gate._recorder
+        tool = recorder.tool_name(call)
+        description = (f"outcome of {tool} for decision receipt {receipt.receipt_id}: {status}; "
+                       f"output_sha256={digest or 'none'}; args_sha256={_arguments_hash(call.arguments)}")
+        if len(description) > DESCRIPTION_LIMIT:
+            description = bounded(description, DESCRIPTION_LIMIT)
+        paths = list(decision.target_paths)
+        if paths:
+            paths = bounded_paths(paths)
+        effect = decision.effect_class
+        executor = recorder.executor(call)
+        model = call.model
+        if not (type(model) is str and 0 < len(model) <= NAME_LIMIT):
+            model = text_field(model)
+        proposal = receipt.proposal_id
+        emitter, store, session, limits = gate.emitter, gate.store, gate.session, gate.limits
+        defer = getattr(store, "defer_receipt", None) if deferred else None
+        with recorder.lock:
+            if recorder.closed:
+                return None  # the general path says so
+            steps = session.steps
+            elapsed = gate._monotonic() - session.started
+            head = emitter.sealer.seal(
+                None, proposal, emitter.sequence + 1, None, executor, model, tool, OUTCOME, effect.value, 0.0,
+                description, None, paths, REVERSIBILITY[effect], status, exit_code, None, digest, stdout,
+                _NO_PATHS, _NO_PATHS, _NO_PATHS, steps,
+                max(0, limits.max_steps - steps) if limits.max_steps is not None else UNLIMITED_STEPS,
+                session.commands, session.writes, len(session.files), round(elapsed if elapsed > 0.0 else 0.0, 2),
+                round(session.risk, 4), session.posture.value, emitter.previous_hash)
+            if head is NOT_HANDLED:
+                return None
+            written: Receipt = _make_receipt(None, None, head)
+            ticket = defer(written) if defer is not None else store.write_receipt(written)  # raises: nothing moves
+            previous = emitter.previous_hash
+            emitter.sequence += 1
+            emitter.previous_hash = head[5]
+            late: Exception | None = None
+            if emitter.checkpointer is not None:
+                try:
+                    emitter.checkpointer.add(head[4], head[5], previous)
+                except Exception as exc:  # noqa: BLE001 - reported once the receipt is counted
+                    late = exc
+        if defer is None:
+            store.sync(ticket)
+        if late is not None:
+            raise late
+        return written
 
     # -- learning ----------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import spinegate.manifest_file as manifest_file
 from native_support import require_native
@@ -332,3 +334,62 @@ async def test_acheck_takes_the_lean_path(gates: Callable[..., Gate]) -> None:
     for _ in range(4):
         assert (await gate.acheck(ToolCall(plugin="Files", function="Read"))).approved
     assert counter.taken == 2
+
+
+# --------------------------------------------------------------------------
+# Outcomes: the lean builder against the general one
+
+
+OUTPUT_ENTRIES = ENTRIES + [
+    {"plugin": "Files", "function": "Quiet", "effect_class": "SHELL_SAFE", "record_output": False},
+    {"plugin": "Files", "function": "Save", "effect_class": "SCOPED_WRITE", "path_arguments": ["path"]},
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(function=st.sampled_from(["Read", "Quiet", "Save"]),
+       output=st.one_of(st.none(), st.text(max_size=3000), st.integers(), st.lists(st.floats(), max_size=3),
+                        st.dictionaries(st.text(max_size=3), st.text(max_size=5), max_size=3)),
+       error=st.one_of(st.none(), st.text(max_size=20), st.just(RuntimeError("boom \u00e9"))),
+       status=st.sampled_from([None, "success", "failed"]),
+       exit_code=st.one_of(st.none(), st.integers(-(2**40), 2**40)),
+       path=st.lists(st.text(alphabet="abc/é\U0001f600", min_size=1, max_size=8), min_size=1, max_size=25))
+def test_lean_outcomes_equal_the_general_path(tmp_path_factory: pytest.TempPathFactory, function: str, output: Any,
+                                              error: Any, status: str | None, exit_code: int | None,
+                                              path: list[str]) -> None:
+    require_native()
+    where = tmp_path_factory.mktemp("outcomes")
+    manifest = write_manifest(where / "manifest.json", OUTPUT_ENTRIES)
+    lean = Gate.open(manifest, receipts=where / "lean.jsonl", git=GIT)
+    general = Gate.open(manifest, receipts=where / "general.jsonl", git=GIT)
+    general._lean = general._lean_outcomes = None
+    assert lean._lean_outcomes is not None
+    call = ToolCall(plugin="Files", function=function, arguments={"path": path if len(path) > 1 else path[0]},
+                    model="m")
+    results = []
+    for gate in (lean, general):
+        decision = gate.check(call)
+        try:
+            receipt = gate.record_outcome(decision, output=output, error=error, status=status, exit_code=exit_code,
+                                          deferred=True)
+        except (ValueError, TypeError) as exc:
+            results.append(type(exc))
+            continue
+        seen = comparable(receipt, False) | {"proposal_id": None}
+        seen["action"]["description"] = seen["action"]["description"].replace(str(decision.receipt_id), "<decision>")
+        results.append(seen)
+    lean.close()
+    general.close()
+    assert results[0] == results[1]
+    for name in ("lean", "general"):
+        assert verify_path(where / f"{name}.jsonl").ok
+
+
+def test_lean_outcomes_are_taken(gates: Callable[..., Gate]) -> None:
+    gate = gates()
+    outcome = gate._lean_outcomes
+    assert outcome is not None
+    decision = gate.check(ToolCall(plugin="Files", function="Read"))
+    receipt = gate.record_outcome(decision, output="x")
+    assert receipt._head is not None  # sealed natively, with no dict built
+    assert dict(receipt)["action"]["description"].startswith("outcome of Files.Read for decision receipt ")
