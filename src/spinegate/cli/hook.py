@@ -36,10 +36,9 @@ LOCK_WAIT = 30.0
 
 
 def _emit(code: int, out: str | bytes, err: str | bytes) -> None:
-    for stream, data in ((sys.stdout, out), (sys.stderr, err)):
+    for data, to_err in ((out, False), (err, True)):
         if data:
-            stream.flush()
-            os.write(stream.fileno(), data.encode("utf-8") if isinstance(data, str) else data)
+            click.echo(data.decode("utf-8", "replace") if isinstance(data, bytes) else data, nl=False, err=to_err)
     sys.exit(code)
 
 
@@ -120,7 +119,7 @@ def command(host: str, project: str | None, in_process: bool, manifest_path: Pat
     from .. import hook_client as client
 
     try:
-        payload = client.read_stdin()
+        payload = sys.stdin.buffer.read()
     except OSError as exc:
         _block(f"cannot read the hook's input: {exc}")
         return
