@@ -61,6 +61,7 @@ from .receipts import Receipt, validate_receipt
 from .recorder import PreparedCall, Recorder
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
+from .workspace import path_context
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
 
@@ -146,7 +147,12 @@ class Gate:
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
-        self._rules = (ManifestWatch(manifest, manifest_path), classifier or EffectClassifier.for_manifest(manifest))
+        # the gate's own files are protected from the calls it governs (spinegate.protected)
+        self._context = path_context(protected_files=(
+            manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
+            signing_key if isinstance(signing_key, (str, os.PathLike)) else None))
+        self._rules = (ManifestWatch(manifest, manifest_path),
+                       classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
         self.evaluator = evaluator or PolicyEvaluator()
         self.limits = limits or Limits()
@@ -494,7 +500,7 @@ class Gate:
             log.warning("reload of %s failed; every call is denied until a reload succeeds: %s", source, exc)
             raise
         rules = (ManifestWatch(manifest, source),
-                 EffectClassifier.for_manifest(manifest) if self._own_classifier else classifier)
+                 EffectClassifier.for_manifest(manifest, context=self._context) if self._own_classifier else classifier)
         action, result = reload_content(before_hash=watch.sealed_hash, after_hash=manifest.manifest_hash,
                                         source=source, by=text_field(by, "operator"), integrity_cleared=watch.found)
         with self._lock:
