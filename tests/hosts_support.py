@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +28,12 @@ def stop_helper(project: Path) -> None:
 
 def pre(name: str, arguments: dict[str, Any], *, use_id: str, session: str = "s1", cwd: str | None = None,
         **extra: Any) -> str:
-    """A Claude Code PreToolUse payload."""
-    return json.dumps({"hook_event_name": "PreToolUse", "session_id": session, "cwd": cwd or os.getcwd(),
-                       "tool_name": name, "tool_input": arguments, "tool_use_id": use_id, **extra})
+    """A Claude Code PreToolUse payload (`cwd` left out unless given: the service then uses the project)."""
+    payload = {"hook_event_name": "PreToolUse", "session_id": session, "tool_name": name, "tool_input": arguments,
+               "tool_use_id": use_id, **extra}
+    if cwd is not None:
+        payload["cwd"] = cwd
+    return json.dumps(payload)
 
 
 def post(name: str, arguments: dict[str, Any], *, use_id: str, response: Any = "ok", session: str = "s1",

@@ -136,3 +136,31 @@ def test_an_unreadable_manifest_blocks_every_call(project: Path, service: HookSe
     warned = service.answer("claude-code", prompt())  # a prompt is not a tool call: warned, not blocked
     assert warned.exit_code == 0 and "spinegate" in json.loads(warned.stdout)["systemMessage"]
     assert receipts(project) == []
+
+
+def test_secrets_and_the_gates_own_files_are_refused(project: Path, service: HookService) -> None:
+    (project / ".env").write_text("TOKEN=1\n")
+    verdict, reason = decision(service.answer("claude-code", pre("Read", {"file_path": str(project / ".env")},
+                                                                 use_id="s1")).stdout)
+    assert verdict == "deny" and ".env" in reason
+    for target in (project / ".spinegate" / "manifest.json", project / ".claude" / "settings.json"):
+        verdict, reason = decision(service.answer("claude-code", pre(
+            "Write", {"file_path": str(target), "content": "{}"}, use_id=f"w-{target.name}")).stdout)
+        assert verdict == "deny" and "RESTRICTED_WRITE_FORBIDDEN" in reason
+    verdict, reason = decision(service.answer("claude-code", pre("Bash", {"command": "cat .env"},
+                                                                 use_id="b1")).stdout)
+    assert verdict == "deny"
+    assert decision(service.answer("claude-code", pre("Bash", {"command": "ls -la && git status"},
+                                                      use_id="b2")).stdout)[0] == "allow"
+
+
+def test_relative_paths_resolve_where_the_agent_works(project: Path, service: HookService) -> None:
+    sub = project / "pkg"
+    sub.mkdir()
+    inside = pre("Bash", {"command": "touch made.txt"}, use_id="t1", cwd=str(sub))
+    assert decision(service.answer("claude-code", inside).stdout)[0] == "allow"
+    made = receipts(project)[-1]
+    assert str(sub / "made.txt") in made["action"]["target_paths"]
+    outside = pre("Bash", {"command": "touch ../../escaped.txt"}, use_id="t2", cwd=str(sub))
+    verdict, reason = decision(service.answer("claude-code", outside).stdout)
+    assert verdict == "deny" and "escaped.txt" in reason

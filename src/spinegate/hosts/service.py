@@ -60,6 +60,7 @@ class HookService:
         self.gate_options = dict(gate_options or {})
         self._manifest: Manifest | None = None
         self._gates: OrderedDict[str | None, Gate] = OrderedDict()
+        self._cwds: dict[str | None, str] = {}
         self._pending: OrderedDict[tuple[str, str, str], Decision] = OrderedDict()
         self._lock = threading.RLock()
         self._proxied = ProxiedServers(project) if project is not None else None
@@ -73,17 +74,29 @@ class HookService:
                 self._manifest = load_manifest(self.manifest_path)
             return self._manifest
 
-    def gate(self, session_id: str | None) -> Gate:
-        """The open gate of `session_id` (continuing its chain from the log the first time)."""
+    def gate(self, session_id: str | None, cwd: str | None = None) -> Gate:
+        """The open gate of `session_id`, working in `cwd` (continuing its chain from the log the first time).
+
+        A session whose agent moved to another directory gets its gate
+        reopened there (the chain continues from the log): relative paths in
+        its calls resolve against where the agent works now.
+        """
+        where = cwd if cwd is not None and os.path.isabs(cwd) else (self.project or os.getcwd())
         with self._lock:
             gate = self._gates.get(session_id)
-            if gate is not None:
+            if gate is not None and self._cwds.get(session_id) == where:
                 self._gates.move_to_end(session_id)
                 return gate
-            gate = Gate.open(self.manifest(), receipts=self.store, session_id=session_id, **self.gate_options)
+            if gate is not None:
+                del self._gates[session_id]
+                gate.close()
+            gate = Gate.open(self.manifest(), receipts=self.store, session_id=session_id, working_dir=where,
+                             **self.gate_options)
             self._gates[session_id] = gate
+            self._cwds[session_id] = where
             while len(self._gates) > MAX_SESSIONS:
-                _, oldest = self._gates.popitem(last=False)
+                oldest_id, oldest = self._gates.popitem(last=False)
+                self._cwds.pop(oldest_id, None)
                 oldest.close()
             return gate
 
@@ -131,7 +144,7 @@ class HookService:
         if event.mcp_server is not None and self._proxied is not None \
                 and self._proxied.decides(event.mcp_server, event.mcp_source):
             return host.passed_through(event, f"decided by spinegate mcp-proxy --name {event.mcp_server}")
-        gate = self.gate(event.session_id)
+        gate = self.gate(event.session_id, event.cwd)
         decision = gate.check(call, host_approval=host.can_ask)
         if decision.approved or decision.escalated:
             self._remember(event, decision)
@@ -143,7 +156,7 @@ class HookService:
         if event.mcp_server is not None and self._proxied is not None \
                 and self._proxied.decides(event.mcp_server, event.mcp_source):
             return host.acknowledged(event)  # the proxy recorded the outcome
-        gate = self.gate(event.session_id)
+        gate = self.gate(event.session_id, event.cwd)
         decision = self._recall(event) or self._find_decision(gate, event)
         if decision is None:
             log.warning("no decision found for the outcome of %s (session %s, call %s): not recorded",
@@ -156,7 +169,7 @@ class HookService:
         return host.acknowledged(event)
 
     def _prompt(self, host: Host, event: HookEvent) -> HookReply:
-        gate = self.gate(event.session_id)
+        gate = self.gate(event.session_id, event.cwd)
         manifest_posture = gate.manifest.posture
         if gate.posture is not manifest_posture or gate.budget()["session_risk_score"] > 0:
             gate.restore_posture(by=f"a person's new prompt in {host.framework}")
