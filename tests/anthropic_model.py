@@ -11,10 +11,12 @@ request asks to stream, as the server-sent events the API sends
 ``message_delta``, ``message_stop``), and ``POST /v1/messages/count_tokens``.
 
 A request that offers tools is a turn of the agent's loop: the n-th such
-turn (counted by the assistant messages already in the conversation) gets
-the n-th scripted reply, and once the script runs out a final text. Requests
+turn after the person's latest prompt (counted by the assistant messages
+since it) gets the n-th scripted reply, and once the script runs out a
+final text. Requests
 without tools (titles, summaries, the client's own checks) get a short text.
-Every request is recorded. Standard library only; test-only.
+Every request is recorded. `streaming=False` breaks streamed answers so the
+client falls back to plain ones. Standard library only; test-only.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def tool_uses(*calls: tuple[str, str, Mapping[str, Any]]) -> Reply:
 def text(words: str) -> Reply:
     """An assistant turn that answers in text and calls nothing."""
     return [{"type": "text", "text": words}]
+
+
+def _has_tool_result(message: Mapping[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
 
 
 def _message(content: Reply, model: str) -> dict[str, Any]:
@@ -81,7 +88,11 @@ def _events(message: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
 class AnthropicModel:
     """Serves a script of assistant turns on 127.0.0.1 and records every request body."""
 
-    def __init__(self, script: Sequence[Reply], *, final: str = "All done.", model: str = "claude-test") -> None:
+    def __init__(self, script: Sequence[Reply], *, final: str = "All done.", model: str = "claude-test",
+                 streaming: bool = True) -> None:
+        """`streaming=False` breaks every streamed answer after its first event, so a client that falls
+        back to plain requests (as Claude Code does) is served whole JSON messages instead."""
+        self.streaming = streaming
         self.script = list(script)
         self.final = final
         self.model = model
@@ -117,7 +128,14 @@ class AnthropicModel:
     def reply_for(self, body: Mapping[str, Any]) -> Reply:
         if not body.get("tools"):
             return text("ok")
-        step = sum(1 for m in body.get("messages", []) if isinstance(m, dict) and m.get("role") == "assistant")
+        step = 0  # assistant turns since the person's latest prompt (a resumed conversation starts over)
+        for message in body.get("messages", []):
+            if not isinstance(message, dict):
+                continue
+            if message.get("role") == "assistant":
+                step += 1
+            elif message.get("role") == "user" and not _has_tool_result(message):
+                step = 0
         return self.script[step] if step < len(self.script) else text(self.final)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -158,7 +176,9 @@ class AnthropicModel:
                     self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
                     return
                 message = _message(owner.reply_for(body), str(body.get("model") or owner.model))
-                if body.get("stream"):
+                if body.get("stream") and not owner.streaming:
+                    self._broken_stream(message)
+                elif body.get("stream"):
                     self._stream(message)
                 else:
                     self._send(200, message)
@@ -171,6 +191,15 @@ class AnthropicModel:
                 self.send_header("request-id", f"req_{next(_ids):06d}")
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _broken_stream(self, message: Mapping[str, Any]) -> None:
+                name, data = next(iter(_events(message)))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+                self.wfile.flush()
+                self.close_connection = True  # the stream ends without message_stop
 
             def _stream(self, message: Mapping[str, Any]) -> None:
                 chunks = b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
