@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -37,6 +38,18 @@ from ..store import StoredRecord
 
 #: Longest receipt line read back through the index (a receipt is a few KiB at most).
 MAX_LINE = 1 << 20
+#: The top-level session id of a canonical receipt line. In canonical JSON a quote inside a string is
+#: escaped, so this unescaped spelling is the key itself; other spellings are parsed in full.
+_SESSION_KEY = re.compile(rb'"session_id":"([A-Za-z0-9_.:-]{1,128})"')
+
+
+def _parsed_session(raw: bytes) -> Any:
+    """The session id of a line that is not canonical JSON (another writer's spelling), or None."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return data.get("session_id") if isinstance(data, dict) else None
 
 
 def _session_file(session_id: str) -> str:
@@ -130,11 +143,8 @@ class SessionIndex:
                 if not raw.endswith(b"\n"):
                     break  # a line being written (or torn): indexed once it is whole
                 lines += 1
-                try:
-                    data = json.loads(raw)
-                    session = data.get("session_id") if isinstance(data, dict) else None
-                except (ValueError, RecursionError):
-                    session = None
+                match = _SESSION_KEY.search(raw)
+                session: Any = match.group(1).decode("ascii") if match else _parsed_session(raw)
                 if isinstance(session, str):
                     found.setdefault(session, []).append(position)
                 position += len(raw)
