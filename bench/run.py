@@ -365,7 +365,7 @@ def bench_hook(res: Results, tmp: str, n: int) -> None:
 
     def once(cmd: list[str], data: bytes | None) -> int:
         t = time.perf_counter_ns()
-        done = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        done = subprocess.run(cmd, input=data, capture_output=True)
         elapsed = time.perf_counter_ns() - t
         if done.returncode != 0 or (data is not None and b'"allow"' not in done.stdout):
             raise RuntimeError(f"{cmd[0]} answered {done.returncode}: {done.stdout[:200]!r} {done.stderr[:300]!r}")

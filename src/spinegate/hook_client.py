@@ -19,10 +19,9 @@ This file is also imported by the helper (`spinegate.helper`) for the
 wire format and the file names below, so the two cannot drift apart.
 """
 
+import _socket
 import os
 import sys
-
-import _socket
 
 #: The project's spinegate directory, the helper's private directory in it, and the names inside.
 STATE_DIR = ".spinegate"
@@ -108,7 +107,7 @@ def exchange(sock: "_socket.socket", data: bytes, timeout: float = ANSWER_WAIT) 
     try:
         sock.sendall(data)
         sock.shutdown(_socket.SHUT_WR)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = sock.recv(1 << 16)
             if not chunk:
@@ -206,7 +205,7 @@ def in_process(project: str, host: str, payload: bytes) -> int:
 
 
 def read_stdin() -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(0, 1 << 16)
         if not chunk:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hosts_support import init_project, stop_helper
 
+from hosts_support import init_project, stop_helper
 from spinegate.helper.index import IndexedStore, open_indexed
 from spinegate.helper.layout import ProjectLayout
 from spinegate.hosts.service import HookService

@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from anthropic_model import AnthropicModel, Reply, text, tool_use
 from hosts_support import init_project, receipts, stop_helper
 from outside_tools import missing, require
-
 from spinegate.manifest_file import seal_manifest
-from spinegate.verify import verify_path
 
 NODE = Path(__file__).resolve().parents[1] / "node"
 INSTALL = "bash scripts/setup.d/30-node-packages.sh installs it in tests/node (needs Node.js and npm)"

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hosts_support import decision, init_project, pre, prompt, receipts, stop_helper
 
+from hosts_support import decision, init_project, pre, prompt, receipts, stop_helper
 from spinegate import hook_client
 from spinegate.helper.server import peer_uid
 from spinegate.manifest_file import seal_manifest

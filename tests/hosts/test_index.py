@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hosts_support import decision, init_project, post, pre, receipts
 
+from hosts_support import decision, init_project, post, pre, receipts
 from spinegate import Gate, ToolCall
 from spinegate.helper.index import IndexedStore, SessionIndex, open_indexed
 from spinegate.helper.layout import ProjectLayout

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from hosts_support import decision, post, pre, prompt, receipts
-
 from spinegate.helper.index import IndexedStore
 from spinegate.helper.layout import ProjectLayout
 from spinegate.hosts.mcp_servers import wire_mcp_proxy

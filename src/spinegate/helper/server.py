@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import hook_client as wire
 from ..effects import Posture
@@ -283,7 +283,7 @@ class Helper:
         self._stop.set()
         return "stopping"
 
-    _controls: dict[str, Callable[[Helper, list[str]], str]] = {
+    _controls: ClassVar[dict[str, Callable[[Helper, list[str]], str]]] = {
         "ping": _ping, "reload": _reload, "posture": _posture, "stop": _stop_request}
 
 

@@ -17,7 +17,9 @@ gates; `spinegate.helper` keeps the service resident behind a Unix socket.
 
 from __future__ import annotations
 
-from .base import Host, HookWiring
+import importlib
+
+from .base import HookWiring, Host
 from .events import EXIT_BLOCK, EventKind, HookEvent, HookInputError, HookReply
 
 HOST_NAMES = ("claude-code", "codex", "gemini", "cursor")
@@ -25,18 +27,13 @@ DEFAULT_HOST = "claude-code"
 
 
 def host_named(name: str) -> Host:
-    """The host module for `name` (one of HOST_NAMES); ValueError naming the choices otherwise."""
-    if name == "claude-code":
-        from .claude_code import HOST
-    elif name == "codex":
-        from .codex import HOST
-    elif name == "gemini":
-        from .gemini import HOST
-    elif name == "cursor":
-        from .cursor import HOST
-    else:
+    """The host module for `name` (one of HOST_NAMES), imported on first use; ValueError naming the choices."""
+    if name not in HOST_NAMES:
         raise ValueError(f"unknown host {name!r}: choose one of {', '.join(HOST_NAMES)}")
-    return HOST
+    module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+    host = module.HOST
+    assert isinstance(host, Host)
+    return host
 
 
 __all__ = ["DEFAULT_HOST", "EXIT_BLOCK", "EventKind", "HOST_NAMES", "HookEvent", "HookInputError", "HookReply",

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..decision import Decision, ToolCall
-from .events import EventKind, HookEvent, HookInputError, HookReply, load_payload, object_field, session_field, \
-    split_mcp_name, text_field
+from .events import (
+    EventKind,
+    HookEvent,
+    HookInputError,
+    HookReply,
+    load_payload,
+    object_field,
+    session_field,
+    split_mcp_name,
+    text_field,
+)
 from .explain import ask_text, refusal_text
 
 

@@ -44,9 +44,9 @@ def proxied_name(entry: Any) -> str | None:
     options = rest[: rest.index("--")] if "--" in rest else rest
     for i, word in enumerate(options):
         if word == "--name" and i + 1 < len(options):
-            return options[i + 1]
+            return str(options[i + 1])
         if word.startswith("--name="):
-            return word[len("--name="):]
+            return str(word[len("--name="):])
     return None
 
 
