@@ -10,6 +10,7 @@ manifest does not verify (every call stays refused), 2 when no helper runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -17,6 +18,9 @@ import sys
 import click
 
 from ._common import EXIT_NO, EXIT_USAGE, fail
+
+#: Seconds `--stop` waits for the helper to finish what it is doing and exit.
+STOP_WAIT = 15.0
 
 
 def _project(project: str | None) -> str:
@@ -42,7 +46,7 @@ def _project(project: str | None) -> str:
 def command(project: str | None, reload_: bool, stop: bool, status: bool, idle_timeout: float | None,
             by: str) -> None:
     """Serve a project's coding-agent hooks from one resident process (or reload or stop it)."""
-    from ..helper.layout import ProjectLayout
+    from ..helper.layout import LockBusy, ProjectLayout, WriterLock
     from ..helper.server import DEFAULT_IDLE_TIMEOUT, Helper, control
 
     layout = ProjectLayout.of(_project(project))
@@ -58,6 +62,9 @@ def command(project: str | None, reload_: bool, stop: bool, status: bool, idle_t
             fail(f"no spinegate helper serves {layout.project}",
                  "nothing to do: the next hook call starts one with the manifest as it is now")
         code, out, err = answer
+        if stop and code == 0:  # said "stopping": return once it has (its gates closed, its lock released)
+            with contextlib.suppress(LockBusy):
+                WriterLock(layout.lock, wait=STOP_WAIT).release()
         if out:
             click.echo(out.rstrip("\n"))
         if err:

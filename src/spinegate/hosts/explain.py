@@ -70,6 +70,9 @@ def refusal_text(decision: Decision, *, ran: str = "The call did not run.") -> s
     parts.append(ran)
     parts.append(f"Receipt: {decision.receipt_id or 'none (the refusal could not be recorded)'}.")
     instead = _INSTEAD.get(code)
+    if "secret pattern" in decision.rule:  # a read of a secret: being read-only does not make it allowed
+        instead = ("do not read secret files; ask the user for what you need from it (a person may list the path "
+                   "in the manifest's readable_secrets)")
     if instead:
         parts.append(f"Instead: {instead}.")
     return " ".join(parts)
