@@ -77,11 +77,12 @@ class HookService:
     def gate(self, session_id: str | None, cwd: str | None = None) -> Gate:
         """The open gate of `session_id`, working in `cwd` (continuing its chain from the log the first time).
 
-        A session whose agent moved to another directory gets its gate
-        reopened there (the chain continues from the log): relative paths in
-        its calls resolve against where the agent works now.
+        A session whose agent moved to another directory of the project
+        gets its gate reopened there (the chain continues from the log):
+        relative paths in its calls resolve against where the agent works
+        now. Raises ValueError for a directory outside the project.
         """
-        where = cwd if cwd is not None and os.path.isabs(cwd) else (self.project or os.getcwd())
+        where = self.working_dir(cwd)
         with self._lock:
             gate = self._gates.get(session_id)
             if gate is not None and self._cwds.get(session_id) == where:
@@ -99,6 +100,22 @@ class HookService:
                 self._cwds.pop(oldest_id, None)
                 oldest.close()
             return gate
+
+    def working_dir(self, cwd: str | None) -> str:
+        """Where a session's agent works: the payload's `cwd`, which must lie inside the project.
+
+        The manifest's writable roots (`.` by default) are taken from there,
+        so an agent that moved outside the project (`cd /`) must not carry
+        them along: its calls are refused (ValueError) until it is back.
+        """
+        if cwd is None or not os.path.isabs(cwd):
+            return self.project or os.getcwd()
+        if self.project is not None:
+            real, project = os.path.realpath(cwd), os.path.realpath(self.project)
+            if real != project and not real.startswith(project.rstrip(os.sep) + os.sep):
+                raise ValueError(f"the agent works in {cwd}, outside the project {self.project} that spinegate "
+                                 "governs here; its calls are refused until it works in the project again")
+        return cwd
 
     def sessions(self) -> list[str | None]:
         with self._lock:
