@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from loopback_model import serve_in_background, stop_serving
+
 Block = dict[str, Any]
 Reply = list[Block]  # the content blocks of one assistant message
 
@@ -213,17 +215,9 @@ class AnthropicModel:
                 self.wfile.write(chunks)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True, name="anthropic-model")
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "anthropic-model")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None

@@ -33,9 +33,9 @@ RECEIPTS_NAME = "receipts.jsonl"
 #: The first bytes of every request, and the end of a request's header (fields are NUL-separated).
 MAGIC = b"SPINEGATE/1"
 HEADER_END = b"\0\0"
-#: Seconds to wait for a helper that this call started, and for an answer.
+#: Seconds to wait for a helper that this call started, and for an answer (hosts give a hook 30 s or more).
 START_WAIT = 10.0
-ANSWER_WAIT = 120.0
+ANSWER_WAIT = 25.0
 EXIT_BLOCK = 2
 INSTALL_HINT = ("install it (pip install spinegate) and run `spinegate init` in the project again, "
                 "or remove spinegate's hooks from the agent's settings")
@@ -148,7 +148,11 @@ def start_helper(project: str) -> int | None:
 
 
 def helper_round_trip(project: str, data: bytes, start: bool = True) -> tuple[int, bytes, bytes] | None:
-    """Ask the project's helper; start it first if it is not running. None when no helper answered."""
+    """Ask the project's helper; start it first if it is not running. None when no helper could be reached.
+
+    A helper that took the request but gave no answer (it stopped, or took
+    longer than ANSWER_WAIT) blocks the call: it may have decided already.
+    """
     sock = connect(project)
     if sock is None and start:
         pid = start_helper(project)
@@ -170,7 +174,10 @@ def helper_round_trip(project: str, data: bytes, start: bool = True) -> tuple[in
                     break
     if sock is None:
         return None
-    return exchange(sock, data)
+    reply = exchange(sock, data)
+    if reply is None:  # a helper took the request and gave no answer: block this call, do not decide it twice
+        return EXIT_BLOCK, b"", b"spinegate blocked this call: the helper took the request but gave no answer\n"
+    return reply
 
 
 def in_process(project: str, host: str, payload: bytes) -> int:

@@ -17,6 +17,7 @@ from spinegate.hosts.service import HookService
 from spinegate.jsonl_store import JsonlReceiptStore
 from spinegate.verify import verify_path
 
+MANIFEST = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
 NO_GIT: dict[str, str | None] = {"branch": "", "commit_before": None, "commit_after": None}
 #: Receipts of other sessions put in the log directly (not through a gate): what a busy project accumulates.
 BULK = 1_000_000
@@ -43,10 +44,9 @@ def refuse_scans(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_index_answers_as_the_log_does(tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
     store = open_indexed(str(log), str(tmp_path / "index"))
-    manifest = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
     for n in range(3):
         for session in ("a", "b"):
-            with Gate.open(manifest, receipts=store, session_id=session, git=NO_GIT) as gate:
+            with Gate.open(MANIFEST, receipts=store, session_id=session, git=NO_GIT) as gate:
                 gate.check(ToolCall("search", arguments={"n": n}))
     plain = JsonlReceiptStore(log)
     try:
@@ -60,35 +60,37 @@ def test_the_index_answers_as_the_log_does(tmp_path: Path) -> None:
     assert verify_path(log).ok
 
 
+def one_call(receipts: IndexedStore | Path, session: str) -> None:
+    """One approved call of `session`, by a gate opened (and closed) for it: a hook process's life."""
+    with Gate.open(MANIFEST, receipts=receipts, session_id=session, git=NO_GIT) as gate:
+        gate.check(ToolCall("search"))
+
+
+def sequence_numbers(log: Path) -> list[int]:
+    assert verify_path(log).ok
+    return [json.loads(line)["sequence_number"] for line in log.read_text().splitlines()]
+
+
 def test_receipts_another_writer_appended_are_found_by_catching_up(tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    manifest = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
     store = open_indexed(str(log), str(tmp_path / "index"))
-    with Gate.open(manifest, receipts=store, session_id="mine", git=NO_GIT) as gate:
-        gate.check(ToolCall("search"))
-    with Gate.open(manifest, receipts=log, session_id="mine", git=NO_GIT) as outsider:  # not through the index
-        outsider.check(ToolCall("search"))
-    with Gate.open(manifest, receipts=store, session_id="mine", git=NO_GIT) as gate:
-        gate.check(ToolCall("search"))
+    one_call(store, "mine")
+    one_call(log, "mine")  # another program's gate on the same log: not through the index
+    one_call(store, "mine")
     store.close_log()
-    assert [json.loads(line)["sequence_number"] for line in log.read_text().splitlines()] == [1, 2, 3]
-    assert verify_path(log).ok
+    assert sequence_numbers(log) == [1, 2, 3]
 
 
 def test_a_wrong_index_is_noticed_and_the_log_read_instead(tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    manifest = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
     store = open_indexed(str(log), str(tmp_path / "index"))
-    with Gate.open(manifest, receipts=store, session_id="s", git=NO_GIT) as gate:
-        gate.check(ToolCall("search"))
+    one_call(store, "s")
     for name in os.listdir(tmp_path / "index"):
         if name.endswith(".idx"):
             (tmp_path / "index" / name).write_text("3\n")  # points into the middle of a line
-    with Gate.open(manifest, receipts=store, session_id="s", git=NO_GIT) as gate:
-        gate.check(ToolCall("search"))
+    one_call(store, "s")
     store.close_log()
-    assert [json.loads(line)["sequence_number"] for line in log.read_text().splitlines()] == [1, 2]
-    assert verify_path(log).ok
+    assert sequence_numbers(log) == [1, 2]
 
 
 def test_a_replaced_log_is_indexed_again(tmp_path: Path) -> None:

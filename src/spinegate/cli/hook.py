@@ -22,17 +22,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..hosts import DEFAULT_HOST, HOST_NAMES
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..hosts.events import HookReply
+    from ..store import ReceiptStore
+
 #: The exit code that tells the agent to block the call: the hooks' convention, which a usage error
 #: of this command (exit 2 like every command's) meets as well, so a broken hook line blocks too.
 EXIT_BLOCK = 2
-#: Seconds an in-process hook waits for another one (same project) before it blocks its call.
-LOCK_WAIT = 30.0
+#: Seconds an in-process hook waits for another one (same project) before it blocks its call
+#: (less than the 30 s a host gives a hook: the block is said, not a timeout).
+LOCK_WAIT = 20.0
 
 
 def _emit(code: int, out: str | bytes, err: str | bytes) -> None:
@@ -46,56 +53,62 @@ def _block(message: str) -> None:
     _emit(EXIT_BLOCK, "", f"spinegate blocked this call: {message}\n")
 
 
-def _in_files(host: str, manifest: Path, receipts: Path, payload: bytes) -> None:
-    """Gate against explicit files: one gate, a lock beside the log for the read-then-append step."""
-    from filelock import FileLock, Timeout
+def _answer(host: str, payload: bytes, manifest: str, store: ReceiptStore, project: str | None,
+            close: Callable[[], None]) -> HookReply:
+    """One event answered by a service of its own on `store` (closed, with `close`, once answered)."""
+    from ..hosts.service import HookService
 
-    from ..hosts.service import HookService, project_of
-    from ..store import open_store
-
+    service = HookService(manifest, store, project=project)
     try:
-        with FileLock(f"{receipts}.hook.lock", timeout=LOCK_WAIT):
-            store = open_store(receipts)
-            service = HookService(str(manifest), store, project=project_of(str(manifest)))
-            try:
-                reply = service.answer(host, payload, os.getcwd())
-            finally:
-                service.close()
-                store.close()
-    except Timeout:
-        _block(f"another hook held {receipts}.hook.lock for {LOCK_WAIT:.0f} s")
+        return service.answer(host, payload, os.getcwd())
+    finally:
+        service.close()
+        close()
+
+
+def _guarded(decide: Callable[[], HookReply], busy: type[BaseException], busy_message: str) -> None:
+    """Print `decide()`'s answer; block the call on `busy` (with `busy_message`) or any other failure."""
+    try:
+        reply = decide()
+    except busy:
+        _block(busy_message)
         return
     except Exception as exc:  # noqa: BLE001 - any other exit code would let the agent run the tool
         _block(f"{type(exc).__name__}: {exc}")
         return
     _emit(reply.exit_code, reply.stdout, reply.stderr)
+
+
+def _in_files(host: str, manifest: Path, receipts: Path, payload: bytes) -> None:
+    """Gate against explicit files: one gate, a lock beside the log for the read-then-append step."""
+    from filelock import FileLock, Timeout
+
+    from ..hosts.service import project_of
+    from ..store import open_store
+
+    def decide() -> HookReply:
+        with FileLock(f"{receipts}.hook.lock", timeout=LOCK_WAIT):
+            store = open_store(receipts)
+            return _answer(host, payload, str(manifest), store, project_of(str(manifest)), store.close)
+
+    _guarded(decide, Timeout, f"another hook held {receipts}.hook.lock for {LOCK_WAIT:.0f} s")
 
 
 def _in_process(host: str, project: str, payload: bytes) -> None:
     """Decide in this process, as the project's one writer for the time being (no helper is running)."""
     from ..helper.index import open_indexed
     from ..helper.layout import LockBusy, ProjectLayout, WriterLock
-    from ..hosts.service import HookService
 
     layout = ProjectLayout.of(project)
-    try:
+
+    def decide() -> HookReply:
         layout.make_run_dir()
         with WriterLock(layout.lock, wait=LOCK_WAIT):
             store = open_indexed(layout.receipts, layout.index_dir)
-            service = HookService(layout.manifest, store, project=layout.project)
-            try:
-                reply = service.answer(host, payload, os.getcwd())
-            finally:
-                service.close()
-                store.close_log()
-    except LockBusy:
-        _block(f"the spinegate helper of {layout.project} holds its lock but did not answer; "
-               "stop it (`spinegate serve --stop`) and try again")
-        return
-    except Exception as exc:  # noqa: BLE001 - any other exit code would let the agent run the tool
-        _block(f"{type(exc).__name__}: {exc}")
-        return
-    _emit(reply.exit_code, reply.stdout, reply.stderr)
+            return _answer(host, payload, layout.manifest, store, layout.project, store.close_log)
+
+    _guarded(decide, LockBusy, f"the spinegate helper of {layout.project} holds its lock but did not answer; "
+                               "stop it (`spinegate serve --stop`) and try again")
 
 
 @click.command("hook")

@@ -292,7 +292,7 @@ def control(layout: ProjectLayout, *fields: str) -> tuple[int, str, str] | None:
     sock = wire.connect(layout.project)
     if sock is None:
         return None
-    reply = wire.exchange(sock, wire.request(list(fields)))
+    reply = wire.exchange(sock, wire.request(list(fields)), timeout=120.0)  # a reload may re-read a big manifest
     if reply is None:
         return None
     code, out, err = reply
