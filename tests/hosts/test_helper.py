@@ -155,7 +155,7 @@ def test_when_no_helper_can_start_the_call_is_decided_in_process_or_blocked(tmp_
 def test_in_process_decides_with_the_same_answers(project: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "spinegate.cli", "hook", "--in-process", "--project", str(project)],
                           input=pre("Read", {"file_path": str(project / "a")}, use_id="t1"), capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, cwd=project)
     assert done.returncode == 0 and decision(done.stdout)[0] == "allow"
     assert not (project / ".spinegate" / "run" / "helper.sock").exists()
     assert receipts(project)[0]["proposal_id"] == "t1"
@@ -176,7 +176,7 @@ def test_the_command_init_writes_runs_the_thin_client(project: Path) -> None:
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
     done = subprocess.run(["sh", "-c", command], input=pre("Read", {"file_path": str(project / "a")}, use_id="t1"),
-                          capture_output=True, text=True, timeout=60,
+                          capture_output=True, text=True, timeout=60, cwd=project,
                           env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project)})
     assert done.returncode == 0 and decision(done.stdout)[0] == "allow", done.stderr
     broken = subprocess.run(["sh", "-c", command], input="{oops", capture_output=True, text=True, timeout=60,

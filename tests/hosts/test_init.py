@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hosts_support import init_project
 
+from hosts_support import init_project
 from spinegate.cli import main
 from spinegate.hosts import host_named
 from spinegate.hosts.mcp_servers import proxied_name
