@@ -37,7 +37,7 @@ def test_claude_code_project_set_up_in_one_command(tmp_path: Path) -> None:
     for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit"):
         ours = [h for group in settings["hooks"][event] for h in group["hooks"] if is_ours(h)]
         assert len(ours) == 1 and ours[0]["command"].endswith("|| exit 2"), event
-    pre = [g for g in settings["hooks"]["PreToolUse"] if is_ours(g["hooks"][0])][0]
+    pre = next(g for g in settings["hooks"]["PreToolUse"] if is_ours(g["hooks"][0]))
     assert pre["matcher"] == "*" and pre["hooks"][0]["onFailure"] == "block"
     assert load_manifest(root / ".spinegate" / "manifest.json").lookup(None, "Bash") is not None
     ignored = (root / ".gitignore").read_text().splitlines()
