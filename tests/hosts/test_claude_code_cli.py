@@ -328,3 +328,51 @@ def test_the_cli_under_test_is_the_pinned_one(claude: str) -> None:
     version = subprocess.run([claude, "--version"], capture_output=True, text=True, timeout=60).stdout
     assert version.startswith(pinned), version
     assert shutil.which("node") is not None or True  # the native binary needs no Node at run time
+
+
+def test_mcp_calls_to_a_proxied_server_are_decided_once_by_the_proxy(claude: str, tmp_path: Path, home: Path,
+                                                                      proxy: RefusingProxy) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    seen = tmp_path / "seen.jsonl"
+    server = Path(__file__).resolve().parents[1] / "mcp" / "upstream_server.py"
+    (root / ".mcp.json").write_text(json.dumps({"mcpServers": {"notes": {
+        "command": sys.executable, "args": [str(server)], "env": {"UPSTREAM_SEEN": str(seen)}}}}))
+    init_project(root)
+    try:
+        manifest = root / ".spinegate" / "manifest.json"
+        data = json.loads(manifest.read_text())
+        data["functions"] += [
+            {"plugin": "notes", "function": "echo", "effect_class": "SHELL_SAFE", "allowed": True, "reason": None,
+             "max_calls_per_session": None},
+            {"plugin": "notes", "function": "write_note", "effect_class": "SCOPED_WRITE", "allowed": True,
+             "reason": None, "max_calls_per_session": None, "path_arguments": ["path"],
+             "writable_roots": [str(root)]}]
+        manifest.write_text(json.dumps(data, indent=1))
+        seal_manifest(manifest)
+        settings = root / ".claude" / "settings.json"
+        settings.write_text(json.dumps({**json.loads(settings.read_text()), "enableAllProjectMcpServers": True}))
+        outside = tmp_path / "outside.txt"
+        script = [tool_use("toolu_echo", "mcp__notes__echo", {"text": "hi"}),
+                  tool_use("toolu_out", "mcp__notes__write_note", {"path": str(outside), "text": "x"}),
+                  tool_use("toolu_del", "mcp__notes__delete_all", {}), text("done")]
+        with AnthropicModel(script) as model:
+            _, debug = run_claude(claude, root, home, model, proxy)
+            results = model.tool_results()
+        assert "echo: hi" in str(results["toolu_echo"].get("content")) and not results["toolu_echo"].get("is_error")
+        refused = str(results["toolu_out"].get("content"))
+        assert results["toolu_out"].get("is_error") and "WRITE_OUTSIDE_ALLOWED_ROOTS" in refused
+        assert not outside.exists()
+        assert "No such tool" in str(results["toolu_del"].get("content"))  # undeclared: the proxy never offers it
+        assert [json.loads(line)["tool"] for line in seen.read_text().splitlines()] == ["echo"]
+        made = receipts(root)
+        # one call, one decision: the proxy's (executor mcp); the hook let the calls through without deciding
+        assert {r["executor"]["type"] for r in made} == {"mcp"}
+        assert [(r["action"]["tool"], r["action"]["operation"]) for r in made] == [
+            ("notes.echo", "decision"), ("notes.echo", "outcome"), ("notes.write_note", "decision")]
+        assert made[2]["receipt_id"] in refused
+        no_hook_validation_errors(debug)
+        verify_cli(root)
+        no_other_network(proxy, debug)
+    finally:
+        stop_helper(root)
