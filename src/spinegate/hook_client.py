@@ -161,17 +161,21 @@ def helper_round_trip(project: str, data: bytes, start: bool = True) -> tuple[in
         import time
 
         deadline = time.monotonic() + START_WAIT
+        starting = True
         while sock is None and time.monotonic() < deadline:
             time.sleep(0.005)
             sock = connect(project)
-            if sock is None:
+            if sock is None and starting:
                 try:
-                    done, _ = os.waitpid(pid, os.WNOHANG)
+                    done, status = os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
-                    done = pid
-                if done:  # it exited (another helper won the start, or it cannot run): one last try
-                    sock = connect(project)
-                    break
+                    done, status = pid, 0
+                if done:
+                    starting = False
+                    if os.waitstatus_to_exitcode(status) != 0:  # it could not run: no point waiting
+                        sock = connect(project)
+                        break
+                    # it exited cleanly: another call's helper won the start; wait for that one to listen
     if sock is None:
         return None
     reply = exchange(sock, data)

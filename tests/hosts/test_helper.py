@@ -182,3 +182,18 @@ def test_the_command_init_writes_runs_the_thin_client(project: Path) -> None:
     broken = subprocess.run(["sh", "-c", command], input="{oops", capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project)})
     assert broken.returncode == 2 and "not JSON" in broken.stderr
+
+
+def test_parallel_first_calls_share_one_helper_and_one_chain(project: Path) -> None:
+    """An agent's first turn often asks for several tools at once: every call is answered, by one helper."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call(n: int) -> subprocess.CompletedProcess[str]:
+        return hook(project, pre("Read", {"file_path": str(project / f"f{n}.txt")}, use_id=f"p{n}"))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        done = list(pool.map(call, range(6)))
+    assert [decision(d.stdout)[0] for d in done] == ["allow"] * 6, [d.stderr for d in done]
+    assert sorted(r["proposal_id"] for r in receipts(project)) == [f"p{n}" for n in range(6)]
+    report = verify_path(project / ".spinegate" / "receipts.jsonl")
+    assert report.ok and report.sessions == 1
