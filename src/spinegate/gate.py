@@ -135,6 +135,7 @@ class Gate:
         executor_type: str | None = None,
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
@@ -148,9 +149,12 @@ class Gate:
         `clock`, `monotonic` and `git` replace what the gate would build or
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
-        `checkpoint_every` receipts. `outcome_receipts` says how the adapters
-        record outcomes: "async" (seal now, append without waiting; see
-        `record_outcome`'s `deferred`) or "sync" (wait for the append).
+        `checkpoint_every` receipts. `working_dir` is where the agent works
+        (relative paths in its calls resolve against it; default: this
+        process's working directory), for a host that reports it per session.
+        `outcome_receipts` says how the adapters record outcomes: "async"
+        (seal now, append without waiting; see `record_outcome`'s
+        `deferred`) or "sync" (wait for the append).
         """
         if outcome_receipts not in ("async", "sync"):
             raise ValueError(f"outcome_receipts must be 'async' or 'sync', not {outcome_receipts!r}")
@@ -161,7 +165,8 @@ class Gate:
         # the gate's own files are protected from the calls it governs (spinegate.protected)
         self._context = path_context(protected_files=(
             manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
-            signing_key if isinstance(signing_key, (str, os.PathLike)) else None))
+            signing_key if isinstance(signing_key, (str, os.PathLike)) else None),
+            cwd=os.fspath(working_dir) if working_dir is not None else None)
         self._rules = (ManifestWatch(manifest, manifest_path),
                        classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
@@ -182,7 +187,7 @@ class Gate:
         self.instance_id = str(uuid.uuid4())
         self.emitter = ReceiptEmitter(
             store, session_id=sid, instance_id=self.instance_id,
-            git=git if git is not None else read_git_context(), clock=clock,
+            git=git if git is not None else read_git_context(working_dir), clock=clock,
             sequence=previous["sequence_number"] if previous else 0,
             previous_hash=previous["receipt_hash"] if previous else None,
         )
@@ -243,6 +248,7 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
@@ -284,7 +290,7 @@ class Gate:
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
                        executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
-                       outcome_receipts=outcome_receipts)
+                       working_dir=working_dir, outcome_receipts=outcome_receipts)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
