@@ -2,10 +2,12 @@
 
     python bench/profile_check.py [--calls N] [--top K]
 
-The breakdown times each step of the hot path on its own (best of three
-runs of N calls), so the figures are comparable with `bench/run.py`'s
-check p50. The cProfile listing shows the same path by function (its own
-overhead inflates small functions; read it for shares, not absolute times).
+The breakdown times each step of the lean path (a plain entry, the
+manifest watched, the native sealer) on its own, best of five runs of N
+calls, next to the whole check, the same check on the general path and a
+check with its (deferred) outcome receipt, so the figures are comparable
+with `bench/run.py`'s. The cProfile listing shows the lean path by
+function (its own overhead inflates small functions; read it for shares).
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ import sys
 import tempfile
 import time
 import timeit
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,56 +28,67 @@ sys.path.insert(0, HERE)
 
 from _util import GIT, write_manifest  # noqa: E402
 
-import spinegate.gate as gate_module  # noqa: E402
 from spinegate import Gate, ToolCall  # noqa: E402
-from spinegate.canonical import arguments_hash  # noqa: E402
-from spinegate.receipt_body import format_timestamp, seal  # noqa: E402
+from spinegate.decision import Decision, Verdict  # noqa: E402
+from spinegate.native import describe, native  # noqa: E402
+from spinegate.receipts import Receipt  # noqa: E402
 
 
 def best_us(fn: Callable[[], Any], n: int) -> float:
     for _ in range(min(1000, n)):
         fn()
-    return min(timeit.repeat(fn, number=n, repeat=3)) / n * 1e6
+    return min(timeit.repeat(fn, number=n, repeat=5)) / n * 1e6
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--calls", type=int, default=20_000)
     ap.add_argument("--top", type=int, default=25)
     a = ap.parse_args()
+    print(f"receipt path: {describe()}")
+    if native is None:
+        print("the lean path needs the native extension; only the whole check is timed")
     tmp = tempfile.mkdtemp(prefix="spinegate-profile-")
     manifest = write_manifest(tmp)
-    time.sleep(2.5)  # let the manifest's stat fingerprint settle, as an older manifest's has
+    time.sleep(2.5)  # let the manifest settle, so the watcher takes over from the per-check stat
     gate = Gate.open(manifest, receipts=os.path.join(tmp, "r.jsonl"), git=GIT)
+    general = Gate.open(manifest, receipts=os.path.join(tmp, "general.jsonl"), git=GIT)
+    general._lean = general._lean_outcomes = None
     call = ToolCall(plugin="Bench", function="noop", arguments={"path": "notes/a.txt", "limit": 10})
-    entry = gate.manifest.lookup("Bench", "noop")
-    cls = gate.classifier.classify(call, entry)
-    receipt = gate.check(call).receipt
-    assert receipt is not None
-    line = receipt.to_json()
-    body = {k: v for k, v in receipt.items() if k not in ("previous_receipt_hash", "receipt_hash")}
+    for _ in range(3):
+        gate.check(call)
+        general.check(call)
     n = a.calls
-    rows = [
-        ("gate.check (whole)", lambda: gate.check(call)),
-        ("  _prepare (integrity + decision)", lambda: gate._prepare(call)),
-        ("    _check_integrity", gate._check_integrity),
-        ("      manifest.unchanged()", gate.manifest.unchanged),
-        ("      os.stat(manifest)", lambda: os.stat(gate._manifest_path)),  # type: ignore[arg-type]
-        ("    manifest.lookup", lambda: gate.manifest.lookup("Bench", "noop")),
-        ("    classifier.classify", lambda: gate.classifier.classify(call, entry)),
-        ("    evaluator.evaluate", lambda: gate.evaluator.evaluate(call, entry, cls, gate.session.posture,
-                                                                  gate.session, gate.limits)),  # type: ignore[arg-type]
-        ("  arguments_hash", lambda: arguments_hash(call.arguments)),
-        ("  receipt id", getattr(gate_module, "new_receipt_id", lambda: str(uuid.uuid4()))),
-        ("  timestamp", getattr(gate.emitter, "_now_utc_text",
-                                lambda: format_timestamp(datetime.now(UTC)))),
-        ("  seal (canonical form + SHA-256)", lambda: seal(dict(body), None)),
-        ("  session.snapshot", lambda: gate.session.snapshot(time.monotonic(), gate.limits)),
-        ("  store.append (write + flock)", lambda: gate.store.append(line)),
+    rows: list[tuple[str, Callable[[], Any]]] = [
+        ("gate.check (whole, lean path)", lambda: gate.check(call)),
+        ("gate.check (general path)", lambda: general.check(call)),
+        ("check + deferred outcome", lambda: gate.record_outcome(gate.check(call), output="ok", deferred=True)),
     ]
-    print(f"{'step':40s} {'µs/call':>9s}")
+    lean = gate._lean
+    plan = lean._plans.get((call.plugin, call.function)) if lean is not None else None
+    if native is not None and plan is not None:
+        sealer = gate.emitter.sealer
+        description = plan.prefix + "0" * 64
+        fields = (None, None, 1, None, "python", "unknown", plan.tool, "decision", plan.effect_text, 0.0,
+                  description, None, [], plan.reversibility, "success", None, None, None, None, [], [], [], 1,
+                  2**31 - 1, 1, 0, 0, 1.25, 0.0, "NORMAL", "0" * 64)
+        head = sealer.seal(*fields)
+        receipt = Receipt(None, None, head)
+        watch = plan.watch
+        rows += [
+            ("  integrity: watcher flag", lambda: watch._watch is None or watch._watch.changed),
+            ("  integrity: manifest and entry fields",
+             lambda: plan.manifest.__dict__ == plan.manifest_fields and plan.entry.__dict__ == plan.entry_fields),
+            ("  arguments: canonical form + SHA-256", lambda: native.arguments_digest(call.arguments)),
+            ("  seal: ids, time, canonical receipt, SHA-256", lambda: sealer.seal(*fields)),
+            ("  store append (one write)", lambda: gate.store.write_receipt(receipt)),
+            ("  os.write alone", lambda: os.write(gate.store._fd, head[0])),  # type: ignore[attr-defined]
+            ("  Decision", lambda: Decision(Verdict.APPROVE, None, plan.effect, call, plan.rule, receipt,
+                                            plan.entry, (), False, None, None, None)),
+        ]
+    print(f"{'step':46s} {'µs/call':>9s}")
     for name, fn in rows:
-        print(f"{name:40s} {best_us(fn, n):9.2f}")
+        print(f"{name:46s} {best_us(fn, n):9.2f}")
     print()
     prof = cProfile.Profile()
     prof.enable()
@@ -86,6 +97,7 @@ def main() -> None:
     prof.disable()
     pstats.Stats(prof).sort_stats("tottime").print_stats(a.top)
     gate.close()
+    general.close()
 
 
 if __name__ == "__main__":

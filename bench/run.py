@@ -3,20 +3,28 @@
     python bench/run.py            # full run (1,000,000-receipt verify log)
     python bench/run.py --quick    # about two minutes on a 2-core machine
     python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,hook,agt,verify,durable]
+    python bench/run.py --only postgres --postgres postgresql://user@host/db
 
-Figures: gate `check` with a receipt written to a real JSONL file (p50/p99,
-receipts/s), the policy decision alone, governed/ungoverned ratios for each
-framework adapter, a coding-agent hook's round trip (process start to
-answer) against a bare interpreter start, the Agent Governance Toolkit's governed call against
-spinegate's, `verify` throughput and peak memory on a generated log, and
-fsync durability with 1/8/32 concurrent writers with and without group
-commit. Latencies are per-call medians (p50) of interleaved rounds, so load
-from other processes hits governed and ungoverned runs alike.
+Figures: gate `check` with a receipt written to a real JSONL file, flushed
+(p50/p99, receipts/s) and with fsync, the policy decision alone,
+governed/ungoverned ratios for each framework adapter, a coding-agent
+hook's round trip (process start to answer) against a bare interpreter
+start, the Agent Governance Toolkit's governed call against spinegate's in
+both its configurations (its audit record committed before the call, like
+for like; and its default, batched, nothing on disk first), `verify`
+throughput and peak memory on a generated log, fsync durability with
+1/8/32 concurrent writers with and without group commit, and the
+PostgreSQL ledger and OpenTelemetry figures where those features exist.
+Latencies are per-call medians (p50) of interleaved rounds, so load from
+other processes hits governed and ungoverned runs alike. The first line
+says which receipt path runs (native, or pure-Python with
+SPINEGATE_PURE_PYTHON=1).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -36,6 +44,7 @@ sys.path.insert(0, HERE)
 from _util import GIT, busy_wait, percentile, time_async_interleaved, time_calls, time_interleaved, write_manifest  # noqa: E402
 
 from spinegate import Gate, JsonlReceiptStore, MemoryReceiptStore, ToolCall  # noqa: E402
+from spinegate.native import describe, is_native  # noqa: E402
 
 
 @dataclass
@@ -65,10 +74,15 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
     ("openai_ratio", "OpenAI interceptor / direct call, 1 ms tool", "≤ 1.02", lambda v: v <= 1.02),
     ("mcp_overhead_us", "MCP proxy overhead per tools/call (p50 vs direct SDK call), µs", "-", lambda v: True),
     ("hook_ratio", "coding-agent hook round trip (thin client + helper) / python3 -I -c pass", "≤ 3", lambda v: v <= 3),
-    ("agt_ratio", "Agent Governance Toolkit p50 / spinegate p50", "≥ 5", lambda v: v >= 5),
+    ("agt_ratio", "Agent Governance Toolkit p50 / spinegate p50, like for like (its record committed first)", "≥ 5",
+     lambda v: v >= 5),
+    ("agt_default_ratio", "Agent Governance Toolkit p50 (default: batched, nothing on disk first) / spinegate p50",
+     "-", lambda v: True),
     ("verify_receipts_per_s", "verify throughput, receipts/s", "≥ 200,000", lambda v: v >= 200_000),
     ("verify_peak_mb", "verify peak memory (process tree PSS), MB", "≤ 150", lambda v: v <= 150),
     ("durable_receipts_per_s_32", "fsync, 32 writers, group commit, receipts/s", "≥ 10,000", lambda v: v >= 10_000),
+    ("postgres_receipts_per_s_32", "PostgreSQL ledger, 32 writers, receipts/s", "≥ 5,000", lambda v: v >= 5_000),
+    ("otel_noop_overhead_us", "OpenTelemetry span per decision, no-op provider, overhead µs", "-", lambda v: True),
 ]
 
 
@@ -77,18 +91,32 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
 
 
 def bench_core(res: Results, tmp: str, manifest: str, n: int) -> None:
-    print("[core] gate check with a receipt flushed to a JSONL file", flush=True)
+    print(f"[core] gate check with a receipt flushed to a JSONL file (receipt path: {describe()})", flush=True)
+    res.set("receipt_path", "native" if is_native() else "pure-Python")
     log = os.path.join(tmp, "core.jsonl")
     gate = Gate.open(manifest, receipts=log, git=GIT)
     call = ToolCall(plugin="Bench", function="noop", arguments={"path": "notes/a.txt", "limit": 10})
     samples = time_calls(lambda: gate.check(call), n, warmup=min(2000, n // 5))
     res.set("check_p50_us", round(percentile(samples, 50), 2))
     res.set("check_p99_us", round(percentile(samples, 99), 2))
+    res.set("check_single_writer", gate.store.only_writer if isinstance(gate.store, JsonlReceiptStore) else None)
     start = time.perf_counter()
     for _ in range(n):
         gate.check(call)
     res.set("receipts_per_s", round(n / (time.perf_counter() - start)))
+    # The same call with its outcome, as the adapters record it (deferred: appended with the next decision).
+    samples = time_calls(lambda: gate.record_outcome(gate.check(call), output="ok", deferred=True), n // 2,
+                         warmup=min(1000, n // 10))
+    res.set("check_and_outcome_p50_us", round(percentile(samples, 50), 2))
     gate.close()
+
+    # The same check with fsync durability (one writer: every receipt waits for its own fsync).
+    durable = Gate.open(manifest, receipts=os.path.join(tmp, "core-fsync.jsonl"), git=GIT, durability="fsync")
+    samples = time_calls(lambda: durable.check(call), max(200, n // 20), warmup=50)
+    res.set("check_fsync_p50_us", round(percentile(samples, 50), 2))
+    durable.close()
+    print(f"  flush: check p50 {res.figures['check_p50_us']} µs; fsync: check p50 "
+          f"{res.figures['check_fsync_p50_us']} µs", flush=True)
 
     mem = Gate.open(manifest, receipts=MemoryReceiptStore(), git=GIT)
     samples = time_calls(lambda: mem.check(call), n, warmup=1000)
@@ -428,28 +456,36 @@ def bench_agt(res: Results, tmp: str, manifest: str, n: int) -> None:
     engine.set_quota("bench-agent", ResourceQuota(agent_id="bench-agent", max_requests_per_minute=10**9,
                                                   max_requests_per_hour=10**9, max_execution_time_seconds=10**9,
                                                   max_concurrent_executions=10**6))
-    # Write batching off: the audit record is committed before the call may run.
+    # Like for like: write batching off, so the audit record is committed before the call may run.
     recorder = FlightRecorder(os.path.join(tmp, "agt-audit.db"), enable_batching=False)
     kernel = AgentKernel(policy_engine=engine, audit_logger=recorder)
+    # The toolkit's default: audit rows batched (100 rows or 5 s), nothing on disk before the call runs.
+    batching = FlightRecorder(os.path.join(tmp, "agt-audit-default.db"))
+    default_kernel = AgentKernel(policy_engine=engine, audit_logger=batching)
     args = {"path": "notes/a.txt"}
-    assert kernel.intercept_tool_execution("bench-agent", "read_file", args) is None, "AGT refused the bench call"
+    for k in (kernel, default_kernel):
+        assert k.intercept_tool_execution("bench-agent", "read_file", args) is None, "AGT refused the bench call"
 
     gate = Gate.open(manifest, receipts=os.path.join(tmp, "agt-spinegate.jsonl"), git=GIT)
     call = ToolCall(plugin="Files", function="Read", arguments=args)
     assert gate.check(call).approved
     samples = time_interleaved({
         "agt": lambda: kernel.intercept_tool_execution("bench-agent", "read_file", args),
+        "agt_default": lambda: default_kernel.intercept_tool_execution("bench-agent", "read_file", args),
         "spinegate": lambda: gate.check(call),
     }, max(500, n // 4), warmup=100)
     p = {k: percentile(v, 50) for k, v in samples.items()}
     res.set("agt_p50_us", round(p["agt"], 2))
+    res.set("agt_default_p50_us", round(p["agt_default"], 2))
     res.set("agt_spinegate_p50_us", round(p["spinegate"], 2))
     res.set("agt_ratio", round(p["agt"] / p["spinegate"], 2))
+    res.set("agt_default_ratio", round(p["agt_default"] / p["spinegate"], 2))
     gate.close()
-    try:
-        recorder.close()
-    except Exception:  # noqa: BLE001 - best effort
-        pass
+    for r in (recorder, batching):
+        try:
+            r.close()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
 
 
 # --------------------------------------------------------------------------
@@ -550,52 +586,79 @@ def bench_verify(res: Results, tmp: str, count: int) -> None:
 # Durability
 
 
+def run_writers(gate: Gate, writers: int, seconds: float) -> tuple[int, float, list[BaseException]]:
+    """`gate.check` from `writers` threads for `seconds`: (calls approved, elapsed seconds, errors)."""
+    call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+    stop = threading.Event()
+    counts = [0] * writers
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            while not stop.is_set():
+                if not gate.check(call).approved:
+                    raise RuntimeError("a durable check was refused")
+                counts[i] += 1
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
+    start = time.perf_counter()
+    for th in threads:
+        th.start()
+    time.sleep(seconds)
+    stop.set()
+    for th in threads:
+        th.join()
+    return sum(counts), time.perf_counter() - start, errors
+
+
 def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None:
     print("[durable] gate.check with fsync durability, 1/8/32 writer threads, with and without group commit",
           flush=True)
     for group in (True, False):
         for writers in (1, 8, 32):
             log = os.path.join(tmp, f"durable-{writers}-{int(group)}.jsonl")
-            try:
-                store = JsonlReceiptStore(log, durability="fsync", group_commit=group)  # type: ignore[call-arg]
-            except TypeError:
-                store = JsonlReceiptStore(log, durability="fsync")
-                res.note("the store has no group_commit option: measured its single fsync path")
+            store = JsonlReceiptStore(log, durability="fsync", group_commit=group)
             gate = Gate.open(manifest, receipts=store, git=GIT)
-            call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
-            stop = threading.Event()
-            counts = [0] * writers
-            errors: list[BaseException] = []
-
-            def work(i: int, gate: Gate = gate, call: ToolCall = call, stop: threading.Event = stop,
-                     counts: list[int] = counts, errors: list[BaseException] = errors) -> None:
-                try:
-                    while not stop.is_set():
-                        if not gate.check(call).approved:
-                            raise RuntimeError("a durable check was refused")
-                        counts[i] += 1
-                except BaseException as exc:  # noqa: BLE001
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
-            start = time.perf_counter()
-            for th in threads:
-                th.start()
-            time.sleep(seconds)
-            stop.set()
-            for th in threads:
-                th.join()
-            elapsed = time.perf_counter() - start
+            done, elapsed, errors = run_writers(gate, writers, seconds)
             gate.close()
             if errors:
                 res.note(f"durable {writers} writers group={group}: {errors[0]!r}")
             key = f"durable_receipts_per_s_{writers}" + ("" if group else "_no_group_commit")
-            res.set(key, round(sum(counts) / elapsed))
-            fsyncs = getattr(store, "fsync_count", None)
-            if fsyncs:
-                res.set(key.replace("receipts_per_s", "receipts_per_fsync"), round(sum(counts) / fsyncs, 1))
+            res.set(key, round(done / elapsed))
+            if store.fsync_count:
+                res.set(key.replace("receipts_per_s", "receipts_per_fsync"), round(done / store.fsync_count, 1))
             print(f"  {writers:2d} writers, group commit {'on ' if group else 'off'}: "
                   f"{res.figures[key]:,} receipts/s", flush=True)
+
+
+# --------------------------------------------------------------------------
+# Features measured once they exist: the PostgreSQL ledger, OpenTelemetry spans
+
+
+def bench_postgres(res: Results, tmp: str, manifest: str, seconds: float, dsn: str | None) -> None:
+    print("[postgres] gate.check into the PostgreSQL ledger, 32 writer threads", flush=True)
+    if importlib.util.find_spec("spinegate.postgres_store") is None:
+        res.note("postgres skipped: this version has no PostgreSQL store (spinegate.postgres_store)")
+        return
+    if not dsn:
+        res.note("postgres skipped: give a server with --postgres DSN (or SPINEGATE_BENCH_POSTGRES)")
+        return
+    gate = Gate.open(manifest, receipts=dsn, git=GIT, durability="fsync")
+    done, elapsed, errors = run_writers(gate, 32, seconds)
+    gate.close()
+    if errors:
+        res.note(f"postgres 32 writers: {errors[0]!r}")
+    res.set("postgres_receipts_per_s_32", round(done / elapsed))
+
+
+def bench_otel(res: Results, tmp: str, manifest: str, n: int) -> None:
+    print("[otel] gate.check with an OpenTelemetry span per decision (no-op provider) vs without", flush=True)
+    if importlib.util.find_spec("spinegate.otel") is None:
+        res.note("otel skipped: this version writes no OpenTelemetry spans (spinegate.otel)")
+        return
+    res.note("otel skipped: spinegate.otel exists, but this benchmark does not know its switch yet")
 
 
 # --------------------------------------------------------------------------
@@ -616,7 +679,7 @@ def table(res: Results) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "hook", "agt", "verify", "durable")
+SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "hook", "agt", "verify", "durable", "postgres", "otel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -625,6 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="write the figures to this JSON file")
     ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     ap.add_argument("--verify-receipts", type=int, help="size of the generated verify log")
+    ap.add_argument("--postgres", metavar="DSN", default=os.environ.get("SPINEGATE_BENCH_POSTGRES"),
+                    help="a PostgreSQL server for the ledger figure (default: $SPINEGATE_BENCH_POSTGRES)")
     a = ap.parse_args(argv)
     only = set(a.only.split(",")) if a.only else set(SECTIONS)
     n = 20_000 if a.quick else 100_000
@@ -652,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
             ("agt", lambda: bench_agt(res, tmp, manifest, n)),
             ("verify", lambda: bench_verify(res, tmp, verify_count)),
             ("durable", lambda: bench_durable(res, tmp, manifest, durable_seconds)),
+            ("postgres", lambda: bench_postgres(res, tmp, manifest, durable_seconds, a.postgres)),
+            ("otel", lambda: bench_otel(res, tmp, manifest, n)),
         ]
         for name, run in runs:
             if name not in only:

@@ -132,6 +132,21 @@ int put_str(Buf *b, PyObject *s) {
     return buf_byte(b, '"');
 }
 
+/* A 64-bit integer in decimal, as int.__repr__ writes it. */
+static int put_long_long(Buf *b, long long x) {
+    char tmp[24];
+    int k = (int)sizeof tmp;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        tmp[--k] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (x < 0) {
+        tmp[--k] = '-';
+    }
+    return buf_put(b, tmp + k, (Py_ssize_t)sizeof tmp - k);
+}
+
 int put_int(Buf *b, PyObject *v) {
     int overflow = 0;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
@@ -139,9 +154,7 @@ int put_int(Buf *b, PyObject *v) {
         return -1;
     }
     if (!overflow) {
-        char tmp[24];
-        int k = snprintf(tmp, sizeof tmp, "%lld", x);
-        return buf_put(b, tmp, k);
+        return put_long_long(b, x);
     }
     PyObject *text = PyLong_Type.tp_repr(v); /* int.__repr__, as json uses (ValueError past the digit limit) */
     if (text == NULL) {
@@ -165,6 +178,9 @@ int put_float(Buf *b, PyObject *v, int allow_nonfinite) {
             return BUF_LIT(b, "NaN");
         }
         return x > 0 ? BUF_LIT(b, "Infinity") : BUF_LIT(b, "-Infinity");
+    }
+    if (x == 0.0 && !signbit(x)) {
+        return BUF_LIT(b, "0.0"); /* the common case of risk and time figures, without a dtoa */
     }
     char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL); /* float.__repr__ */
     if (text == NULL) {

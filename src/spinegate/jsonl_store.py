@@ -133,9 +133,11 @@ class _Batch:
 
 
 #: How long a deferred line may wait for a following line to carry it before the writer thread appends it.
-DEFER_SECONDS = 0.001
+#: Also how often the writer thread wakes while lines keep being deferred: each wake takes the GIL for a
+#: moment, so a short period would slow a caller that runs Python without pause (a CPU-bound tool).
+DEFER_SECONDS = 0.02
 #: The writer thread sleeps (waits for a nudge) after this long without deferred lines.
-IDLE_SECONDS = 0.25
+IDLE_SECONDS = 0.5
 
 log = logging.getLogger("spinegate")
 
@@ -143,9 +145,10 @@ log = logging.getLogger("spinegate")
 class DeferredWriter:
     """One store's writer thread: appends deferred lines that no following line carried (see `defer_bytes`).
 
-    It polls every DEFER_SECONDS while lines keep being deferred (so a busy
-    caller never pays for waking it) and sleeps on an event after
-    IDLE_SECONDS without any; `nudge` wakes it then.
+    It wakes every DEFER_SECONDS while lines keep being deferred (so a busy
+    caller never pays for waking it: a line deferred between two decisions
+    is carried by the second, and the thread finds nothing to do) and
+    sleeps on an event after IDLE_SECONDS without any; `nudge` wakes it then.
     """
 
     def __init__(self, store: JsonlFile) -> None:
@@ -219,6 +222,7 @@ class JsonlFile:
             raise ValueError(f"durability must be 'flush' or 'fsync', not {durability!r}")
         self.location = str(path)
         self.durability = durability
+        self._quick = durability == "flush"  # while True, an only writer appends with one bare `write`
         self.group_commit = group_commit
         # False for files the store names itself (the checkpoint sidecar): a symlink planted there
         # must not make the writer append to whatever file it points at.
@@ -315,6 +319,19 @@ class JsonlFile:
         """
         with self._mutex:
             pending = self._deferred
+            writer = self._writer
+            if not pending and writer is not None and writer.held and self._quick:
+                # The only writer, nothing queued, flush durability, no error: one `write` and done.
+                try:
+                    n = os.write(writer.fd, data)
+                except OSError:
+                    return self._append_locked(data, 1)  # words (and counts) the failure the usual way
+                if n == len(data):
+                    self._expected_end += n
+                    self._written += 1
+                    return self._written
+                self._expected_end += n  # a short write (a full disk, a signal): finish it the careful way
+                return self._append_locked(data[n:], 1)
             if not pending:
                 return self._append_locked(data, 1)
             self._deferred = []
@@ -388,6 +405,7 @@ class JsonlFile:
             try:
                 end = os.fstat(fd).st_size
                 if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                    self._quick = False
                     self._broken = "another writer left a torn line at the end of the log"
                     raise TornLogError(self._broken, path=self.location, offset=end,
                                        fix=RECOVER_HINT.format(path=self.location))
@@ -468,6 +486,7 @@ class JsonlFile:
                 if target > self._synced:
                     self._synced = target
             else:
+                self._quick = False
                 self._broken = f"fsync of the receipt log failed: {error.strerror or error}"
                 self._sync_error = ReceiptWriteError(
                     self._broken, path=self.location,
@@ -507,6 +526,7 @@ class JsonlFile:
                 written += n
         except OSError as exc:
             if written:
+                self._quick = False
                 self._broken = f"a receipt was only partly written ({written} of {len(data)} bytes)"
             raise ReceiptWriteError(
                 f"cannot write the receipt: {exc.strerror or exc}", path=self.location, offset=start,
