@@ -377,7 +377,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     NotHandled = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
     if (NotHandled == NULL || PyModule_AddObjectRef(m, "NOT_HANDLED", NotHandled) < 0
         || PyModule_AddObjectRef(m, "SlotBuilder", (PyObject *)&SlotBuilderType) < 0
-        || PyModule_AddStringConstant(m, "SHA256_BACKEND", SHA256_BACKEND) < 0 || seal_init_type(m) < 0) {
+        || PyModule_AddStringConstant(m, "SHA256_BACKEND", SHA256_BACKEND) < 0 || seal_init_type(m) < 0
+        || verify_init_type(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -100,6 +100,7 @@ int utc_timestamp(char out[32]);
 PyObject *native_arguments_digest(PyObject *self, PyObject *arg);
 PyObject *native_canonical_json(PyObject *self, PyObject *arg);
 int seal_init_type(PyObject *module);
+int verify_init_type(PyObject *module);
 PyObject *native_scan_receipt(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 /* The module's "not handled here" marker: callers take the pure-Python path. */

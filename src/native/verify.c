@@ -712,6 +712,31 @@ static PyObject *slot_text(Scan *s, int slot) {
     return PyUnicode_DecodeASCII(s->out.data + s->start[slot] + 1, s->len[slot] - 2, NULL);
 }
 
+/* One line checked in full: 1 valid with a matching hash (its values kept in s), 0 not answered, -1 error.
+ * `input` is scratch space for the hash input. */
+static int scan_line(Scan *s, Buf *input, const unsigned char *p, Py_ssize_t len) {
+    s->p = p;
+    s->end = p + len;
+    s->sequence = 0;
+    s->out.len = 0;
+    input->len = 0;
+    skip_ws(s);
+    int rc = scan_object(s, &receipt_spec);
+    if (rc > 0) {
+        skip_ws(s);
+        rc = s->p == s->end ? 1 : 0; /* nothing after the object but whitespace (the newline) */
+    }
+    if (rc > 0) {
+        char digest[SHA256_HEX];
+        if (assemble(s, &receipt_spec, input, 1) < 0 || sha256_hex(input->data, input->len, digest) < 0) {
+            rc = -1;
+        } else if (memcmp(digest, s->out.data + s->start[S_HASH] + 1, SHA256_HEX) != 0) {
+            rc = 0; /* a mismatch is worded by the general path */
+        }
+    }
+    return rc;
+}
+
 PyObject *native_scan_receipt(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 1) {
         PyErr_SetString(PyExc_TypeError, "scan_receipt takes one line");
@@ -722,27 +747,11 @@ PyObject *native_scan_receipt(PyObject *self, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     Scan s;
-    s.p = view.buf;
-    s.end = s.p + view.len;
-    s.sequence = 0;
     buf_init(&s.out);
     Buf input;
     buf_init(&input);
     PyObject *result = NULL;
-    skip_ws(&s);
-    int rc = scan_object(&s, &receipt_spec);
-    if (rc > 0) {
-        skip_ws(&s);
-        rc = s.p == s.end ? 1 : 0; /* nothing after the object but whitespace (the newline) */
-    }
-    if (rc > 0) {
-        char digest[SHA256_HEX];
-        if (assemble(&s, &receipt_spec, &input, 1) < 0 || sha256_hex(input.data, input.len, digest) < 0) {
-            rc = -1;
-        } else if (memcmp(digest, s.out.data + s.start[S_HASH] + 1, SHA256_HEX) != 0) {
-            rc = 0; /* a mismatch is worded by the general path */
-        }
-    }
+    int rc = scan_line(&s, &input, view.buf, view.len);
     if (rc > 0) {
         PyObject *rid = slot_text(&s, S_RECEIPT_ID), *sid = slot_text(&s, S_SESSION_ID);
         PyObject *stored = slot_text(&s, S_HASH), *prev = slot_text(&s, S_PREVIOUS);
@@ -763,4 +772,280 @@ PyObject *native_scan_receipt(PyObject *self, PyObject *const *args, Py_ssize_t 
     buf_free(&input);
     PyBuffer_Release(&view);
     return result;
+}
+
+/* -- RangeScanner: a byte range of a log, line after line, as verify._scan_range does it ------------------ */
+
+/* CRC-32 (IEEE, reflected), as zlib.crc32: buckets receipt ids for the duplicate check. */
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) {
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_of(const char *p, Py_ssize_t n) {
+    uint32_t c = 0xffffffffu;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        c = crc_table[(c ^ (unsigned char)p[i]) & 0xff] ^ (c >> 8);
+    }
+    return c ^ 0xffffffffu;
+}
+
+#define SID_CACHE 16
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *sessions; /* dict: session id -> [first seq, first prev, first line, first receipt id, last seq, last hash] */
+    PyObject *parts;    /* list of lists: (line, receipt id, session id, seq) per duplicate-check bucket */
+    PyObject *problems; /* list: (line, receipt id, session id, seq, prev, last seq, last hash) of broken links */
+    Py_ssize_t buckets;
+    long long receipts;
+    long long kinds[5];
+    PyObject *sid_cache[SID_CACHE]; /* recent session ids (str), to reuse one object per session */
+    int sid_next;
+    Scan scan;
+    Buf input;
+} RangeScanner;
+
+static void RangeScanner_dealloc(RangeScanner *self) {
+    Py_XDECREF(self->sessions);
+    Py_XDECREF(self->parts);
+    Py_XDECREF(self->problems);
+    for (int i = 0; i < SID_CACHE; i++) {
+        Py_XDECREF(self->sid_cache[i]);
+    }
+    buf_free(&self->scan.out);
+    buf_free(&self->input);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *RangeScanner_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *sessions, *parts, *problems;
+    if (!PyArg_ParseTuple(args, "O!O!O!:RangeScanner", &PyDict_Type, &sessions, &PyList_Type, &parts, &PyList_Type,
+                          &problems)) {
+        return NULL;
+    }
+    Py_ssize_t buckets = PyList_GET_SIZE(parts);
+    for (Py_ssize_t i = 0; i < buckets; i++) {
+        if (!PyList_Check(PyList_GET_ITEM(parts, i))) {
+            PyErr_SetString(PyExc_TypeError, "parts is a list of lists");
+            return NULL;
+        }
+    }
+    if (buckets < 1) {
+        PyErr_SetString(PyExc_ValueError, "at least one bucket");
+        return NULL;
+    }
+    RangeScanner *self = (RangeScanner *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->sessions = Py_NewRef(sessions);
+    self->parts = Py_NewRef(parts);
+    self->problems = Py_NewRef(problems);
+    self->buckets = buckets;
+    buf_init(&self->scan.out);
+    buf_init(&self->input);
+    return (PyObject *)self;
+}
+
+/* The str of a plain ASCII chain field (its canonical text without the quotes). */
+static PyObject *span_text(Scan *s, int slot) {
+    return PyUnicode_DecodeASCII(s->out.data + s->start[slot] + 1, s->len[slot] - 2, NULL);
+}
+
+static PyObject *session_text(RangeScanner *self) {
+    Scan *s = &self->scan;
+    const char *t = s->out.data + s->start[S_SESSION_ID] + 1;
+    Py_ssize_t n = s->len[S_SESSION_ID] - 2;
+    for (int i = 0; i < SID_CACHE; i++) {
+        PyObject *c = self->sid_cache[i];
+        if (c != NULL && PyUnicode_GET_LENGTH(c) == n && memcmp(PyUnicode_DATA(c), t, (size_t)n) == 0) {
+            return Py_NewRef(c);
+        }
+    }
+    PyObject *sid = PyUnicode_DecodeASCII(t, n, NULL);
+    if (sid != NULL) {
+        Py_XSETREF(self->sid_cache[self->sid_next], Py_NewRef(sid));
+        self->sid_next = (self->sid_next + 1) % SID_CACHE;
+    }
+    return sid;
+}
+
+/* One valid line into the range's state: its kind, its id, its link to the session's previous receipt. */
+static int take(RangeScanner *self, long long line) {
+    Scan *s = &self->scan;
+    PyObject *sid = session_text(self);
+    PyObject *rid = span_text(s, S_RECEIPT_ID);
+    PyObject *seq = PyLong_FromLongLong(s->sequence);
+    PyObject *stored = span_text(s, S_HASH);
+    PyObject *n = PyLong_FromLongLong(line);
+    PyObject *prev = SLOT_IS(s, S_PREVIOUS, "null") ? Py_NewRef(Py_None) : span_text(s, S_PREVIOUS);
+    PyObject *record = NULL;
+    int rc = -1;
+    if (!sid || !rid || !seq || !stored || !n || !prev) {
+        goto done;
+    }
+    record = PyTuple_Pack(4, n, rid, sid, seq);
+    if (record == NULL) {
+        goto done;
+    }
+    Py_ssize_t bucket = self->buckets == 1 ? 0 : (Py_ssize_t)(crc32_of(s->out.data + s->start[S_RECEIPT_ID] + 1,
+                                                                         s->len[S_RECEIPT_ID] - 2) % (uint32_t)self->buckets);
+    if (PyList_Append(PyList_GET_ITEM(self->parts, bucket), record) < 0) {
+        goto done;
+    }
+    PyObject *state = PyDict_GetItemWithError(self->sessions, sid); /* borrowed */
+    if (state == NULL) {
+        if (PyErr_Occurred()) {
+            goto done;
+        }
+        PyObject *fresh = PyList_New(6);
+        if (fresh == NULL) {
+            goto done;
+        }
+        PyObject *items[6] = {seq, prev, n, rid, seq, stored};
+        for (int i = 0; i < 6; i++) {
+            PyList_SET_ITEM(fresh, i, Py_NewRef(items[i]));
+        }
+        rc = PyDict_SetItem(self->sessions, sid, fresh);
+        Py_DECREF(fresh);
+        goto done;
+    }
+    if (!PyList_CheckExact(state) || PyList_GET_SIZE(state) != 6) {
+        PyErr_SetString(PyExc_TypeError, "a session's state is a list of six");
+        goto done;
+    }
+    PyObject *last_seq = PyList_GET_ITEM(state, 4), *last_hash = PyList_GET_ITEM(state, 5);
+    int linked = 0;
+    if (PyLong_CheckExact(last_seq)) {
+        int overflow = 0;
+        long long last = PyLong_AsLongLongAndOverflow(last_seq, &overflow);
+        if (!overflow && !(last == -1 && PyErr_Occurred()) && last + 1 == s->sequence && prev != Py_None) {
+            int same = PyUnicode_Compare(prev, last_hash);
+            if (same == -1 && PyErr_Occurred()) {
+                goto done;
+            }
+            linked = same == 0;
+        }
+        PyErr_Clear();
+    }
+    if (!linked) {
+        PyObject *problem = PyTuple_Pack(7, n, rid, sid, seq, prev, last_seq, last_hash);
+        if (problem == NULL || PyList_Append(self->problems, problem) < 0) {
+            Py_XDECREF(problem);
+            goto done;
+        }
+        Py_DECREF(problem);
+    }
+    PyList_SetItem(state, 4, Py_NewRef(seq));
+    PyList_SetItem(state, 5, Py_NewRef(stored));
+    rc = 0;
+done:
+    Py_XDECREF(sid);
+    Py_XDECREF(rid);
+    Py_XDECREF(seq);
+    Py_XDECREF(stored);
+    Py_XDECREF(n);
+    Py_XDECREF(prev);
+    Py_XDECREF(record);
+    if (rc == 0) {
+        self->receipts++;
+        self->kinds[kind_of(s)]++;
+    }
+    return rc;
+}
+
+/* feed(block, pos, line) -> (status, pos, line): the whole lines of block from pos, until
+ *   0: the block is done; 1: the line at pos needs the general path (Python takes it, then feeds on
+ *   after it); 2: the rest of the block (from pos) has no newline. `line` counts lines before pos. */
+static PyObject *RangeScanner_feed(RangeScanner *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "feed(block, pos, line)");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    long long line = PyLong_AsLongLong(args[2]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *data = view.buf;
+    int status = 0;
+    PyObject *result = NULL;
+    if (pos < 0 || pos > view.len) {
+        PyErr_SetString(PyExc_ValueError, "pos outside the block");
+        goto finish;
+    }
+    while (pos < view.len) {
+        const unsigned char *nl = memchr(data + pos, '\n', (size_t)(view.len - pos));
+        if (nl == NULL) {
+            status = 2;
+            break;
+        }
+        Py_ssize_t len = nl - (data + pos) + 1;
+        int rc = scan_line(&self->scan, &self->input, data + pos, len);
+        if (rc < 0) {
+            goto finish;
+        }
+        if (rc == 0) {
+            status = 1;
+            break;
+        }
+        if (take(self, line + 1) < 0) {
+            goto finish;
+        }
+        line++;
+        pos += len;
+    }
+    result = Py_BuildValue("(inL)", status, pos, line);
+finish:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *RangeScanner_counts(RangeScanner *self, void *closure) {
+    return Py_BuildValue("(LLLLLL)", self->receipts, self->kinds[0], self->kinds[1], self->kinds[2], self->kinds[3],
+                         self->kinds[4]);
+}
+
+static PyMethodDef RangeScanner_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))RangeScanner_feed, METH_FASTCALL,
+     "feed(block, pos, line) -> (status, pos, line); see verify._scan_range."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef RangeScanner_getset[] = {
+    {"counts", (getter)RangeScanner_counts, NULL,
+     "(receipts, approvals, denials, outcomes, escalations, session events) of the lines taken here", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject RangeScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spinegate._native.RangeScanner",
+    .tp_doc = "RangeScanner(sessions, parts, problems): checks whole lines of a log range (verify._scan_range).",
+    .tp_basicsize = sizeof(RangeScanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = RangeScanner_new,
+    .tp_dealloc = (destructor)RangeScanner_dealloc,
+    .tp_methods = RangeScanner_methods,
+    .tp_getset = RangeScanner_getset,
+};
+
+int verify_init_type(PyObject *module) {
+    crc_init();
+    if (PyType_Ready(&RangeScannerType) < 0) {
+        return -1;
+    }
+    return PyModule_AddObjectRef(module, "RangeScanner", (PyObject *)&RangeScannerType);
 }

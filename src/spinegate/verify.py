@@ -9,6 +9,7 @@ parsed receipt, never from how a line happens to be formatted.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import heapq
 import json
 import marshal
@@ -20,7 +21,7 @@ import stat
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,87 +343,129 @@ class _Range:
     nbytes: int = 0
 
 
+#: Bytes read at a time while scanning a range (memory stays bounded by this, not by the log).
+BLOCK_BYTES = 1 << 20
+
+
 def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
-    """Verify lines [start, end) of the log on their own (see the section comment)."""
+    """`_scan_lines`, with the cyclic garbage collector paused: the range makes one tuple per receipt and no
+    cycles, and each collection would walk all of them again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_lines(path, start, end, index, spill_dir, buckets)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan_lines(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
+    """Verify lines [start, end) of the log on their own (see the section comment).
+
+    The native extension takes every line it can check in full in one pass
+    (parse, schema, canonical form, hash, the link to the session's previous
+    receipt, the id for the duplicate check); each line it leaves (damaged,
+    hostile or only unusual) is checked here by the general path, in order.
+    """
     out = _Range(index, nbytes=end - start)
     failures = out.failures
     sessions = out.sessions
-    ids: list[tuple[int, str, str, int]] = []
+    spilled = spill_dir is not None and buckets > 1
+    parts: list[list[tuple[int, str, str, int]]] = [[] for _ in range(buckets if spilled else 1)]
+
+    def add_id(record: tuple[int, str, str, int]) -> None:
+        bucket = zlib.crc32(record[1].encode("utf-8", "surrogatepass")) % buckets if spilled else 0
+        parts[bucket].append(record)
 
     def fail(line: int, phase: int, failure: Failure) -> None:
         out.failure_count += 1
         if len(failures) < MAX_REPORTED:
             failures.append((line, phase, failure))
 
-    # The native one-pass check answers for lines that are valid and whose hash matches; any other
-    # line (None) takes the Python path below, which finds and words what is wrong with it.
-    scan = native.scan_receipt if native is not None else None
-    kinds = [0, 0, 0, 0, 0]  # approvals, denials, outcomes, escalations, session events (native lines)
+    def general(raw: bytes, n: int) -> None:
+        # The raw bytes: valid UTF-8 parses as the decoded text would, and the
+        # newline or a CR before it is JSON whitespace either way.
+        data = parse_receipt_line(raw)
+        if data is not None:
+            out.receipts += 1
+            _check_one(data, n, path, out, sessions, add_id, fail, sorted_keys=True)
+            return
+        data, problem = _parse(raw)
+        if problem is not None:
+            fail(n, _P_READ, Failure(INVALID_JSON, problem, path, n))
+            return
+        out.receipts += 1
+        try:
+            validate_receipt(data)
+        except ReceiptFormatError as exc:
+            rid = data.get("receipt_id") if isinstance(data, dict) else None
+            fail(n, _P_READ, Failure(SCHEMA_VIOLATION, str(exc), path, n, rid if isinstance(rid, str) else None))
+        else:
+            _check_one(data, n, path, out, sessions, add_id, fail)
+
+    problems: list[tuple[Any, ...]] = []
+    scanner = native.RangeScanner(sessions, parts, problems) if native is not None else None
+
+    def broken_links() -> None:
+        for n, rid, sid, seq, prev, last_seq, last_hash in problems:
+            failure = _link_failure(seq, prev, last_seq, last_hash)
+            if failure is not None:
+                fail(n, _P_CHAIN, Failure(failure[0], failure[1], path, n, rid, sid, seq))
+        problems.clear()
+
+    n = 0
     with open(path, "rb") as fh:
         fh.seek(start)
-        pos = start
-        n = 0
-        for raw in fh:
-            n += 1
-            pos += len(raw)
-            if raw[-1:] != b"\n":
-                fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
-                                         "a write was interrupted; `spinegate recover` moves it aside", path, n))
+        remaining = end - start
+        carry = b""
+        while True:
+            chunk = fh.read(min(BLOCK_BYTES, remaining)) if remaining > 0 else b""
+            remaining -= len(chunk)
+            block = carry + chunk if carry else chunk
+            last = remaining <= 0 or not chunk
+            if not last:  # whole lines only; the rest waits for the next block
+                cut = block.rfind(b"\n") + 1
+                carry, block = block[cut:], block[:cut]
+                if not block:
+                    continue
+            pos, size = 0, len(block)
+            while pos < size:
+                if scanner is not None:
+                    status, pos, n = scanner.feed(block, pos, n)
+                    if problems:
+                        broken_links()
+                    if status == 0:
+                        break
+                newline = block.find(b"\n", pos)
+                n += 1
+                if newline < 0:
+                    fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({size - pos} bytes, no "
+                                             "newline): a write was interrupted; `spinegate recover` moves it aside",
+                                             path, n))
+                    last = True
+                    break
+                general(block[pos:newline + 1], n)
+                pos = newline + 1
+            if last:
                 break
-            found = scan(raw) if scan is not None else None
-            if found is not None:
-                rid, sid, seq, stored, prev, kind = found
-                out.receipts += 1
-                kinds[kind] += 1
-                ids.append((n, rid, sid, seq))
-                state = sessions.get(sid)
-                if state is None:
-                    sessions[sid] = [seq, prev, n, rid, seq, stored]
-                else:
-                    if seq != state[4] + 1 or prev != state[5]:
-                        failure = _link_failure(seq, prev, state[4], state[5])
-                        if failure is not None:
-                            fail(n, _P_CHAIN, Failure(failure[0], failure[1], path, n, rid, sid, seq))
-                    state[4] = seq
-                    state[5] = stored
-            else:
-                # The raw bytes: valid UTF-8 parses as the decoded text would, and the
-                # newline or a CR before it is JSON whitespace either way.
-                data = parse_receipt_line(raw)
-                if data is not None:
-                    out.receipts += 1
-                    _check_one(data, n, path, out, sessions, ids, fail, sorted_keys=True)
-                else:
-                    data, problem = _parse(raw)
-                    if problem is not None:
-                        fail(n, _P_READ, Failure(INVALID_JSON, problem, path, n))
-                    else:
-                        out.receipts += 1
-                        try:
-                            validate_receipt(data)
-                        except ReceiptFormatError as exc:
-                            rid = data.get("receipt_id") if isinstance(data, dict) else None
-                            fail(n, _P_READ, Failure(SCHEMA_VIOLATION, str(exc), path, n,
-                                                     rid if isinstance(rid, str) else None))
-                        else:
-                            _check_one(data, n, path, out, sessions, ids, fail)
-            if pos >= end:
-                break
-    out.approvals += kinds[0]
-    out.denials += kinds[1]
-    out.outcomes += kinds[2]
-    out.escalations += kinds[3]
-    out.session_events += kinds[4]
+    if scanner is not None:
+        receipts, approvals, denials, outcomes, escalations, session_events = scanner.counts
+        out.receipts += receipts
+        out.approvals += approvals
+        out.denials += denials
+        out.outcomes += outcomes
+        out.escalations += escalations
+        out.session_events += session_events
     out.lines = n
     if spill_dir is None:
-        out.ids = ids
+        out.ids = parts[0]
     else:
-        _spill(ids, spill_dir, index, buckets)
+        _spill(parts, spill_dir, index)
     return out
 
 
 def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: dict[str, list[Any]],
-               ids: list[tuple[int, str, str, int]], fail: Any, *, sorted_keys: bool = False) -> None:
+               add_id: Callable[[tuple[int, str, str, int]], None], fail: Any, *, sorted_keys: bool = False) -> None:
     """`_ChainChecker.add` for one schema-valid receipt, minus what needs the rest of the log.
 
     `sorted_keys`: `data` came from `parse_receipt_line` (see `receipt_hash.sorted_receipt_hash`).
@@ -433,7 +476,7 @@ def _check_one(data: dict[str, Any], n: int, path: str, out: _Range, sessions: d
     stored = data["receipt_hash"]
     prev = data["previous_receipt_hash"]
     _tally(out, data)
-    ids.append((n, rid, sid, seq))
+    add_id((n, rid, sid, seq))
     computed = sorted_receipt_hash(data) if sorted_keys else fixed_schema_hash(data)
     if computed != stored:
         fail(n, _P_HASH, Failure(HASH_MISMATCH, _mismatch_detail(data, stored, computed), path, n, rid, sid, seq))
@@ -467,15 +510,8 @@ def _genesis_failure(seq: int, prev: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _spill(ids: list[tuple[int, str, str, int]], spill_dir: str, index: int, buckets: int) -> None:
-    """Write a range's receipt ids to per-bucket files (marshal: fast, exact for str and int)."""
-    if buckets == 1:
-        parts = [ids]
-    else:
-        parts = [[] for _ in range(buckets)]
-        crc = zlib.crc32
-        for rec in ids:
-            parts[crc(rec[1].encode("utf-8", "surrogatepass")) % buckets].append(rec)
+def _spill(parts: list[list[tuple[int, str, str, int]]], spill_dir: str, index: int) -> None:
+    """Write a range's receipt ids, already in their hash buckets, to per-bucket files (marshal: fast, exact)."""
     for b, recs in enumerate(parts):
         if recs:
             with open(os.path.join(spill_dir, f"{index}.{b}"), "wb") as fh:
