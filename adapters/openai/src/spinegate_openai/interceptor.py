@@ -116,6 +116,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+#: One decoder for every call (`json.loads` with options builds a new one each time).
+_ARGUMENTS_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
     """The model's argument text as a JSON object: (arguments, None, None) or (None, reason code, detail).
 
@@ -125,7 +129,7 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None, str | 
     if not isinstance(raw, str):
         return None, INVALID_ARGUMENTS_JSON, "the arguments are not a JSON string"
     try:
-        value = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
+        value = _ARGUMENTS_DECODER.decode(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as exc:
         return None, INVALID_ARGUMENTS_JSON, f"the arguments are not valid JSON: {exc}"
     if not isinstance(value, dict):
@@ -222,6 +226,7 @@ class ToolCallInterceptor:
         for name, schema in (parameters or {}).items():
             self.set_parameters(name, schema)
         self._signatures: dict[str, inspect.Signature | None] = {}
+        self._fitting: set[tuple[str, ...]] = set()  # (tool, argument names...) that bound to its signature
 
     # -- configuration ---------------------------------------------------------
 
@@ -351,16 +356,19 @@ class ToolCallInterceptor:
         and the gate decides.
         """
         raw = p.raw_arguments
-        raw_args = {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
+
+        def as_given() -> dict[str, Any]:  # what a refused call records: the text the model wrote
+            return {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
+
         if p.kind != "function":
-            return (self._tool_call(p, model, raw_args), UNSUPPORTED_TOOL_CALL_TYPE,
+            return (self._tool_call(p, model, as_given()), UNSUPPORTED_TOOL_CALL_TYPE,
                     f"only function tool calls can be gated and run here, not {p.kind!r}", None)
         if not isinstance(p.call_id, str) or not p.call_id or not isinstance(p.name, str) or not p.name:
-            return (self._tool_call(p, model, raw_args), MALFORMED_TOOL_CALL,
+            return (self._tool_call(p, model, as_given()), MALFORMED_TOOL_CALL,
                     "the tool call has no call id or no function name", None)
         value, reason, detail = parse_arguments(raw)
         if value is None:
-            return self._tool_call(p, model, raw_args), reason, detail, None
+            return self._tool_call(p, model, as_given()), reason, detail, None
         call = self._tool_call(p, model, value)
         function = self.tools.get(p.name)
         if function is None:
@@ -384,10 +392,17 @@ class ToolCallInterceptor:
         signature = self._signatures[name]
         if signature is None:
             return None
+        # Keyword binding depends on the names alone: a set of names that fitted once fits again.
+        names = (name, *arguments)
+        if names in self._fitting:
+            return None
         try:
             signature.bind(**arguments)
         except TypeError as exc:
             return f"the arguments do not fit the signature of {name!r}: {exc}"
+        if len(self._fitting) >= 4096:  # names come from the model: bounded
+            self._fitting.clear()
+        self._fitting.add(names)
         return None
 
     def _plan(self, p: _Proposal, model: str | None) -> _Planned:
