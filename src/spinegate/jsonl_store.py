@@ -325,13 +325,13 @@ class JsonlFile:
                 try:
                     n = os.write(writer.fd, data)
                 except OSError:
-                    return self._append_locked(data, 1)  # words (and counts) the failure the usual way
-                if n == len(data):
-                    self._expected_end += n
-                    self._written += 1
-                    return self._written
-                self._expected_end += n  # a short write (a full disk, a signal): finish it the careful way
-                return self._append_locked(data[n:], 1)
+                    return self._append_locked(data, 1)  # nothing written: words (and counts) the failure
+                end = self._expected_end
+                if n != len(data):  # a short write (a full disk, a signal): finish it, or stop the log
+                    self._write_all(writer.fd, data, end, done=n)
+                self._expected_end = end + len(data)
+                self._written += 1
+                return self._written
             if not pending:
                 return self._append_locked(data, 1)
             self._deferred = []
@@ -516,8 +516,9 @@ class JsonlFile:
         os.fsync(fd)
         self.fsync_count += 1
 
-    def _write_all(self, fd: int, data: bytes, start: int) -> None:
-        written = 0
+    def _write_all(self, fd: int, data: bytes, start: int, *, done: int = 0) -> None:
+        """Write `data` (its first `done` bytes are already in the file); a failure after any byte stops the log."""
+        written = done
         try:
             while written < len(data):
                 n = os.write(fd, data[written:])

@@ -88,6 +88,6 @@ def record_outcome(gate: Gate, decision: Decision, outcome: Mapping[str, Any]) -
     client; the next decision fails closed if the log stays unwritable.
     """
     try:
-        gate.record_outcome(decision, **outcome, deferred=gate.defers_outcomes)
+        gate.record_outcome(decision, **outcome)
     except Exception:
         log.exception("spinegate-mcp: the outcome receipt for decision %s could not be written", decision.receipt_id)
