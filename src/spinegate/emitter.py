@@ -117,16 +117,23 @@ class ReceiptEmitter:
         store = self.store
         defer = getattr(store, "defer_receipt", None) if deferred else None
         ticket = defer(receipt) if defer is not None else store.write_receipt(receipt)  # raises: nothing advances
+        return receipt, ticket, self.advance(receipt.sequence_number, receipt.receipt_hash)
+
+    def advance(self, sequence: int, receipt_hash: str) -> Exception | None:
+        """Move the chain past a receipt the store took, and fold it into the signed checkpoints.
+
+        A checkpoint that could not be signed does not undo the receipt: the
+        failure is returned, for the caller to deny with once the receipt is counted.
+        """
         previous = self.previous_hash
         self.sequence += 1
-        self.previous_hash = receipt.receipt_hash
-        late: Exception | None = None
+        self.previous_hash = receipt_hash
         if self.checkpointer is not None:
             try:
-                self.checkpointer.add(receipt.sequence_number, receipt.receipt_hash, previous)
+                self.checkpointer.add(sequence, receipt_hash, previous)
             except Exception as exc:  # noqa: BLE001 - reported after the receipt is counted; the call is denied
-                late = exc
-        return receipt, ticket, late
+                return exc
+        return None
 
     def _seal_native(self, proposal_id: str | None, executor_type: str, model: str, action: dict[str, Any],
                      result: dict[str, Any], budget: dict[str, Any]) -> Receipt | None:

@@ -193,15 +193,7 @@ class LeanPath:
                 ticket = store.write_receipt(receipt)
             except Exception:  # noqa: BLE001 - the general path writes again, and denies if it still fails
                 return None
-            previous = emitter.previous_hash
-            emitter.sequence += 1
-            emitter.previous_hash = head[5]
-            late: Exception | None = None
-            if emitter.checkpointer is not None:
-                try:
-                    emitter.checkpointer.add(head[4], head[5], previous)
-                except Exception as exc:  # noqa: BLE001 - the call is denied below, once the receipt is counted
-                    late = exc
+            late = emitter.advance(head[4], head[5])  # a checkpoint failure: the call is denied below
             session.steps, session.commands, session.writes = steps, commands, writes
             counts = session.calls_by_tool
             counts[plan.key] = counts.get(plan.key, 0) + 1
@@ -275,15 +267,7 @@ class LeanPath:
                 return None
             written: Receipt = _make_receipt(None, None, head)
             ticket = defer(written) if defer is not None else store.write_receipt(written)  # raises: nothing moves
-            previous = emitter.previous_hash
-            emitter.sequence += 1
-            emitter.previous_hash = head[5]
-            late: Exception | None = None
-            if emitter.checkpointer is not None:
-                try:
-                    emitter.checkpointer.add(head[4], head[5], previous)
-                except Exception as exc:  # noqa: BLE001 - reported once the receipt is counted
-                    late = exc
+            late = emitter.advance(head[4], head[5])  # a checkpoint failure: raised once the receipt is counted
         if defer is None:
             store.sync(ticket)
         if late is not None:
