@@ -61,6 +61,7 @@ from .receipts import Receipt, validate_receipt
 from .recorder import PreparedCall, Recorder
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
+from .witness import Witness, open_witness
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
 
@@ -129,6 +130,7 @@ class Gate:
         executor_type: str | None = None,
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        witness: Witness | None = None,
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
 
@@ -141,8 +143,11 @@ class Gate:
         `clock`, `monotonic` and `git` replace what the gate would build or
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
-        `checkpoint_every` receipts.
+        `checkpoint_every` receipts, each also appended to `witness` if given
+        (the gate closes it when it closes).
         """
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
@@ -178,7 +183,7 @@ class Gate:
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
-                                             clock=clock or _utc_now)
+                                             clock=clock or _utc_now, witness=witness)
             if previous is not None:
                 self.checkpointer.resume()
             else:
@@ -223,6 +228,7 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
+        witness: Witness | str | os.PathLike[str] | None = None,
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
@@ -233,7 +239,10 @@ class Gate:
         manifest's). `signing_key` (an Ed25519 key from `spinegate keygen`)
         makes the gate sign checkpoints every `checkpoint_every` receipts,
         in `<log>.checkpoints.jsonl` or `checkpoints`; see
-        docs/tamper-evidence.md. `session_id` continues that session's chain.
+        docs/tamper-evidence.md. `witness` (a file on another volume, or a
+        `postgresql://` ledger) receives a copy of every checkpoint, so that
+        `spinegate verify LOG --witness W` catches a log rolled back or
+        missing a session. `session_id` continues that session's chain.
         The other options are `Gate`'s.
 
         Raises ManifestError for a manifest that is unreadable, invalid or whose
@@ -248,7 +257,15 @@ class Gate:
         else:
             path = os.fspath(manifest)
             manifest = load_manifest(path)
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         store = open_store(receipts, durability=durability, checkpoints=checkpoints, signing=signing_key is not None)
+        try:
+            witnessing = open_witness(witness, durability=durability) if witness is not None else None
+        except BaseException:
+            if store is not receipts:
+                store.close()
+            raise
         b, r = manifest.budgets, manifest.risk  # v1.1: the manifest's settings; explicit arguments win
         limits = Limits(
             max_steps=max_steps if max_steps is not None else (b.max_steps if b is not None else None),
@@ -262,10 +279,13 @@ class Gate:
                        elevated_at=elevated_at if elevated_at is not None else (r.elevated_at if r else 0.3),
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
-                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every)
+                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
+                       witness=witnessing)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
+            if witnessing is not None and witnessing is not witness:
+                witnessing.close()
             raise
 
     # -- public API ------------------------------------------------------------
@@ -555,7 +575,11 @@ class Gate:
                 if self.checkpointer is not None:
                     self.checkpointer.close()
             finally:
-                self.store.close()
+                try:
+                    self.store.close()
+                finally:
+                    if self.checkpointer is not None and self.checkpointer.witness is not None:
+                        self.checkpointer.witness.close()
 
     def __enter__(self) -> Gate:
         return self

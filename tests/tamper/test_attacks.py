@@ -376,7 +376,7 @@ def test_gate_does_not_follow_a_planted_checkpoint_symlink(manifest_path: Path, 
     sidecar(log).symlink_to(victim)
     gate = Gate.open(manifest_path, receipts=log, signing_key=keypair[0], checkpoint_every=1, clock=Clock(),
                      git=GIT)
-    assert gate.check(read_call(1)).approved  # the receipt is written; the checkpoint cannot be
+    assert not gate.check(read_call(1)).approved  # the receipt is written; the checkpoint cannot be: denied
     with pytest.raises(ReceiptLogError):
         gate.close()  # the final checkpoint cannot be written: the close says so
     assert victim.read_text(encoding="ascii") == "precious\n"
