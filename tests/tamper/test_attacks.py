@@ -465,9 +465,11 @@ def test_cli_verify_exit_0_for_an_honest_log(signed_log: Build, keypair: Any) ->
 def test_cli_verify_with_a_bad_public_key_file_exits_2_naming_it(signed_log: Build, keypair: Any,
                                                                   tmp_path: Path, kind: str) -> None:
     log = signed_log(3, every=3)
-    key = {"private-key": keypair[0], "directory": tmp_path, "device": Path("/dev/zero"),
+    key = {"private-key": keypair[0], "directory": tmp_path / "no-keys", "device": Path("/dev/zero"),
            "missing": tmp_path / "nope.pub"}.get(kind, tmp_path / "bad.pub")
-    if kind == "garbage":
+    if kind == "directory":  # a directory of trusted keys with none in it
+        key.mkdir()
+    elif kind == "garbage":
         key.write_bytes(b"-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
     elif kind == "huge":
         key.write_bytes(b"A" * (1 << 20))
