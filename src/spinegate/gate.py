@@ -261,7 +261,8 @@ class Gate:
             raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         store = open_store(receipts, durability=durability, checkpoints=checkpoints, signing=signing_key is not None)
         try:
-            witnessing = open_witness(witness, durability=durability) if witness is not None else None
+            witnessing = open_witness(witness, log_location=store.location, durability=durability) \
+                if witness is not None else None
         except BaseException:
             if store is not receipts:
                 store.close()

@@ -16,6 +16,7 @@ made the checkpoint due is denied (see `checkpoint_writer`).
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,8 +60,23 @@ class FileWitness:
         self._file.close()
 
 
-def open_witness(witness: Witness | str | os.PathLike[str], *, durability: Durability = "fsync") -> Witness:
-    """The witness for `Gate.open(witness=...)`: a `postgresql://` URL is the ledger, a path a witness file."""
+def witness_log_name(log_location: str) -> str:
+    """How a ledger witness names the log it witnesses: this host and the log's absolute path (a URL as it is).
+
+    `spinegate verify LOG --witness postgresql://...` computes the same name
+    on the same host; elsewhere, pass it with `--witness-log`.
+    """
+    from .store import is_postgres_url
+
+    if is_postgres_url(log_location) or log_location.startswith("<"):
+        return log_location
+    return f"{socket.gethostname()}:{os.path.abspath(log_location)}"
+
+
+def open_witness(witness: Witness | str | os.PathLike[str], *, log_location: str,
+                 durability: Durability = "fsync") -> Witness:
+    """The witness for `Gate.open(witness=...)`: a `postgresql://` URL is the ledger's witness table (rows named
+    after the log at `log_location`, see `witness_log_name`), a path a witness file, a Witness itself."""
     if isinstance(witness, (str, os.PathLike)):
         from .store import is_postgres_url
 
@@ -68,7 +84,7 @@ def open_witness(witness: Witness | str | os.PathLike[str], *, durability: Durab
         if is_postgres_url(text):
             from .postgres_store import LedgerWitness
 
-            return LedgerWitness(text)
+            return LedgerWitness(text, log_name=witness_log_name(log_location))
         return FileWitness(text, durability=durability)
     if isinstance(witness, Witness):
         return witness
