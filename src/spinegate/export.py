@@ -192,8 +192,8 @@ def _write(out: str, lines: Iterable[tuple[int, str]], result: ExportResult, ver
             wrote = _copy(lines, fh, result, verbatim, sessions)
             fh.flush()
             os.fsync(fh.fileno())
-        if wrote == 0 and not receipts:
-            return  # no checkpoints: no checkpoint file
+        if wrote == 0 and not receipts and not verbatim:
+            return  # no checkpoints: no checkpoint file (a verbatim copy keeps an empty one: "none signed")
         os.link(temp, out)  # fails if `out` appeared meanwhile: nothing is overwritten
     finally:
         os.unlink(temp)
