@@ -61,6 +61,7 @@ from .receipts import Receipt, validate_receipt
 from .recorder import PreparedCall, Recorder
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
+from .telemetry import traced_async_decision, traced_decision, traced_outcome
 from .witness import Witness, open_witness
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
@@ -354,6 +355,7 @@ class Gate:
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         return self.manifest.lookup(plugin, function)
 
+    @traced_decision
     def check(self, call: ToolCall, *, approver: Approver | None = None, host_approval: bool = False) -> Decision:
         """Decide `call` and write its receipt. Never raises for a bad call: it denies.
 
@@ -375,6 +377,7 @@ class Gate:
             prepared = self._escalate_sync(prepared, approver)
         return self._recorder.decision(prepared)
 
+    @traced_async_decision
     async def acheck(self, call: ToolCall, *, approver: Approver | None = None,
                      host_approval: bool = False) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
@@ -385,6 +388,7 @@ class Gate:
             prepared = await self._escalate_async(prepared, approver)
         return await self._off_loop(self._recorder.decision, prepared)
 
+    @traced_decision
     def resolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
         """Record a person's answer to an escalation (`check(..., host_approval=True)`) and return the decision.
 
@@ -422,6 +426,7 @@ class Gate:
             return None
         return self._approval_request(prepared)
 
+    @traced_decision
     def deny(self, call: ToolCall, reason: str, rule: str) -> Decision:
         """Record a refusal decided before policy could run, and return it.
 
@@ -444,6 +449,7 @@ class Gate:
         """`deny` for async frameworks: never blocks the event loop on fsync."""
         return await self._off_loop(self.deny, call, reason, rule)
 
+    @traced_outcome
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None) -> Receipt:
         """Write a receipt for what an approved call did.
