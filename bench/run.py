@@ -2,14 +2,16 @@
 
     python bench/run.py            # full run (1,000,000-receipt verify log)
     python bench/run.py --quick    # about two minutes on a 2-core machine
-    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,agt,verify,durable]
+    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,agt,verify,durable,postgres,otel]
 
 Figures: gate `check` with a receipt written to a real JSONL file (p50/p99,
 receipts/s), the policy decision alone, governed/ungoverned ratios for each
 framework adapter, the Agent Governance Toolkit's governed call against
-spinegate's, `verify` throughput and peak memory on a generated log, and
+spinegate's, `verify` throughput and peak memory on a generated log,
 fsync durability with 1/8/32 concurrent writers with and without group
-commit. Latencies are per-call medians (p50) of interleaved rounds, so load
+commit, the PostgreSQL ledger with 32 sessions at once (a throwaway local
+server with default settings, as the tests start it), and what the
+OpenTelemetry API's no-op span adds to a check. Latencies are per-call medians (p50) of interleaved rounds, so load
 from other processes hits governed and ungoverned runs alike.
 """
 
@@ -67,6 +69,9 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
     ("verify_receipts_per_s", "verify throughput, receipts/s", "≥ 200,000", lambda v: v >= 200_000),
     ("verify_peak_mb", "verify peak memory (process tree PSS), MB", "≤ 150", lambda v: v <= 150),
     ("durable_receipts_per_s_32", "fsync, 32 writers, group commit, receipts/s", "≥ 10,000", lambda v: v >= 10_000),
+    ("postgres_receipts_per_s_32", "PostgreSQL ledger, 32 sessions at once, receipts/s", "≥ 5,000",
+     lambda v: v >= 5_000),
+    ("otel_noop_overhead_us", "OpenTelemetry no-op span per check, µs", "-", lambda v: True),
 ]
 
 
@@ -532,6 +537,96 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
 
 
 # --------------------------------------------------------------------------
+# The PostgreSQL ledger
+
+
+def bench_postgres(res: Results, manifest: str, seconds: float) -> None:
+    print("[postgres] gate.check on the PostgreSQL ledger, 32 threads, each its own gate and session", flush=True)
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    from postgres_cluster import HOW_TO_INSTALL, Cluster, server_bindir
+    from spinegate.postgres_store import PostgresReceiptStore
+
+    bindir = server_bindir()
+    if bindir is None:
+        res.note(f"postgres skipped: no PostgreSQL server programs ({HOW_TO_INSTALL})")
+        return
+    cluster = Cluster(bindir)  # default settings: synchronous_commit on
+    try:
+        cluster.start()
+        dsn = cluster.create_database("bench")
+        writers = 32
+        gates = [Gate.open(manifest, receipts=dsn, git=GIT) for _ in range(writers)]
+        call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+        for gate in gates:  # connected, tables made, sessions opened
+            gate.check(call)
+        store = gates[0].store
+        assert isinstance(store, PostgresReceiptStore)
+        ledger = store.ledger
+        stop = threading.Event()
+        counts = [0] * writers
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            try:
+                gate = gates[i]
+                while not stop.is_set():
+                    if not gate.check(call).approved:
+                        raise RuntimeError("a ledger check was refused")
+                    counts[i] += 1
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
+        commits_before = ledger.commits
+        start = time.perf_counter()
+        for th in threads:
+            th.start()
+        time.sleep(seconds)
+        stop.set()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - start
+        commits = ledger.commits - commits_before
+        for gate in gates:
+            gate.close()
+        if errors:
+            res.note(f"postgres: {errors[0]!r}")
+        total = sum(counts)
+        res.set("postgres_receipts_per_s_32", round(total / elapsed))
+        if commits:
+            res.set("postgres_receipts_per_commit_32", round(total / commits, 1))
+        print(f"  32 sessions: {res.figures['postgres_receipts_per_s_32']:,} receipts/s "
+              f"({res.figures.get('postgres_receipts_per_commit_32', '-')} per commit)", flush=True)
+    finally:
+        cluster.destroy()
+
+
+# --------------------------------------------------------------------------
+# OpenTelemetry
+
+
+def bench_otel(res: Results, manifest: str, n: int) -> None:
+    print("[otel] gate.check with the OpenTelemetry API's no-op span against the unwrapped check", flush=True)
+    try:
+        import opentelemetry.trace  # noqa: F401 - as an application that traces would; no SDK configured
+    except ImportError:
+        res.note("otel skipped: opentelemetry-api is not installed (pip install 'spinegate[otel]')")
+        return
+    gate = Gate.open(manifest, receipts=MemoryReceiptStore(), git=GIT)
+    call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+    unwrapped = getattr(Gate.check, "__wrapped__", None)
+    if unwrapped is None:
+        res.note("otel skipped: Gate.check is not wrapped")
+        return
+    samples = time_interleaved({"traced": lambda: gate.check(call), "plain": lambda: unwrapped(gate, call)},
+                               n, warmup=min(2000, n // 5), rounds=10)
+    traced, plain = percentile(samples["traced"], 50), percentile(samples["plain"], 50)
+    res.set("otel_noop_overhead_us", round(traced - plain, 2))
+    res.set("otel_noop_check_p50_us", round(traced, 2))
+    print(f"  no-op span: {traced - plain:.2f} µs per check ({plain:.2f} -> {traced:.2f} µs p50)", flush=True)
+
+
+# --------------------------------------------------------------------------
 
 
 def table(res: Results) -> str:
@@ -549,7 +644,7 @@ def table(res: Results) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "agt", "verify", "durable")
+SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "agt", "verify", "durable", "postgres", "otel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -584,6 +679,8 @@ def main(argv: list[str] | None = None) -> int:
             ("agt", lambda: bench_agt(res, tmp, manifest, n)),
             ("verify", lambda: bench_verify(res, tmp, verify_count)),
             ("durable", lambda: bench_durable(res, tmp, manifest, durable_seconds)),
+            ("postgres", lambda: bench_postgres(res, manifest, durable_seconds * 2)),
+            ("otel", lambda: bench_otel(res, manifest, n)),
         ]
         for name, run in runs:
             if name not in only:

@@ -10,10 +10,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # -- a real PostgreSQL server, started once for the session (tests/postgres_cluster.py) --------------------------
 
-import itertools  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+import itertools
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
 _DATABASES = itertools.count(1)
 

@@ -13,7 +13,6 @@ session is signed by one key from its first checkpoint to its last.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import deque

@@ -130,13 +130,13 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
 
     Raises psycopg.OperationalError when the server cannot be reached.
     """
-    psycopg = driver()
+    driver()
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
     given: Mapping[str, Any] = conninfo_to_dict(dsn)
     extra = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
-    conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=autocommit, **extra)
-    return conn
+    return psycopg.connect(dsn, autocommit=autocommit, **extra)
 
 
 def schema_version(conn: psycopg.Connection[Any]) -> int | None:

@@ -104,7 +104,10 @@ def ship_log(log: str | os.PathLike[str], dsn: str, *, checkpoints: str | os.Pat
 
 
 def _checked_receipts(path: str, result: ShipResult) -> Iterator[tuple[int, dict[str, Any], str]]:
-    """(line, receipt, text) of each receipt of the log, checked as a chain verifier would; ShipError at the first bad one."""
+    """(line, receipt, text) of each receipt of the log, checked as a chain verifier would.
+
+    Raises ShipError at the first line that is not a valid receipt or breaks its session's chain.
+    """
     heads: dict[str, tuple[int, str]] = {}
     reader = LineReader(path)
     for n, text in reader:

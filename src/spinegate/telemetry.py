@@ -56,11 +56,13 @@ _cache: tuple[Any, Any] | None = None  # (the opentelemetry.trace module, spineg
 def tracer() -> Any | None:
     """spinegate's tracer, or None when the application has not imported OpenTelemetry's tracing API."""
     global _cache
-    trace = sys.modules.get("opentelemetry.trace")
+    trace: Any = sys.modules.get("opentelemetry.trace")
     if trace is None:
         if not os.environ.get(_PROVIDER_VARIABLE):
             return None
-        import opentelemetry.trace as trace
+        import opentelemetry.trace
+
+        trace = opentelemetry.trace
     cached = _cache
     if cached is not None and cached[0] is trace:
         return cached[1]
@@ -115,13 +117,12 @@ def _text(value: Any) -> str:
 
 
 def _failed(span: Any, exc: BaseException) -> None:
-    """Mark the span failed with `exc` (the API's own calls; never raises)."""
+    """Mark the recording span failed with `exc`, and end it."""
     try:
-        if span.is_recording():
-            from opentelemetry.trace import Status, StatusCode
+        from opentelemetry.trace import Status, StatusCode
 
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
     finally:
         span.end()
 
@@ -137,13 +138,17 @@ def traced_decision(method: Callable[P, Decision]) -> Callable[P, Decision]:
         if t is None:
             return method(*args, **kwargs)
         span = t.start_span(CHECK_SPAN)
+        if not span.is_recording():  # the API's no-op: nothing to record, nothing to make current
+            try:
+                return method(*args, **kwargs)
+            finally:
+                span.end()
         try:
-            decision = _run_in(span, method, *args, **kwargs)
+            decision = _recording(span, method, *args, **kwargs)
         except BaseException as exc:
             _failed(span, exc)
             raise
-        if span.is_recording():
-            span.set_attributes(decision_attributes(decision))
+        span.set_attributes(decision_attributes(decision))
         span.end()
         return decision
 
@@ -161,19 +166,20 @@ def traced_async_decision(method: Callable[P, Awaitable[Decision]]) -> Callable[
         if t is None:
             return await method(*args, **kwargs)
         span = t.start_span(CHECK_SPAN)
+        if not span.is_recording():
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                span.end()
         try:
-            if span.is_recording():
-                from opentelemetry.trace import use_span
+            from opentelemetry.trace import use_span
 
-                with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-                    decision = await method(*args, **kwargs)
-            else:
+            with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
                 decision = await method(*args, **kwargs)
         except BaseException as exc:
             _failed(span, exc)
             raise
-        if span.is_recording():
-            span.set_attributes(decision_attributes(decision))
+        span.set_attributes(decision_attributes(decision))
         span.end()
         return decision
 
@@ -191,23 +197,25 @@ def traced_outcome(method: Callable[..., Receipt]) -> Callable[..., Receipt]:
         if t is None:
             return method(self, decision, *args, **kwargs)
         span = t.start_span(OUTCOME_SPAN)
+        if not span.is_recording():
+            try:
+                return method(self, decision, *args, **kwargs)
+            finally:
+                span.end()
         try:
-            receipt = _run_in(span, method, self, decision, *args, **kwargs)
+            receipt = _recording(span, method, self, decision, *args, **kwargs)
         except BaseException as exc:
             _failed(span, exc)
             raise
-        if span.is_recording():
-            span.set_attributes(outcome_attributes(decision, receipt))
+        span.set_attributes(outcome_attributes(decision, receipt))
         span.end()
         return receipt
 
     return wrapper
 
 
-def _run_in(span: Any, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """`fn(...)` with `span` current when it records (so spans made inside nest under it), else plainly."""
-    if not span.is_recording():
-        return fn(*args, **kwargs)
+def _recording(span: Any, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """`fn(...)` with the recording `span` current, so that spans made inside (an approver's) nest under it."""
     from opentelemetry.trace import use_span
 
     with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):

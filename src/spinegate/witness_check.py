@@ -106,8 +106,8 @@ def check_witness(log_path: str | os.PathLike[str], witness_lines: Iterable[tupl
         report.lines += 1
         problem = "not canonical JSON" if cp is None else well_formed(cp)
         if problem is None and trusted:
-            pub = trusted.get(cp["key_id"])
-            if pub is None or not signature_ok(pub, cp):
+            signer = trusted.get(cp["key_id"])
+            if signer is None or not signature_ok(signer, cp):
                 problem = "not signed by any of the given keys"
         if problem is not None:
             fail(WITNESS_UNREADABLE, f"not a witnessed checkpoint: {problem}", file=witness, line=n,
@@ -145,7 +145,7 @@ def check_witness(log_path: str | os.PathLike[str], witness_lines: Iterable[tupl
     for sid, w in sessions.items():
         cp = w.latest
         if w.matched is not None:  # compared at the witnessed count (a mismatch is reported already)
-            report.checked += w.matched
+            report.checked += int(w.matched)
         elif not w.seen and sid not in in_checkpoint_file:
             fail(WITNESS_SESSION_MISSING, f"the witness saw this session (checkpoint {cp['index']}, witness line "
                  f"{w.line}, {cp['count']} receipts up to sequence {cp['sequence_number']}); the log has no trace "

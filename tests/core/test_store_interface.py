@@ -22,6 +22,7 @@ from spinegate.keys import write_keypair
 from spinegate.receipt_body import seal
 from spinegate.receipts import Receipt
 
+
 def _postgres(tmp: Path, request: pytest.FixtureRequest) -> Any:
     from spinegate.postgres_store import PostgresReceiptStore
 

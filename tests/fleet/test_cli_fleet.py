@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def test_ship_stops_at_a_receipt_the_ledger_holds_differently(manifest_path: Pat
     from spinegate.receipt_hash import receipt_hash
 
     records[4]["action"]["description"] = "a different story"  # rewritten after it was shipped, rechained
-    for previous, r in zip(records[4:], records[5:]):
+    for previous, r in pairwise(records[4:]):
         previous["receipt_hash"] = receipt_hash(previous)
         r["previous_receipt_hash"] = previous["receipt_hash"]
     records[-1]["receipt_hash"] = receipt_hash(records[-1])

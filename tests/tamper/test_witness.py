@@ -1,4 +1,5 @@
-"""Witnessing: a log rolled back to an older copy, or missing a whole session, verifies on its own; not against its witness.
+"""Witnessing: a log rolled back to an older copy, or missing a whole session, verifies on its own, but
+not against its witness.
 
 Each attack here passes `spinegate verify LOG --public-key KEY` (the gap
 docs/tamper-evidence.md admitted) and fails with `--witness W`.
