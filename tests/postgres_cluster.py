@@ -49,7 +49,9 @@ class Cluster:
 
     def __init__(self, bindir: str) -> None:
         self.bindir = bindir
-        self.root = tempfile.mkdtemp(prefix="spinegate-pg-")
+        # As root, somewhere the unprivileged owner can reach (TMPDIR may be under /root).
+        where = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+        self.root = tempfile.mkdtemp(prefix="spinegate-pg-", dir=where)
         self.data = os.path.join(self.root, "data")
         self.logfile = os.path.join(self.root, "server.log")
         self.port = free_port()

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReceiptLogError
-from .postgres_schema import connect, display_dsn, driver
+from .postgres_schema import connect, display_dsn, driver, first_line
 from .store import StoredRecord
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,13 +32,13 @@ def snapshot(dsn: str) -> Iterator[psycopg.Connection[Any]]:
     try:
         conn = connect(dsn)
     except psycopg.Error as exc:
-        raise ReceiptLogError(f"cannot read the ledger: {_first_line(exc)}", path=location,
+        raise ReceiptLogError(f"cannot read the ledger: {first_line(exc)}", path=location,
                               fix="check the URL, the server and the role's SELECT privilege") from None
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield conn
     except psycopg.Error as exc:
-        raise ReceiptLogError(f"cannot read the ledger: {_first_line(exc)}", path=location,
+        raise ReceiptLogError(f"cannot read the ledger: {first_line(exc)}", path=location,
                               fix="check the server and the role's SELECT privilege") from None
     finally:
         try:
@@ -97,7 +97,3 @@ def ledger_lines(conn: psycopg.Connection[Any], table: str, where: str = "TRUE",
     yield from stream(conn, f"SELECT position, line FROM spinegate.{table} WHERE {where} ORDER BY position",
                       args or {})
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

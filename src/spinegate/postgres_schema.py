@@ -115,6 +115,12 @@ def display_dsn(dsn: str) -> str:
     return f"postgresql://{user}{host}{port}/{params.get('dbname') or ''}"
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver error (the server's message, without its detail and hint lines)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
 def driver() -> Any:
     """The psycopg module, or ReceiptLogError saying how to install it."""
     try:

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import ReceiptLogError, ReceiptWriteError
-from .postgres_schema import connect, display_dsn, driver, ensure_schema
+from .postgres_schema import connect, display_dsn, driver, ensure_schema, first_line
 from .receipts import Receipt
 from .store import Durability, StoredRecord
 
@@ -242,7 +242,7 @@ class Ledger:
                 if time.monotonic() + pause > deadline:
                     self._give_up(batch, exc)
                     return
-                log.warning("the ledger %s did not answer (%s); retrying", self.location, _first_line(exc))
+                log.warning("the ledger %s did not answer (%s); retrying", self.location, first_line(exc))
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
             except psycopg.Error as exc:  # refused by the server: a privilege, a value out of range
@@ -251,7 +251,7 @@ class Ledger:
                     for row in batch:
                         self._commit([row])
                     return
-                _finish(batch, ReceiptWriteError(f"the ledger refused the row: {_first_line(exc)}",
+                _finish(batch, ReceiptWriteError(f"the ledger refused the row: {first_line(exc)}",
                                                  path=self.location, fix=_fix_for(exc)))
                 return
             except ReceiptWriteError as exc:  # the schema could not be made
@@ -261,7 +261,7 @@ class Ledger:
 
     def _give_up(self, batch: list[_Row], exc: BaseException) -> None:
         """Deny the waiting calls; keep their rows first in the queue, and refuse new ones for a moment."""
-        error = ReceiptWriteError(f"the ledger cannot be reached: {_first_line(exc)}", path=self.location,
+        error = ReceiptWriteError(f"the ledger cannot be reached: {first_line(exc)}", path=self.location,
                                   fix="check the server and the network; calls are denied until it answers")
         with self._mutex:
             self._queue[:0] = [row.again() for row in batch]
@@ -351,15 +351,21 @@ class Ledger:
         return errors
 
 
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's ledgers (their connections, a lock another thread held) are not its own."""
+    Ledger._shared_lock = threading.Lock()
+    Ledger._shared = {}
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _finish(batch: list[_Row], error: ReceiptWriteError) -> None:
     for r in batch:
         r.error = error
         r.done = True
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def _fix_for(exc: BaseException) -> str:

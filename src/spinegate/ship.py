@@ -33,7 +33,7 @@ from .checkpoints import well_formed
 from .errors import ReceiptFormatError, ReceiptLogError
 from .jsonl_store import checkpoint_path_for, read_checkpoint_lines
 from .log_lines import LineReader
-from .postgres_schema import connect, display_dsn, driver, ensure_schema
+from .postgres_schema import connect, display_dsn, driver, ensure_schema, first_line
 from .postgres_store import INSERT_CHECKPOINT, INSERT_RECEIPT, checkpoint_params, receipt_params
 from .receipt_hash import receipt_hash
 from .receipts import validate_receipt
@@ -86,7 +86,7 @@ def ship_log(log: str | os.PathLike[str], dsn: str, *, checkpoints: str | os.Pat
     try:
         conn = connect(dsn)
     except psycopg.Error as exc:
-        raise ReceiptLogError(f"cannot connect to the ledger: {str(exc).strip().splitlines()[0]}",
+        raise ReceiptLogError(f"cannot connect to the ledger: {first_line(exc)}",
                               path=location, fix="check the URL, the server and the role") from None
     try:
         ensure_schema(conn, location)
@@ -95,7 +95,7 @@ def ship_log(log: str | os.PathLike[str], dsn: str, *, checkpoints: str | os.Pat
         if os.path.isfile(cpath):
             _ship_checkpoints(conn, cpath, location, shipped, result)
     except psycopg.Error as exc:
-        raise ReceiptLogError(f"the ledger refused the shipment: {str(exc).strip().splitlines()[0]}",
+        raise ReceiptLogError(f"the ledger refused the shipment: {first_line(exc)}",
                               path=location, fix="check the server, and the role's INSERT and SELECT "
                               "privileges (docs/fleet.md)") from None
     finally:
