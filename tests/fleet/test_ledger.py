@@ -172,6 +172,25 @@ def test_two_writers_racing_on_one_session_leave_one_chain(manifest_path: Path, 
     assert cli("verify", ledger).exit_code == 0
 
 
+def test_two_processes_racing_on_one_session_leave_one_chain(manifest_path: Path, ledger: str) -> None:
+    """As two hosts would: separate processes, separate connections, the same session, as fast as they can."""
+    with Gate.open(manifest_path, receipts=ledger, git=GIT) as opener:
+        assert opener.check(read_call(0)).approved
+        sid = opener.session_id
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    writer = str(HERE / "ledger_writer.py")
+    procs = [subprocess.Popen([sys.executable, writer, str(manifest_path), ledger, "40", "--session", sid,
+                               "--keep-going"], stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0].splitlines() for p in procs]
+    given = [line for out in outputs for line in out if not line.startswith("DENIED")]
+    denied = [line for out in outputs for line in out if line.startswith("DENIED")]
+    receipts = ledger_receipts(ledger)
+    assert [r["sequence_number"] for r in receipts] == list(range(1, len(receipts) + 1))  # one chain
+    assert set(given) <= {r["receipt_id"] for r in receipts}
+    assert all("another writer continues this session" in d or "does not hold the receipt" in d for d in denied)
+    assert cli("verify", ledger).exit_code == 0
+
+
 # --------------------------------------------------------------------------
 # The writer role: insert and read, never update or delete
 
@@ -303,7 +322,7 @@ def test_several_processes_one_killed_every_receipt_given_is_in_the_ledger(manif
                                                                          keypair: Any, tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     writer = str(HERE / "ledger_writer.py")
-    procs = [subprocess.Popen([sys.executable, writer, str(manifest_path), ledger, "150", str(keypair[0])],
+    procs = [subprocess.Popen([sys.executable, writer, str(manifest_path), ledger, "150", "--key", str(keypair[0])],
                               stdout=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     victim = procs[0]
     given: list[str] = []
