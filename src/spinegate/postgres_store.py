@@ -216,10 +216,9 @@ class Ledger:
             with self._mutex:
                 self._busy = False
                 covered, self._running_waiters = self._running_waiters, []
+                # The first caller whose row came in meanwhile leads the next commit; the others queued behind
+                # it stay parked until that leader takes their rows (then they wait for its commit).
                 following, self._next_leader = self._next_leader, None
-                if following is not None:  # the others queued behind it stay parked until a leader takes them
-                    self._queued_waiters.insert(0, following)
-                    following = self._queued_waiters.pop(0)
             if following is not None:
                 following.release()  # first, so the next commit starts while the covered callers wake
             for parked in covered:
