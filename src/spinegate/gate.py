@@ -63,6 +63,7 @@ from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
 from .telemetry import traced_async_decision, traced_decision, traced_outcome
 from .witness import Witness, open_witness
+from .workspace import path_context
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
 
@@ -152,7 +153,12 @@ class Gate:
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
-        self._rules = (ManifestWatch(manifest, manifest_path), classifier or EffectClassifier.for_manifest(manifest))
+        # the gate's own files are protected from the calls it governs (spinegate.protected)
+        self._context = path_context(protected_files=(
+            manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
+            signing_key if isinstance(signing_key, (str, os.PathLike)) else None))
+        self._rules = (ManifestWatch(manifest, manifest_path),
+                       classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
         self.evaluator = evaluator or PolicyEvaluator()
         self.limits = limits or Limits()
@@ -521,7 +527,7 @@ class Gate:
             log.warning("reload of %s failed; every call is denied until a reload succeeds: %s", source, exc)
             raise
         rules = (ManifestWatch(manifest, source),
-                 EffectClassifier.for_manifest(manifest) if self._own_classifier else classifier)
+                 EffectClassifier.for_manifest(manifest, context=self._context) if self._own_classifier else classifier)
         action, result = reload_content(before_hash=watch.sealed_hash, after_hash=manifest.manifest_hash,
                                         source=source, by=text_field(by, "operator"), integrity_cleared=watch.found)
         with self._lock:

@@ -63,6 +63,8 @@ class FunctionEntry(BaseModel):
     # show a more restrictive effect than `effect_class` declares.
     command_argument: str | None = Field(default=None, min_length=1)
     path_arguments: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)] = ()
+    # v1.1 (additive): arguments holding paths the call reads; reading a secret is SHELL_DANGEROUS.
+    read_path_arguments: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)] = ()
     writable_roots: Annotated[tuple[Annotated[str, Field(min_length=1)], ...] | None, Field(strict=False)] = None
     exceed_declared: Literal["deny", "escalate", "allow"] = "deny"
 
@@ -74,7 +76,7 @@ class FunctionEntry(BaseModel):
     @property
     def has_argument_rules(self) -> bool:
         """True when the call's arguments refine its effect (v1.1 argument rules)."""
-        return self.command_argument is not None or bool(self.path_arguments)
+        return self.command_argument is not None or bool(self.path_arguments) or bool(self.read_path_arguments)
 
     @property
     def key(self) -> tuple[str | None, str]:
@@ -126,13 +128,37 @@ class RiskSettings(BaseModel):
         return self
 
 
+class ShellRuleSettings(BaseModel):
+    """One `shell.rules` entry: an argv pattern and the class a matching simple command gets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    argv: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False, min_length=1)]
+    effect_class: EffectClass
+
+    @field_validator("effect_class", mode="before")
+    @classmethod
+    def _effect_from_wire(cls, value: Any) -> Any:
+        return _from_wire(EffectClass, "effect_class", value)
+
+    @field_validator("argv")
+    @classmethod
+    def _argv_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value[0] in ("*", "**"):
+            raise ValueError('argv must start with a program name, not "*" or "**"')
+        if "**" in value[:-1]:
+            raise ValueError('"**" may only be the last element of argv')
+        return value
+
+
 class ShellSettings(BaseModel):
-    """v1.1 `shell`: programs treated as read-only (`allow`) or refused outright (`deny`)."""
+    """v1.1 `shell`: argv `rules`, programs treated as read-only (`allow`) or refused outright (`deny`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     allow: _Names = ()
     deny: _Names = ()
+    rules: Annotated[tuple[ShellRuleSettings, ...], Field(strict=False)] = ()
 
 
 class PathSettings(BaseModel):
@@ -159,6 +185,8 @@ class Manifest(BaseModel):
     risk: RiskSettings | None = None
     shell: ShellSettings | None = None
     paths: PathSettings | None = None
+    # v1.1 (additive): globs of secret paths calls may read (e.g. a project's own `config/dev.env`).
+    readable_secrets: _Names = ()
 
     _source: str = PrivateAttr(default="<memory>")
     _index: dict[tuple[str | None, str], int] = PrivateAttr(default_factory=dict)
@@ -193,7 +221,8 @@ class Manifest(BaseModel):
             index[entry.key] = i
         self._index = index
         self._owners = (self, *self.functions,
-                        *(x for x in (self.budgets, self.risk, self.shell, self.paths) if x is not None))
+                        *(x for x in (self.budgets, self.risk, self.shell, self.paths) if x is not None),
+                        *(self.shell.rules if self.shell is not None else ()))
         self._snapshot = self._state()
 
     # -- lookup ------------------------------------------------------------
@@ -399,6 +428,7 @@ def sealed_text(text: str, *, source: str = "<memory>") -> tuple[str, str]:
 
 
 __all__ = [
-    "FunctionEntry", "Manifest", "BudgetSettings", "RiskSettings", "ShellSettings", "PathSettings",
+    "FunctionEntry", "Manifest", "BudgetSettings", "RiskSettings", "ShellSettings", "ShellRuleSettings",
+    "PathSettings",
     "manifest_from_raw", "parse_raw_manifest", "compute_text_hash", "sealed_text", "qualified_name",
 ]

@@ -1,33 +1,44 @@
-"""Path normalisation and matching for the paths a call writes.
+"""Path normalisation and matching: the paths a call writes and the secrets it reads.
 
 A path is normalised before it is matched, so that `./a/../.env`,
 `docs/../.ENV` on a case-folding filesystem, or a symlink pointing into
 `~/.ssh` all meet the same rules as the plain path they stand for:
 
-1. `~` and `~/...` expand to the home directory given at construction;
-2. relative paths are joined to the base directory (the gate's working
+1. `~` and `~/...` expand to the home directory of the path context;
+2. relative paths are joined to the base directory (the context's working
    directory unless the manifest or the caller says otherwise);
 3. the resolver (default `os.path.realpath`) resolves `..` and symlinks;
 4. where the filesystem folds case, the path is case-folded.
 
-The resolver is the only step that touches the filesystem. It is injected
-(`PathPolicy(resolver=...)`) so that the classifier that calls it stays a
-pure function of its inputs plus that one edge, and tests can give it a
-deterministic resolver.
+The working directory, home, case folding, the gate's own files and the
+resolver are a `PathContext` value built once at the edge
+(`spinegate.workspace`), so this module reads no environment. The resolver
+is the only step that touches the filesystem; it is passed in (with the
+context, or `PathPolicy(resolver=...)`) so that tests can give it a
+deterministic one.
 
-Restricted patterns are matched case-insensitively whatever the filesystem
-does: matching more paths is the safe direction for a deny rule.
+Three lists are matched, always case-insensitively (matching more paths is
+the safe direction for a deny rule):
+- restricted patterns: writing there is RESTRICTED_WRITE;
+- protected paths (`spinegate.protected` and the gate's own files): writing,
+  deleting or renaming them or a directory holding them is RESTRICTED_WRITE;
+- secret patterns: reading them is at least SHELL_DANGEROUS, unless the
+  manifest's `readable_secrets` allows that path.
+
+A shell glob (`src/*.py`) is matched by overlap: it matches a pattern when
+some name could match both.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Callable, Iterable
+
+from .protected import protected_patterns
 
 #: Longest path argument checked (Linux PATH_MAX is 4096 bytes); longer ones are refused, not resolved.
 MAX_PATH_CHARS = 4096
@@ -61,6 +72,36 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     "*service-account*.json", ".passwd-s3fs",
 )
 
+
+# Files whose content is a secret: reading them (by any program or file tool) is at least
+# SHELL_DANGEROUS. Narrower than the restricted list: reading /etc/hosts or .bashrc is fine.
+DEFAULT_SECRETS: tuple[str, ...] = (
+    ".env", ".env.*", "*.env", ".envrc",
+    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.gpg", "*.ppk",
+    # private keys by their usual names (the `.pub` halves are not secrets)
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
+    "credentials", "*.credentials", "secrets", "*.secret", "*.secrets", ".secrets/",
+    # data files named credentials/secrets (not `secrets.py`, a module: globs like `*.py` stay readable)
+    "credentials.json", "credentials.y*ml", "credentials.toml", "credentials.ini", "credentials.csv",
+    "credentials.xml", "credentials.txt", "credentials.env", "secrets.json", "secrets.y*ml", "secrets.toml",
+    "secrets.ini", "secrets.txt", "secrets.env", "secrets.xml",
+    ".netrc", "_netrc", ".npmrc", ".pypirc", ".git-credentials", ".pgpass", ".htpasswd", ".my.cnf",
+    ".ssh/", ".aws/", ".gnupg/", ".kube/", ".azure/", ".config/gcloud/", ".docker/config.json", ".dockercfg",
+    ".config/gh/", ".config/hub", ".vault-token", "*.tfstate", "*.tfstate.backup", ".terraformrc",
+    ".terraform.d/credentials.tfrc.json", ".s3cfg", ".boto", ".passwd-s3fs", "*service-account*.json",
+    ".m2/settings.xml", ".gradle/gradle.properties", ".yarnrc", ".yarnrc.yml", ".cargo/credentials",
+    ".cargo/credentials.toml", ".config/pip/pip.conf", ".pip/pip.conf", ".git-credential-cache/",
+    ".local/share/keyrings/", "Library/Keychains/", ".password-store/",
+    ".claude/.credentials.json", ".codex/auth.json", ".config/op/",
+    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
+    "/etc/ssh/", "/proc/*/environ", "/proc/self/", "/proc/thread-self/", "/proc/*/mem", "/proc/kcore",
+    "/dev/mem", "/dev/kmem", "/dev/sd*", "/dev/nvme*",
+)
+
+# Templates that hold no secrets, though they match a secret pattern: reading them is fine.
+DEFAULT_READABLE: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist", ".env.defaults",
+                                     "*.pub")
+
 # Writes to these are not writes to a file (discarding output, the terminal).
 HARMLESS_TARGETS: frozenset[str] = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
 
@@ -69,37 +110,96 @@ class PathError(ValueError):
     """A path argument that cannot be a path (empty, NUL byte, not text)."""
 
 
-def filesystem_folds_case() -> bool:
-    """Whether the platform's default filesystem is case-insensitive (macOS, Windows)."""
-    return sys.platform in ("darwin", "win32", "cygwin")
+@dataclass(frozen=True, slots=True)
+class PathContext:
+    """Where the agent works: built once at the edge (`spinegate.workspace.path_context`), passed in.
+
+    `cwd` and `home` are absolute; `protected_files` are the gate's own files
+    (manifest, receipt log, checkpoints, signing key), absolute and resolved;
+    `resolver` resolves `..` and symlinks on disk (the one part that reads the
+    filesystem, `os.path.realpath` from the edge).
+    """
+
+    cwd: str
+    home: str
+    case_insensitive: bool
+    protected_files: tuple[str, ...] = ()
+    resolver: Resolver | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PathCheck:
-    """One normalised write target and what the rules say about it."""
+    """One normalised write target and what the rules say about it.
+
+    `restricted_by` names the restricted or protected pattern it matches;
+    `protected` is True when that is one of the gate's own or an agent host's files.
+    """
 
     raw: str
     normalised: str
     restricted_by: str | None
     inside_roots: bool
+    protected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCheck:
+    """One normalised path a call reads, and the secret pattern it matches (None: not a secret)."""
+
+    raw: str
+    normalised: str
+    secret_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    """Compiled patterns of one list: (pattern, kind, folded glob)."""
+
+    items: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, patterns: Iterable[str]) -> "_Patterns":
+        return cls(tuple(_compile(p) for p in dict.fromkeys(patterns)))
 
 
 class PathPolicy:
-    """Normalises paths and matches them against restricted patterns and writable roots."""
+    """Normalises paths and matches them against restricted, protected and secret patterns and the roots."""
 
     def __init__(self, *, base_dir: str | None = None, restricted: Iterable[str] = (),
                  writable_roots: Iterable[str] | None = None, resolver: Resolver | None = None,
-                 home: str | None = None, case_insensitive: bool | None = None) -> None:
-        self.resolver: Resolver = resolver or os.path.realpath
-        self.home = home if home is not None else os.path.expanduser("~")
-        self.case_insensitive = filesystem_folds_case() if case_insensitive is None else case_insensitive
-        cwd = os.getcwd()
+                 home: str | None = None, case_insensitive: bool | None = None,
+                 context: PathContext | None = None, readable_secrets: Iterable[str] = ()) -> None:
+        if context is None:
+            context = _explicit(home, case_insensitive, base_dir)
+        self.context = context
+        chosen = resolver or context.resolver
+        if chosen is None:
+            raise ValueError("a PathPolicy needs a resolver: build the context with spinegate.workspace.path_context() "
+                             "or pass resolver=")
+        self.resolver: Resolver = chosen
+        self.home = home if home is not None else context.home
+        self.case_insensitive = context.case_insensitive if case_insensitive is None else case_insensitive
+        cwd = context.cwd
         self.base_dir = self._resolve(self._expand(base_dir if base_dir is not None else cwd), cwd)
         self.restricted: tuple[str, ...] = DEFAULT_RESTRICTED + tuple(p for p in restricted if p not in
                                                                        DEFAULT_RESTRICTED)
-        self._patterns = tuple(_compile(p) for p in self.restricted)
+        self._patterns = _Patterns.of(self.restricted)
+        self.protected: tuple[str, ...] = protected_patterns()
+        self._protected = _Patterns.of(self.protected)
+        self.protected_files: tuple[str, ...] = tuple(dict.fromkeys(
+            self._resolve(f, cwd) for f in context.protected_files if isinstance(f, str) and f))
+        self.secrets: tuple[str, ...] = DEFAULT_SECRETS
+        self._secrets = _Patterns.of(self.secrets)
+        self.readable_secrets: tuple[str, ...] = tuple(readable_secrets)
+        self._readable = tuple(self._readable_glob(g) for g in self.readable_secrets)
         roots = tuple(writable_roots) if writable_roots is not None else (".",)
         self.writable_roots: tuple[str, ...] = tuple(self.normalise(r) for r in roots)
+
+    def _readable_glob(self, pattern: str) -> str:
+        """A `readable_secrets` glob as an absolute, folded glob (relative ones are under the base dir)."""
+        expanded = self.home + pattern[1:] if pattern == "~" or pattern.startswith("~/") else pattern
+        joined = expanded if expanded.startswith("/") else posixpath.join(self.base_dir, expanded)
+        return posixpath.normpath(joined).casefold()
 
     # -- normalisation ---------------------------------------------------------------
 
@@ -133,10 +233,26 @@ class PathPolicy:
             raise PathError(f"{path[:60]!r} refers to an environment variable; give the path itself")
         return self._resolve(self._expand(path), base or self.base_dir)
 
+    def normalise_glob(self, pattern: str, base: str | None = None) -> str:
+        """A shell glob made absolute: the literal directory part resolved, the glob part kept."""
+        if not pattern.strip() or "\x00" in pattern or len(pattern) > MAX_PATH_CHARS:
+            raise PathError("not a usable glob pattern")
+        expanded = self._expand(pattern)
+        parts = expanded.split("/")
+        literal: list[str] = []
+        for i, part in enumerate(parts):
+            if any(c in part for c in "*?["):
+                head = "/".join(literal) or ("/" if expanded.startswith("/") else ".")
+                resolved = self._resolve(head, base or self.base_dir)
+                tail = "/".join(parts[i:])
+                joined = resolved.rstrip("/") + "/" + tail
+                return joined.casefold() if self.case_insensitive else joined
+            literal.append(part)
+        return self._resolve(expanded, base or self.base_dir)
+
     # -- matching ---------------------------------------------------------------------
 
-    def restricted_match(self, normalised: str) -> str | None:
-        """The restricted pattern `normalised` matches, or None."""
+    def _parts(self, normalised: str) -> tuple[str, list[str]]:
         folded = normalised.casefold()
         # Below the base directory only the components under it count, so a
         # project that happens to live in, say, ~/secrets/app is still usable.
@@ -144,32 +260,57 @@ class PathPolicy:
         relative = folded[len(base) + 1:] if base and folded.startswith(base + "/") else folded
         # Windows separators count as separators too: matching more is the safe direction for a deny rule.
         parts = [p for p in relative.replace("\\", "/").split("/") if p]
-        folded = folded.replace("\\", "/")
+        return folded.replace("\\", "/"), parts
+
+    def _match(self, patterns: _Patterns, normalised: str, glob: bool = False, names_last: bool = False) -> str | None:
+        folded, parts = self._parts(normalised)
         # Windows ignores trailing dots and spaces and reads `name:stream` as `name`: match that reading too.
         clean = [q for q in (p.split(":", 1)[0].rstrip(". ") for p in parts) if q]
         for candidate in (parts, clean) if clean != parts else (parts,):
-            found = self._match_parts(folded, candidate)
+            found = _match_parts(patterns, folded, candidate, glob, names_last)
             if found is not None:
                 return found
         return None
 
-    def _match_parts(self, folded: str, parts: list[str]) -> str | None:
-        for pattern, kind, compiled in self._patterns:
-            if kind in ("component", "directory"):
-                if any(fnmatchcase(part, compiled) for part in parts):
-                    return pattern
-            elif kind == "absolute":
-                if compiled.endswith("/"):
-                    if (folded + "/").startswith(compiled):
-                        return pattern
-                elif fnmatchcase(folded, compiled):
-                    return pattern
-            else:  # tail
-                for i in range(len(parts)):
-                    if fnmatchcase("/".join(parts[i:]), compiled) or \
-                            (compiled.endswith("/") and ("/".join(parts[i:]) + "/").startswith(compiled)):
-                        return pattern
+    def restricted_match(self, normalised: str, *, glob: bool = False) -> str | None:
+        """The restricted or protected pattern `normalised` matches, or None."""
+        return self.protected_match(normalised, glob=glob) or self._match(self._patterns, normalised, glob)
+
+    def protected_match(self, normalised: str, *, glob: bool = False) -> str | None:
+        """The protected pattern or gate file `normalised` is (or may be, for a glob), or None."""
+        folded = normalised.casefold()
+        for f in self.protected_files:
+            if (_overlap(folded, f.casefold()) if glob else folded == f.casefold()):
+                return f
+        return self._match(self._protected, normalised, glob)
+
+    def holds_protected(self, normalised: str) -> str | None:
+        """A protected path that deleting or moving the directory `normalised` would take with it, or None.
+
+        The project directory holds `.git/`, `.spinegate/` and the agent hosts'
+        settings; the home directory holds the user-level ones.
+        """
+        folded = normalised.casefold().rstrip("/") + "/"
+        for f in self.protected_files:
+            if f.casefold().startswith(folded):
+                return f
+        for anchor in (self.base_dir, self._resolve(self.home, "/")):
+            if (anchor.casefold().rstrip("/") + "/").startswith(folded):
+                return f"{anchor} (it holds the project's or the user's protected files)"
         return None
+
+    def secret_match(self, normalised: str, *, glob: bool = False) -> str | None:
+        """The secret pattern a path read matches (None: not a secret, or allowed by `readable_secrets`)."""
+        # a file-name pattern (`*.env`, `id_rsa`) names the file read, not a directory on the way to it
+        found = self._match(self._secrets, normalised, glob, names_last=True)
+        if found is None:
+            return None
+        folded = normalised.casefold()
+        if not glob and any(fnmatchcase(folded.rsplit("/", 1)[-1], p) for p in DEFAULT_READABLE):
+            return None
+        if not glob and any(fnmatchcase(folded, g) for g in self._readable):
+            return None
+        return found
 
     def inside_roots(self, normalised: str, roots: tuple[str, ...] | None = None) -> bool:
         """Whether `normalised` is one of the writable roots or below one."""
@@ -181,14 +322,129 @@ class PathPolicy:
     def check(self, raw: object, *, base: str | None = None, roots: tuple[str, ...] | None = None) -> PathCheck:
         """Normalise one write target and match it. Raises PathError for a non-path."""
         normalised = self.normalise(raw, base)
-        return PathCheck(str(raw), normalised, self.restricted_match(normalised),
-                         self.inside_roots(normalised, roots))
+        protected = self.protected_match(normalised)
+        restricted = protected or self._match(self._patterns, normalised)
+        return PathCheck(str(raw), normalised, restricted, self.inside_roots(normalised, roots), protected is not None)
+
+    def check_read(self, raw: object, *, base: str | None = None) -> ReadCheck:
+        """Normalise one path a call reads and match it against the secret patterns."""
+        normalised = self.normalise(raw, base)
+        return ReadCheck(str(raw), normalised, self.secret_match(normalised))
 
     def roots_for(self, roots: Iterable[str] | None) -> tuple[str, ...]:
         """Normalise an entry's own writable roots (None: the policy's)."""
         if roots is None:
             return self.writable_roots
         return tuple(self.normalise(r) for r in roots)
+
+
+def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:
+    """A context from explicit values (tests, embedding); the edge builds one with `workspace.path_context()`."""
+    if home is None or base_dir is None or not posixpath.isabs(base_dir):
+        raise ValueError("a PathPolicy needs a PathContext (spinegate.workspace.path_context()) or an absolute "
+                         "base_dir and a home")
+    return PathContext(cwd=base_dir, home=home, case_insensitive=bool(case_insensitive))
+
+
+def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool,
+                 names_last: bool = False) -> str | None:
+    match = _overlap if glob else fnmatchcase
+    for pattern, kind, compiled in patterns.items:
+        if kind in ("component", "directory"):
+            candidates = parts[-1:] if kind == "component" and names_last else parts
+            if any(match(part, compiled) for part in candidates):
+                return pattern
+        elif kind == "absolute":
+            if compiled.endswith("/"):
+                if glob:
+                    if _prefix_overlap(folded, compiled):
+                        return pattern
+                elif (folded + "/").startswith(compiled):
+                    return pattern
+            elif match(folded, compiled):
+                return pattern
+        else:  # tail
+            for i in range(len(parts)):
+                tail = "/".join(parts[i:])
+                if match(tail, compiled) or (compiled.endswith("/") and (
+                        _prefix_overlap(tail, compiled) if glob else (tail + "/").startswith(compiled))):
+                    return pattern
+    return None
+
+
+def _prefix_overlap(glob: str, directory: str) -> bool:
+    """Whether a path matching `glob` may lie in (or be) `directory` (which ends in `/`)."""
+    comps = directory.rstrip("/").split("/")
+    parts = glob.split("/")
+    if len(parts) < len(comps):
+        return False
+    return all(_overlap(p, c) for p, c in zip(parts, comps))
+
+
+@lru_cache(maxsize=4096)
+def _overlap(a: str, b: str) -> bool:
+    """Whether some string matches both fnmatch-style globs `a` and `b` (`*`, `?`, `[...]`).
+
+    A character class is taken to overlap any single character (matching more
+    is the safe direction). A leading `*`, `?` or `[` of `a` does not match a
+    leading dot, as the shell's globbing does not (dotglob off).
+    """
+    ta, tb = _tokens(a), _tokens(b)
+    memo: dict[tuple[int, int], bool] = {}
+
+    def go(i: int, j: int) -> bool:
+        key = (i, j)
+        if key in memo:
+            return memo[key]
+        memo[key] = False
+        if i == len(ta) and j == len(tb):
+            result = True
+        elif i < len(ta) and ta[i] == "*":
+            result = go(i + 1, j) or (j < len(tb) and _single(ta, i, tb[j], j) and go(i, j + 1))
+        elif j < len(tb) and tb[j] == "*":
+            result = go(i, j + 1) or (i < len(ta) and go(i + 1, j))
+        elif i < len(ta) and j < len(tb):
+            result = _compatible(ta[i], tb[j], i == 0) and go(i + 1, j + 1)
+        else:
+            result = False
+        memo[key] = result
+        return result
+
+    return go(0, 0)
+
+
+def _single(ta: list[str], i: int, token: str, j: int) -> bool:
+    """Whether `*` at ta[i] may absorb the one-character token at position j of the other glob."""
+    if i == 0 and j == 0 and token == ".":
+        return False  # a leading * never matches a leading dot
+    return True
+
+
+def _tokens(glob: str) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "[":
+            end = glob.find("]", i + 2)
+            if end != -1:
+                out.append(glob[i:end + 1])
+                i = end + 1
+                continue
+        if c == "*" and out and out[-1] == "*":
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return out
+
+
+def _compatible(x: str, y: str, first: bool) -> bool:
+    if first and "." in (x, y) and (x in ("?",) or x.startswith("[")):
+        return False  # ? and [..] do not match a leading dot either
+    if x == "?" or y == "?" or x.startswith("[") and len(x) > 1 or y.startswith("[") and len(y) > 1:
+        return True
+    return x == y
 
 
 def _compile(pattern: str) -> tuple[str, str, str]:
@@ -203,5 +459,5 @@ def _compile(pattern: str) -> tuple[str, str, str]:
     return pattern, "component", folded
 
 
-__all__ = ["PathPolicy", "PathCheck", "PathError", "DEFAULT_RESTRICTED", "HARMLESS_TARGETS",
-           "filesystem_folds_case", "Resolver"]
+__all__ = ["PathPolicy", "PathCheck", "ReadCheck", "PathContext", "PathError", "DEFAULT_RESTRICTED",
+           "DEFAULT_SECRETS", "DEFAULT_READABLE", "HARMLESS_TARGETS", "Resolver"]

@@ -20,7 +20,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("command,expected", [
-    ("ls -la", "SHELL_SAFE"), ("git status && rm -rf /", "SHELL_DANGEROUS"), ("curl x", "NETWORK_ATTEMPT"),
+    ("ls -la", "SHELL_SAFE"), ("git status && rm -rf build", "SHELL_DANGEROUS"), ("curl x", "NETWORK_ATTEMPT"),
     ("mkdir build", "SHELL_MUTATING"), ("echo x > .env", "RESTRICTED_WRITE"),
 ])
 def test_classify_command(command: str, expected: str) -> None:

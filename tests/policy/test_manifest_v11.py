@@ -35,12 +35,15 @@ def test_the_v1_1_sample_uses_every_field_and_verifies() -> None:
     raw = json.loads(SAMPLE.read_text(encoding="utf-8"))
     assert manifest_hash(raw) == m.manifest_hash
     entry_keys = set().union(*(f.keys() for f in raw["functions"]))
-    assert entry_keys >= {"command_argument", "path_arguments", "writable_roots", "exceed_declared",
-                          "requires_confirmation", "record_arguments", "record_output", "max_calls_per_session"}
-    assert {"budgets", "risk", "shell", "paths"} <= raw.keys()
+    assert entry_keys >= {"command_argument", "path_arguments", "read_path_arguments", "writable_roots",
+                          "exceed_declared", "requires_confirmation", "record_arguments", "record_output",
+                          "max_calls_per_session"}
+    assert {"budgets", "risk", "shell", "paths", "readable_secrets"} <= raw.keys()
     assert set(raw["budgets"]) == {"max_steps", "max_commands", "max_writes"}
     assert set(raw["risk"]) == {"deltas", "elevated_at", "lockdown_at"}
-    assert set(raw["shell"]) == {"allow", "deny"}
+    assert set(raw["shell"]) == {"rules", "allow", "deny"}
+    assert m.shell is not None and m.shell.rules[0].argv == ("pytest", "**")
+    assert m.readable_secrets == ("config/dev.env",)
     assert set(raw["paths"]) == {"restricted", "writable_roots", "base_dir"}
     assert m.risk is not None and m.risk.deltas[EffectClass.NETWORK_ATTEMPT] == 0.15
 

@@ -15,6 +15,13 @@ from spinegate.paths import PathError, PathPolicy
 
 from policy_support import BASE, HOME, entry, identity
 
+def _on_disk(project: Path) -> PathPolicy:
+    """A policy whose resolver reads the disk, as the edge builds it (spinegate.workspace.path_context)."""
+    from spinegate.workspace import path_context
+
+    return PathPolicy(context=path_context(cwd=str(project), home=HOME, case_insensitive=False))
+
+
 RW, SW, MUT = EffectClass.RESTRICTED_WRITE, EffectClass.SCOPED_WRITE, EffectClass.SHELL_MUTATING
 
 
@@ -78,7 +85,7 @@ def test_base_dir_components_do_not_count(tmp_path: Path) -> None:
 
 
 def test_extra_restricted_patterns_add_to_the_defaults() -> None:
-    policy = PathPolicy(base_dir=BASE, resolver=identity, restricted=["*.sqlite", "config/prod.yaml"],
+    policy = PathPolicy(base_dir=BASE, resolver=identity, home=HOME, restricted=["*.sqlite", "config/prod.yaml"],
                         case_insensitive=False)
     assert policy.check("data/app.sqlite").restricted_by == "*.sqlite"
     assert policy.check("config/prod.yaml").restricted_by == "config/prod.yaml"
@@ -95,10 +102,12 @@ def test_writable_roots(paths: PathPolicy) -> None:
 
 
 def test_case_folding_where_the_filesystem_folds_case() -> None:
-    folding = PathPolicy(base_dir="/Work/Proj", resolver=identity, case_insensitive=True, writable_roots=["Docs"])
+    folding = PathPolicy(base_dir="/Work/Proj", resolver=identity, home=HOME, case_insensitive=True,
+                         writable_roots=["Docs"])
     assert folding.normalise("Docs/A.md") == "/work/proj/docs/a.md"
     assert folding.check("DOCS/a.md").inside_roots
-    strict = PathPolicy(base_dir="/Work/Proj", resolver=identity, case_insensitive=False, writable_roots=["Docs"])
+    strict = PathPolicy(base_dir="/Work/Proj", resolver=identity, home=HOME, case_insensitive=False,
+                        writable_roots=["Docs"])
     assert not strict.check("DOCS/a.md").inside_roots
 
 
@@ -108,13 +117,13 @@ def test_symlinks_are_resolved_by_the_default_resolver(tmp_path: Path) -> None:
     ssh = tmp_path / "home" / ".ssh"
     ssh.mkdir(parents=True)
     os.symlink(ssh, project / "innocent")
-    policy = PathPolicy(base_dir=str(project), case_insensitive=False)  # os.path.realpath
+    policy = _on_disk(project)  # os.path.realpath, from the edge
     check = policy.check("innocent/notes.txt")
     assert check.normalised == str(ssh.resolve() / "notes.txt")
     assert check.restricted_by == ".ssh/"
     assert not check.inside_roots
     # the injected resolver is the only thing that touches the disk
-    assert PathPolicy(base_dir=str(project), resolver=identity, case_insensitive=False) \
+    assert PathPolicy(base_dir=str(project), resolver=identity, home=HOME, case_insensitive=False) \
         .check("innocent/notes.txt").restricted_by is None
 
 
@@ -125,7 +134,7 @@ def test_resolver_is_injected_and_called(paths: PathPolicy) -> None:
         seen.append(p)
         return "/work/proj/.env" if p.endswith("link") else p
 
-    policy = PathPolicy(base_dir=BASE, resolver=resolver, case_insensitive=False)
+    policy = PathPolicy(base_dir=BASE, resolver=resolver, home=HOME, case_insensitive=False)
     assert policy.check("link").restricted_by == ".env"
     assert "/work/proj/link" in seen
 
@@ -182,7 +191,7 @@ def test_missing_optional_path_argument_keeps_the_declared_effect() -> None:
 
 def test_plain_entries_take_the_declared_effect_without_touching_paths() -> None:
     calls: list[str] = []
-    policy = PathPolicy(base_dir=BASE, resolver=lambda p: calls.append(p) or p, case_insensitive=False)
+    policy = PathPolicy(base_dir=BASE, resolver=lambda p: calls.append(p) or p, home=HOME, case_insensitive=False)
     c = EffectClassifier(paths=policy)
     calls.clear()
     _, m = _classifier()
@@ -197,7 +206,7 @@ def test_dot_dot_after_a_symlink_is_resolved_on_disk(tmp_path: Path) -> None:
     keys = tmp_path / "home" / ".ssh" / "keys"
     keys.mkdir(parents=True)
     os.symlink(keys, project / "link")
-    policy = PathPolicy(base_dir=str(project), case_insensitive=False)
+    policy = _on_disk(project)
     check = policy.check("link/../authorized_keys")
     assert check.normalised == str((keys.parent / "authorized_keys").resolve())
     assert check.restricted_by is not None and not check.inside_roots
@@ -209,7 +218,7 @@ def test_a_symlinked_file_is_checked_where_it_points(tmp_path: Path) -> None:
     (project / "real.env").write_text("x", encoding="utf-8")
     os.symlink(project / "real.env", project / "notes.md")
     os.symlink(project / "notes.md", project / "chain.md")  # a chain of links
-    policy = PathPolicy(base_dir=str(project), case_insensitive=False)
+    policy = _on_disk(project)
     assert policy.check("notes.md").restricted_by == "*.env"
     assert policy.check("./chain.md/").restricted_by == "*.env"  # trailing slash and a second hop
 
@@ -222,6 +231,6 @@ def test_shell_redirect_through_a_symlink_made_by_the_test(tmp_path: Path) -> No
     ssh = tmp_path / "home" / ".ssh"
     ssh.mkdir(parents=True)
     os.symlink(ssh, project / "docs")
-    shell = ShellClassifier(paths=PathPolicy(base_dir=str(project), case_insensitive=False))
+    shell = ShellClassifier(paths=_on_disk(project))
     assert shell.classify("echo key >> docs/authorized_keys").effect is EffectClass.RESTRICTED_WRITE
     assert shell.classify("cd docs && echo key >> authorized_keys").effect is EffectClass.RESTRICTED_WRITE

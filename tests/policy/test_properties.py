@@ -63,7 +63,8 @@ def test_effective_effect_is_never_less_restrictive_than_declared(declared: Effe
 def test_a_compound_line_is_at_least_as_restrictive_as_each_part(command: str) -> None:
     for extra in ("rm -rf /", "curl x", "ls"):
         joined = SHELL.classify(f"{extra} && {command}")
-        assert joined.effect.rank >= SHELL.classify(extra).effect.rank
+        # a line bash cannot parse runs nothing; it is refused as SHELL_DANGEROUS
+        assert joined.effect.rank >= SHELL.classify(extra).effect.rank or joined.effect is EffectClass.SHELL_DANGEROUS
         assert joined.effect.rank >= SHELL.classify(command).effect.rank or \
             joined.effect is EffectClass.SHELL_DANGEROUS
 

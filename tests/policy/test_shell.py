@@ -8,7 +8,7 @@ import pytest
 
 from spinegate.effects import EffectClass
 from spinegate.paths import PathPolicy
-from spinegate.shell import MAX_COMMAND_LENGTH, ShellClassifier
+from spinegate.shell import MAX_COMMAND_LENGTH, CommandClassification, ShellClassifier
 
 SAFE, MUT, DANG, NET, RW = (EffectClass.SHELL_SAFE, EffectClass.SHELL_MUTATING, EffectClass.SHELL_DANGEROUS,
                             EffectClass.NETWORK_ATTEMPT, EffectClass.RESTRICTED_WRITE)
@@ -51,7 +51,7 @@ HOSTILE: list[tuple[str, EffectClass, str]] = [
     ("nohup curl evil.example &", NET, "nohup wrapper, background"),
     ("timeout 5 nice -n 10 rm x", DANG, "nested wrappers"),
     ("/usr/bin/time wget evil.example", NET, "time wrapper"),
-    ("time rm -rf /", DANG, "time keyword (bashlex cannot parse it: fail closed)"),
+    ("time rm -rf /", DANG, "time keyword wraps a destructive command"),
     ("exec rm -rf /", DANG, "exec wrapper"),
     ("command rm -rf /", DANG, "command builtin wrapper"),
     ("busybox rm -rf /", DANG, "busybox applet"),
@@ -86,8 +86,9 @@ HOSTILE: list[tuple[str, EffectClass, str]] = [
     ("$CMD -rf /", DANG, "program name from a variable"),
     ("x=rm; $x -rf /", DANG, "program name from an assignment"),
     ("ls; frobnicate --all", DANG, "unknown program after a harmless one"),
-    ("[[ -f x ]] && rm x", DANG, "syntax the parser does not handle: fail closed"),
-    ("case x in a) ls;; esac", DANG, "case statement the parser does not handle: fail closed"),
+    ("[[ -f x ]] && rm x", DANG, "destructive after a [[ ]] test"),
+    ("case x in a) ls;; esac", SAFE, "a case statement is parsed and its branches classified"),
+    ("case x in a) rm -rf build;; esac", DANG, "destructive inside a case branch"),
     ("echo ok > $HOME/.profile", DANG, "write target computed at run time"),
     ("echo x > *.txt", DANG, "write target that is a glob"),
     ("pip install requests", NET, "package install"),
@@ -223,8 +224,15 @@ def test_the_review_table_is_big_enough() -> None:
 
 @pytest.mark.parametrize("command,expected,attack", HOSTILE_REVIEW, ids=[a for _, _, a in HOSTILE_REVIEW])
 def test_review_command_lines(shell: ShellClassifier, command: str, expected: EffectClass, attack: str) -> None:
-    result = shell.classify(command)
-    assert result.effect is expected, result.explain()
+    assert_at_least(shell.classify(command), expected)
+
+
+def assert_at_least(result: CommandClassification, expected: EffectClass) -> None:
+    """A hostile line must come out at least as restrictive as expected; a harmless one exactly as expected."""
+    if expected is SAFE:
+        assert result.effect is SAFE, result.explain()
+    else:
+        assert result.effect.rank >= expected.rank, result.explain()
 
 
 @pytest.mark.parametrize("command,expected", [
@@ -247,8 +255,9 @@ def test_too_many_directories_fail_closed(shell: ShellClassifier) -> None:
 
 @pytest.mark.parametrize("command,expected", [
     ("git config user.email a@b.example", MUT), ("git config --get user.email", SAFE), ("git config -l", SAFE),
-    ("git clone https://x.example/y", NET), ("awk '$3 > 100 {print}' f", MUT), ("awk -F: '{print $1}' f", SAFE),
-    ("tar -xf a.tar", MUT), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE), ("cp a.txt docs/", MUT),
+    ("git clone https://x.example/y", NET), ("awk '$3 > 100 {print}' f", SAFE), ("awk -F: '{print $1}' f", SAFE),
+    ("tar -xf a.tar", DANG), ("tar -tf a.tar", SAFE), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE),
+    ("cp a.txt docs/", MUT),
     ("rsync -a src/ host:dst/", NET), ("curl -o out.json https://x.example", NET), ("f() { ls; }; f", SAFE),
     ("npm config get registry", SAFE), ("sed -n '1{p}' f", SAFE), ("ls > /dev/null", SAFE),
     ("npm install --ignore-scripts left-pad", NET), ("pip install requests", NET), ("env -i ls", SAFE),
@@ -279,8 +288,7 @@ def test_the_hostile_table_is_big_enough() -> None:
 
 @pytest.mark.parametrize("command,expected,attack", HOSTILE, ids=[a for _, _, a in HOSTILE])
 def test_hostile_command_lines(shell: ShellClassifier, command: str, expected: EffectClass, attack: str) -> None:
-    result = shell.classify(command)
-    assert result.effect is expected, result.explain()
+    assert_at_least(shell.classify(command), expected)
 
 
 @pytest.mark.parametrize("command,expected", [
@@ -324,7 +332,7 @@ def test_argv_lists_are_classified_as_their_quoted_command_line(shell: ShellClas
     assert shell.classify(["ls", "-la"]).effect is SAFE
     # an argv element with shell syntax is one quoted argument, not a second command
     assert shell.classify(["echo", "x; rm -rf /"]).effect is SAFE
-    assert shell.classify(["rm", "-rf", "/"]).effect is DANG
+    assert shell.classify(["rm", "-rf", "/"]).effect.rank >= DANG.rank
 
 
 def test_recursion_is_bounded(paths: PathPolicy) -> None:

@@ -50,6 +50,7 @@ def command(manifest_file: Path, tool: str, args_json: str, plugin: str | None, 
     from ..decision import ToolCall, Verdict
     from ..effects import Posture
     from ..policy import Limits, PolicyEvaluator, Usage
+    from ..workspace import path_context
 
     try:
         m = load_manifest(manifest_file)
@@ -64,7 +65,7 @@ def command(manifest_file: Path, tool: str, args_json: str, plugin: str | None, 
     limits = Limits(b.max_steps, b.max_commands, b.max_writes) if b is not None else Limits()
     try:
         entry = m.lookup(plugin, tool)
-        classification = EffectClassifier.for_manifest(m).classify(call, entry)
+        classification = EffectClassifier.for_manifest(m, context=path_context()).classify(call, entry)
         ruling = PolicyEvaluator().evaluate(call, entry, classification, Posture(posture) if posture else m.posture,
                                             Usage(), limits)
     except Exception as exc:  # noqa: BLE001 - as the gate does: an exception denies

@@ -1,0 +1,857 @@
+"""Semantics a grammar alone cannot express: program texts (sed, awk, jq), archive modes, downloads'
+output names, copy destinations, git sub-commands and package managers.
+
+Each handler receives the program's parsed arguments (`ParseResult`) and adds
+its findings; the table's operand role is applied afterwards by the
+classifier. Handlers only ever add restrictions to what the table says.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .model import DANGEROUS, MUTATING, SAFE, Program
+from .options import ParseResult, grammar, parse
+from .words import Word
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .classify import ShellClassifier, State
+
+Handler = Callable[["ShellClassifier", Program, str, ParseResult, str, "State", int], None]
+
+
+def _base(p: Program, name: str, part: str, st: State) -> None:
+    st.add(p.effect, part, f"{name} {p.why}")
+
+
+def _placeholder(why: str) -> Word:
+    return Word("", f"<{why}>", dynamic=why)
+
+
+# -- wrappers ---------------------------------------------------------------------------------
+
+
+def env(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+    """env [-i] [-u NAME] [-C DIR] [-S STRING] [NAME=VALUE]... [COMMAND [ARG]...]."""
+    g = grammar("-i|--ignore-environment -0|--null -u|--unset= -C|--chdir=:chdir -S|--split-string=:sh "
+                "-v|--debug -P= --default-signal? --ignore-signal? --block-signal? --list-signal-handling "
+                "--help --version", permute=False)
+    r = parse(g, args)
+    for unknown in r.unknown:
+        st.add(DANGEROUS, part, f"env: {unknown} is not an option the classifier knows to be harmless")
+    for parsed in r.options:
+        opt = parsed.options[0]
+        if opt.role == "chdir":
+            st.cwd = None
+        elif opt.role == "sh":
+            if parsed.value is None or not parsed.value.literal:
+                st.add(DANGEROUS, part, "env -S runs a command string computed at run time")
+            else:
+                st.add(SAFE, part, "env -S splits a command string")
+                rest = " ".join(w.source for w in r.operands)
+                sc.parse_line(parsed.value.text + (" " + rest if rest else ""), st, depth + 1)
+                return
+        elif opt.name == "-P":
+            st.add(DANGEROUS, part, "env -P searches another PATH for the program")
+    ops = list(r.operands)
+    while ops and (ops[0].dynamic is not None or ("=" in ops[0].text and not ops[0].text.startswith("="))):
+        w = ops.pop(0)
+        if w.dynamic is not None:
+            st.add(DANGEROUS, part, f"env with a word computed at run time ({w.source}): it may be an assignment "
+                                    "or the program")
+            return
+        sc.assigns(w.text.split("=", 1)[0], part, st, via="env")
+    st.add(SAFE, part, "env runs the program that follows")
+    if ops:
+        sc.argv(ops, part, st, depth)
+
+
+def _xargs(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    st.add(SAFE, part, "xargs runs the program that follows with arguments from its input")
+    command = list(r.rest) or [Word("echo", "echo")]
+    sc.argv(command + [_placeholder("arguments xargs reads from its input")], part, st, depth)
+    r.rest = []
+    r.operands = []
+
+
+def _watch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    command = list(r.rest)
+    r.rest, r.operands = [], []
+    if not command:
+        st.add(DANGEROUS, part, "watch without a command")
+        return
+    st.add(SAFE, part, "watch repeats the command that follows")
+    if r.has("") and any(parsed.spelled in ("-x", "--exec") for parsed in r.options):
+        sc.argv(command, part, st, depth)
+    elif all(w.literal for w in command):
+        sc.parse_line(" ".join(w.text for w in command), st, depth + 1)
+    else:
+        st.add(DANGEROUS, part, "watch runs a command computed at run time")
+
+
+def find(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+    """find [-H|-L|-P] [-D x] [-Olevel] [START...] EXPRESSION: tests are harmless, actions are not."""
+    i = 0
+    while i < len(args) and args[i].literal and args[i].text in ("-H", "-L", "-P", "-E", "-X", "-s", "-x", "-d"):
+        i += 1
+    if i < len(args) and args[i].literal and (args[i].text == "-D" or args[i].text.startswith("-O")):
+        st.add(DANGEROUS, part, "find -D/-O debug and optimisation options are not modelled")
+        return
+    starts: list[Word] = []
+    while i < len(args) and not (args[i].literal and (args[i].text.startswith("-") or args[i].text in
+                                                       ("(", "!", ")", ","))):
+        starts.append(args[i])
+        i += 1
+    for w in starts:
+        if w.dynamic is not None or w.glob:
+            st.add(DANGEROUS, part, f"find starts from {w.source}, which may be an expression word")
+    st.add(SAFE, part, "find searches files")
+    while i < len(args):
+        w = args[i]
+        if not w.literal:
+            st.add(DANGEROUS, part, f"find: the expression word {w.source} is computed at run time")
+            return
+        t = w.text
+        if t in FIND_ACTIONS:
+            j = i + 1
+            while j < len(args) and not (args[j].literal and args[j].text in (";", "+")):
+                j += 1
+            command = [Word("", "{}", dynamic="a file name find passes") if a.literal and "{}" in a.text else a
+                       for a in args[i + 1:j]]
+            if not command:
+                st.add(DANGEROUS, part, f"find {t} without a command")
+            else:
+                st.add(SAFE, part, f"find {t} runs the command that follows for each file")
+                sc.argv(command, part, st, depth)
+            i = j + 1
+            continue
+        if t == "-delete":
+            st.add(DANGEROUS, part, "find -delete deletes files")
+            for s in starts or [Word(".", ".")]:
+                sc.target(s, part, st, "find -delete deletes under", delete=True)
+        elif t in FIND_WRITES:
+            if i + 1 < len(args):
+                sc.target(args[i + 1], part, st, f"find {t} writes")
+            i += 2 + (1 if t == "-fprintf" else 0)
+            continue
+        elif t in FIND_VALUE_TESTS:
+            i += 2
+            continue
+        elif t in FIND_TESTS or t in ("(", ")", "!", ",", "-a", "-o", "-and", "-or", "-not"):
+            pass
+        else:
+            st.add(DANGEROUS, part, f"find: {t} is not a find expression the classifier knows to be harmless")
+        i += 1
+
+
+FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+FIND_WRITES = frozenset({"-fprint", "-fprint0", "-fls", "-fprintf"})
+FIND_VALUE_TESTS = frozenset({
+    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-type", "-xtype",
+    "-size", "-user", "-group", "-uid", "-gid", "-perm", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin",
+    "-newer", "-anewer", "-cnewer", "-maxdepth", "-mindepth", "-links", "-inum", "-samefile", "-lname",
+    "-ilname", "-used", "-fstype", "-printf", "-regextype", "-context", "-newermt", "-newerct", "-newerat",
+    "-newermm", "-newerBt", "-Bmin", "-Btime", "-Bnewer", "-files0-from", "-flags",
+})
+FIND_TESTS = frozenset({
+    "-print", "-print0", "-ls", "-prune", "-quit", "-true", "-false", "-empty", "-executable", "-readable",
+    "-writable", "-nouser", "-nogroup", "-depth", "-mount", "-xdev", "-noleaf", "-follow", "-daystart",
+    "-ignore_readdir_race", "-noignore_readdir_race", "-help", "--help", "-version", "--version", "-d", "-x",
+})
+
+
+# -- program texts ------------------------------------------------------------------------
+
+
+def _sed(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+         depth: int, lenient: bool = False) -> None:
+    scripts = r.values("script")
+    operands = list(r.operands)
+    if r.has("script-file"):
+        return
+    texts = _program_texts(scripts, operands, f"the {name} script", part, st)
+    if texts is None:
+        return
+    for text in texts:
+        verdict = sed_script_effect(text)
+        if verdict is not None and lenient and not verdict.startswith(("runs", "writes", "reads", "uses the s")):
+            continue  # the other dialect's reading: sed refuses a script it cannot parse, and runs nothing
+        if verdict is not None:
+            st.add(DANGEROUS, part, f"the {name} script {verdict}")
+    if r.has("inplace"):
+        st.add(MUTATING, part, f"{name} -i edits files in place")
+        for w in operands:
+            sc.target(w, part, st, f"{name} -i edits")
+            sc.read(w, part, st, f"{name} reads")
+    else:
+        st.add(SAFE, part, f"{name} without -i only prints")
+        for w in operands:
+            sc.read(w, part, st, f"{name} reads")
+
+
+def _sed_dual(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+              depth: int) -> None:
+    """GNU and BSD sed read `-i` differently (`-i[SUFFIX]` or `-i SUFFIX`): classify both readings."""
+    _sed(sc, p, name, r, part, st, depth)
+    from .tables.common import SED_BSD
+    if p is SED_BSD or SED_BSD.grammar is None:
+        return
+    if any(w.literal and w.text.startswith("-") and not w.text.startswith("--") and
+           ("i" in w.text or "I" in w.text) for w in r.raw):
+        bsd = parse(SED_BSD.grammar, r.raw)
+        if not bsd.unknown:  # BSD sed refuses what it does not know: nothing runs
+            _sed(sc, SED_BSD, name, bsd, part, st, depth, lenient=True)
+
+
+def _program_texts(given: list[Word], operands: list[Word], what: str, part: str, st: State) -> list[str] | None:
+    """The program texts (given by option, else the first operand, taken from `operands`); None if unknowable."""
+    if not given:
+        if not operands:
+            st.add(DANGEROUS, part, f"{what} is missing")
+            return None
+        given = [operands.pop(0)]
+    for w in given:
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{what} is computed at run time ({w.source})")
+            return None
+    return [w.text for w in given]
+
+
+_SED_ADDRESS = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
+                          r"(?:\s*[,~]\s*(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\+\d+|~\d+))?)?\s*!?\s*")
+
+
+def sed_script_effect(script: str) -> str | None:
+    """Why a sed script is not harmless (runs commands, reads or writes files), or None.
+
+    Default-deny: every command is parsed; only `p P d D n N g G h H x = l q Q z b t T : { } y s a i c #`
+    with harmless flags are accepted. `e`, `w`, `W`, `r`, `R`, `F`?, and the `e`/`w` flags of `s` are not.
+    """
+    i = 0
+    n = len(script)
+    while i < n:
+        while i < n and script[i] in " \t\n;":
+            i += 1
+        if i >= n:
+            return None
+        m = _SED_ADDRESS.match(script, i)
+        if m is not None:
+            i = m.end()
+        if i >= n:
+            return "ends in an address without a command"
+        c = script[i]
+        if c in "{}":
+            i += 1
+            continue
+        if c == "#":
+            end = script.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if c in "pPdDnNgGhHxlzF=":
+            i += 1
+            continue
+        if c in "qQ":
+            i += 1
+            while (i < n and script[i].isdigit()) or (i < n and script[i] == " "):
+                i += 1
+            continue
+        if c in "btT:":
+            end = _end_of_command(script, i + 1)
+            i = end
+            continue
+        if c in "aic":
+            end = script.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if c == "y":
+            delim = script[i + 1:i + 2]
+            if not delim or delim in "\\\n":
+                return "uses y with a bad delimiter"
+            pieces, end = _split_delimited(script, i + 2, delim, 2)
+            if pieces is None:
+                return "has an unterminated y command"
+            i = end
+            continue
+        if c == "s":
+            delim = script[i + 1:i + 2]
+            if not delim or delim in "\\\n":
+                return "uses s with a bad delimiter"
+            pieces, end = _split_delimited(script, i + 2, delim, 2)
+            if pieces is None:
+                return "has an unterminated s command"
+            j = end
+            while j < n and script[j] not in ";\n}#":
+                flag = script[j]
+                if flag in "ew":
+                    return f"uses the s///{flag} flag, which {'runs a command' if flag == 'e' else 'writes a file'}"
+                if flag not in "gpiImM0123456789 \t":
+                    return f"uses an s flag ({flag!r}) the classifier does not know"
+                j += 1
+            i = j
+            continue
+        if c in "ewWrR":
+            return {"e": "runs a command (e)", "w": "writes a file (w)", "W": "writes a file (W)",
+                    "r": "reads a file (r)", "R": "reads a file (R)"}[c]
+        return f"uses a command ({c!r}) the classifier does not know to be harmless"
+    return None
+
+
+def _end_of_command(script: str, i: int) -> int:
+    while i < len(script) and script[i] not in ";\n}":
+        i += 1
+    return i
+
+
+def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[str] | None, int]:
+    pieces: list[str] = []
+    cur: list[str] = []
+    while i < len(script):
+        ch = script[i]
+        if ch == "\\" and i + 1 < len(script):
+            cur.append(script[i:i + 2])
+            i += 2
+            continue
+        if ch == delim:
+            pieces.append("".join(cur))
+            cur = []
+            i += 1
+            if len(pieces) == count:
+                return pieces, i
+            continue
+        cur.append(ch)
+        i += 1
+    return None, i
+
+
+
+
+def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+         depth: int) -> None:
+    if r.has("script-file") or r.has("danger"):
+        return
+    operands = list(r.operands)
+    programs = r.values("script")
+    for v in r.values("awk-include"):
+        if v.literal and v.text == "inplace":
+            st.add(MUTATING, part, f"{name} -i inplace edits files in place")
+            for w in operands[0 if programs else 1:]:
+                sc.target(w, part, st, f"{name} -i inplace edits")
+        else:
+            st.add(DANGEROUS, part, f"{name} -i loads a library file the classifier cannot see into")
+    for v in r.values("awk-assign"):
+        _awk_assignment(sc, name, v, part, st)
+    for parsed in r.options:
+        if parsed.value is None and any(o.role == "write" for o in parsed.options):
+            # -d, -p, -o without a file name write awkvars.out or awkprof.out in the working directory
+            default = "awkvars.out" if parsed.options[0].name == "--dump-variables" else "awkprof.out"
+            sc.target(Word(default, default), part, st, f"{name} {parsed.spelled} writes")
+    texts = _program_texts(programs, operands, f"the {name} program", part, st)
+    if texts is None:
+        return
+    for text in texts:
+        why, outputs = awk_program_effect(text)
+        if why is not None:
+            st.add(DANGEROUS, part, f"the {name} program {why}")
+            continue
+        for path in outputs:
+            sc.target(Word(path, path), part, st, f"the {name} program writes")
+        if outputs:
+            st.add(MUTATING, part, f"the {name} program writes files")
+        else:
+            st.add(SAFE, part, f"the {name} program only reads and prints")
+    for w in operands:
+        if w.literal and "=" in w.text and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w.text):
+            _awk_assignment(sc, name, w, part, st)
+        else:
+            sc.read(w, part, st, f"{name} reads")
+
+
+_AWK_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_AWK_RUNS = re.compile(r"\bsystem\b|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|\bARGC\b|"
+                       r"\bPROCINFO\b|\bFILENAME\b")
+_AWK_PRINT = re.compile(r"\bprintf?\b([^;}\n]*)")
+
+
+def awk_program_effect(text: str) -> tuple[str | None, list[str]]:
+    """(why the awk program is not harmless, or None; the literal files it prints into).
+
+    Strings and regular expressions are set aside first, so `/a|b/`, `"x>y"`
+    and comparisons (`NR>1`, `if (a > b)`) are not mistaken for pipes or
+    redirections; `>`/`>>` at the top level of a print statement is a
+    redirection, `|` outside `||` a pipe.
+    """
+    strings: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        strings.append(m.group(0))
+        return f'"{len(strings) - 1}"'
+
+    code = _blank_awk_regexes(_AWK_STRING.sub(keep, text))
+    if _AWK_RUNS.search(code):
+        return ("runs commands (system, getline, @include/@load, an indirect call), opens network connections or "
+                "changes which files it reads (ARGV)"), []
+    if re.search(r"(?<!\|)\|(?!\|)", code.replace("||", "  ")):
+        return "pipes into or out of a command (|)", []
+    outputs: list[str] = []
+    for m in _AWK_PRINT.finditer(code):
+        statement = m.group(1)
+        flat = statement
+        while re.search(r"\([^()]*\)", flat):
+            flat = re.sub(r"\([^()]*\)", " ", flat)  # a parenthesised `>` is a comparison
+        target = re.search(r">>?\s*(.*)$", flat)
+        if target is None:
+            continue
+        literal = re.fullmatch(r'"(\d+)"\s*', target.group(1))
+        if literal is None:
+            return "prints into a file named at run time (>)", []
+        outputs.append(_awk_string_value(strings[int(literal.group(1))]))
+    return None, outputs
+
+
+def _blank_awk_regexes(code: str) -> str:
+    """Blank out /regex/ literals: a `/` opens one where an operand is expected, not after an operand (division)."""
+    out = list(code)
+    i = 0
+    while i < len(code):
+        if code[i] == "/":
+            before = code[:i].rstrip(" \t")
+            if not before or before[-1] in "(,~!{;&|\n":
+                j = i + 1
+                while j < len(code) and code[j] not in "/\n":
+                    j += 2 if code[j] == "\\" else 1
+                if j < len(code) and code[j] == "/":
+                    out[i:j + 1] = " " * (j + 1 - i)
+                    i = j + 1
+                    continue
+        i += 1
+    return "".join(out)
+
+
+def _awk_string_value(quoted: str) -> str:
+    body = quoted[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: State) -> None:
+    """awk -v NAME=VALUE and NAME=VALUE operands: ENVIRON-free, but a few names change how files are read."""
+    var = w.text.split("=", 1)[0] if w.literal else ""
+    if not var or var in ("AWKPATH", "AWKLIBPATH", "FILENAME", "ARGV", "ARGC", "PROCINFO"):
+        st.add(DANGEROUS, part, f"{name} assigns {w.source}, which changes what it reads or loads")
+
+
+def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+        depth: int) -> None:
+    st.add(SAFE, part, f"{name} filters JSON")
+    spelled = {parsed.spelled for parsed in r.options}
+    operands = list(r.operands)
+    if operands and not spelled & {"-f", "--from-file"}:
+        operands.pop(0)  # the program text: jq programs cannot run commands or write files
+    files_too = bool(spelled & {"--rawfile", "--slurpfile"})
+    if files_too or not spelled & {"--args", "--jsonargs"}:
+        for w in operands:
+            sc.read(w, part, st, f"{name} reads")
+    r.operands = []
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+                  depth: int) -> None:
+    """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written."""
+    base = name.split()[-1]
+    operands = list(r.operands)
+    target_dirs = r.values("target")
+    if r.has("install-dirs"):
+        for w in operands:
+            sc.target(w, part, st, f"{name} -d creates")
+        return
+    sources = operands if target_dirs else operands[:-1]
+    if not target_dirs and operands and (len(operands) >= 2 or base == "ln"):
+        target_dirs = [operands[-1]]
+    if base == "ln" and len(operands) == 1 and not r.values("target"):
+        target_dirs = [Word(".", ".")]
+        sources = operands
+    for d in target_dirs:
+        sc.target(d, part, st, f"{name} writes")
+        for src in sources:
+            leaf = posixpath.basename(src.text.rstrip("/")) if src.dynamic is None else ""
+            if src.dynamic is not None or d.dynamic is not None:
+                sc.target(Word("", src.source, dynamic="a file name taken from a source computed at run time"),
+                          part, st, f"{name} may write")
+            elif leaf and leaf not in (".", ".."):
+                sc.target(Word(posixpath.join(d.text, leaf), d.source, glob=d.glob or src.glob), part, st,
+                          f"{name} may write")
+    symbolic = base == "ln" and any(parsed.spelled in ("-s", "--symbolic") or parsed.spelled.startswith("--sym")
+                                    for parsed in r.options)
+    for src in sources:
+        if base == "mv":
+            sc.target(src, part, st, "mv moves away", delete=True)
+        elif base == "ln":
+            link_dir = posixpath.dirname(target_dirs[0].text) if target_dirs and symbolic else ""
+            pointed = src
+            if symbolic and link_dir and src.literal and not src.text.startswith(("/", "~")):
+                pointed = Word(posixpath.join(link_dir, src.text), src.source)
+            sc.target(pointed, part, st, "ln links to")
+        else:
+            sc.read(src, part, st, f"{name} reads", recursive=any(
+                parsed.spelled in ("-r", "-R", "-a", "--recursive", "--archive") for parsed in r.options))
+
+
+def _mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    _base(p, name, part, st)
+
+
+def _second_operand_written(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+                            depth: int) -> None:
+    """uniq IN OUT, xxd IN OUT: the second operand is the file written."""
+    _base(p, name, part, st)
+    if len(r.operands) >= 2:
+        sc.target(r.operands[1], part, st, f"{name} writes")
+        r.operands = r.operands[:1]
+
+
+def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+          depth: int) -> None:
+    for w in r.operands:
+        if not w.literal or not w.text.startswith("+"):
+            st.add(DANGEROUS, part, f"date {w.source} sets the clock (or may)")
+            return
+    if any(parsed.spelled in ("-s", "--set") for parsed in r.options):
+        st.add(DANGEROUS, part, "date -s sets the clock")
+        return
+    _base(p, name, part, st)
+
+
+def _pager(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    _base(p, name, part, st)
+    if any(parsed.spelled.startswith("+") for parsed in r.options):
+        st.add(DANGEROUS, part, f"{name} +COMMAND runs a pager command, which may run a shell (!)")
+
+
+def _response_files(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+                    depth: int) -> None:
+    """GNU binutils read more options from `@FILE` arguments: a file the classifier cannot see into."""
+    _base(p, name, part, st)
+    for w in r.operands:
+        if not w.literal or w.text.startswith("@"):
+            st.add(DANGEROUS, part, f"{name} {w.source}: an @FILE argument holds more options")
+
+
+def _rg(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    _base(p, name, part, st)
+
+
+def _split(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    _base(p, name, part, st)
+    ops = r.operands
+    if ops:
+        sc.read(ops[0], part, st, "split reads")
+    prefix = ops[1] if len(ops) >= 2 else Word("x", "x")
+    sc.target(Word(prefix.text + "aa", prefix.source, prefix.dynamic, prefix.glob), part, st,
+              "split writes files starting with")
+
+
+def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+            depth: int) -> None:
+    _base(p, name, part, st)
+    if r.operands:
+        sc.read(r.operands[0], part, st, "csplit reads")
+    if not r.values("write-prefix"):
+        sc.target(Word("xx00", "xx00"), part, st, "csplit writes")
+
+
+def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    _base(p, name, part, st)
+    if not r.operands and not any(parsed.spelled in ("--dry-run", "-o", "--output") for parsed in r.options):
+        st.add(DANGEROUS, part, "patch writes the files the patch names, not the command line (they may include "
+                                "protected files)")
+    if len(r.operands) >= 2:
+        sc.read(r.operands[1], part, st, "patch reads")
+        r.operands = r.operands[:1]
+
+
+_SUFFIXES = {"gzip": ".gz", "gunzip": ".gz", "zcat": ".gz", "bzip2": ".bz2", "bunzip2": ".bz2", "bzcat": ".bz2",
+             "xz": ".xz", "unxz": ".xz", "xzcat": ".xz", "zstd": ".zst", "unzstd": ".zst", "zstdcat": ".zst",
+             "lzma": ".lzma", "unlzma": ".lzma"}
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz", ".lzma", ".z", ".tgz", ".tbz", ".txz")
+
+
+def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+              depth: int) -> None:
+    spelled = {parsed.spelled for parsed in r.options}
+    to_stdout = bool(spelled & {"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"}) or \
+        name.endswith("cat")
+    decompress = bool(spelled & {"-d", "--decompress", "--uncompress"}) or name.startswith("un") or \
+        name.endswith("cat")
+    suffix = _SUFFIXES.get(name, ".gz")
+    if to_stdout:
+        st.add(SAFE, part, f"{name} writes to its output only")
+        for w in r.operands:
+            sc.read(w, part, st, f"{name} reads")
+        r.operands = []
+        return
+    _base(p, name, part, st)
+    for w in r.operands:
+        sc.read(w, part, st, f"{name} reads")
+        if not spelled & {"-k", "--keep"}:
+            sc.target(w, part, st, f"{name} replaces", delete=True)
+        if w.dynamic is not None:
+            continue
+        stem, ext = posixpath.splitext(w.text)
+        if decompress and ext.lower() in _COMPRESSED and stem:
+            sc.target(Word(stem + (".tar" if ext.lower() in (".tgz", ".tbz", ".txz") else ""), w.source,
+                           glob=w.glob), part, st, "decompresses into")
+        elif not decompress:
+            sc.target(Word(w.text + suffix, w.source, glob=w.glob), part, st, "compresses into")
+        else:
+            sc.target(Word(w.text + ".out", w.source, dynamic="a name the program chooses"), part, st,
+                      "decompresses into")
+    r.operands = []
+
+
+def _tar(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+         depth: int) -> None:
+    create = r.has("tar-create")
+    extract = r.has("tar-extract")
+    files = r.values("tar-file")
+    first = r.raw[0] if r.raw else None
+    if first is not None and first.literal and first.text[:1].isalpha() and r.operands and r.operands[0] is first:
+        # the old style: `tar xzf a.tar` (the first word is a cluster of letters without a dash)
+        assert p.grammar is not None
+        again = parse(p.grammar, [Word("-" + first.text, first.source)] + list(r.raw[1:]))
+        for parsed in again.options:
+            for opt in parsed.options:
+                sc._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)
+        for unknown in again.unknown:
+            st.add(DANGEROUS, part, f"tar: {unknown} is not an option the classifier knows to be harmless")
+        _tar(sc, p, name, again, part, st, depth)
+        r.operands = []
+        return
+    for f in files:
+        if f.literal and ":" in f.text.split("/", 1)[0] and not any(
+                parsed.spelled == "--force-local" for parsed in r.options):
+            st.add(DANGEROUS, part, f"tar -f {f.text} names a remote archive, reached by running rsh/rmt")
+    if create:
+        st.add(MUTATING, part, "tar creates or changes an archive")
+        for f in files:
+            sc.target(f, part, st, "tar writes the archive")
+        for w in r.operands:
+            sc.read(w, part, st, "tar reads", recursive=True)
+    elif extract:
+        st.add(DANGEROUS, part, "tar extracts files named inside the archive, not on the command line (they may "
+                                "include protected files such as .git/hooks/)")
+        for f in files:
+            sc.read(f, part, st, "tar reads")
+        if not r.values("writedir") and st.cwd is not None and any(
+                c == sc.paths.normalise("~") for c in st.cwd):
+            st.add(DANGEROUS, part, "tar extracts into the home directory, over its configuration files")
+    else:
+        st.add(SAFE, part, "tar lists or compares an archive")
+        for f in files:
+            sc.read(f, part, st, "tar reads")
+    if r.has("tar-remove"):
+        st.add(DANGEROUS, part, "tar --remove-files deletes the files it archives")
+        for w in r.operands:
+            sc.target(w, part, st, "tar --remove-files deletes", delete=True)
+    r.operands = []
+
+
+def _unzip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    spelled = {parsed.spelled for parsed in r.options}
+    if spelled & {"-l", "-v", "-t", "-z", "-Z", "-p", "-c"}:
+        st.add(SAFE, part, "unzip lists or prints an archive")
+    else:
+        st.add(DANGEROUS, part, "unzip extracts files named inside the archive, not on the command line (they "
+                                "may include protected files such as .git/hooks/)")
+    if r.operands:
+        sc.read(r.operands[0], part, st, "unzip reads")
+    r.operands = []
+
+
+def _zip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+         depth: int) -> None:
+    _base(p, name, part, st)
+    if any(w.literal and w.text.startswith("-") and not w.text.startswith("--") and "TT" in w.text
+           for w in r.raw):
+        st.add(DANGEROUS, part, "zip -TT names the command that tests the archive")
+    if r.operands:
+        sc.target(r.operands[0], part, st, "zip writes the archive")
+    recursive = any(parsed.spelled in ("-r", "--recurse-paths", "-R") for parsed in r.options)
+    for w in r.operands[1:]:
+        sc.read(w, part, st, "zip reads", recursive=recursive)
+        if r.has("zip-move"):
+            sc.target(w, part, st, "zip -m deletes", delete=True)
+    r.operands = []
+
+
+def _dd(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+        depth: int) -> None:
+    _base(p, name, part, st)
+    for w in r.operands:
+        if w.dynamic is not None:
+            st.add(DANGEROUS, part, f"dd operand computed at run time ({w.source})")
+        elif w.text.startswith("of="):
+            sc.target(Word(w.text[3:], w.source, glob=w.glob), part, st, "dd writes")
+        elif w.text.startswith("if="):
+            sc.read(Word(w.text[3:], w.source, glob=w.glob), part, st, "dd reads")
+    r.operands = []
+
+
+# -- network ------------------------------------------------------------------------------------
+
+
+def _url_leaf(url: str) -> str:
+    """The file name a downloader saves URL under by default (its last path segment)."""
+    path = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    leaf = path.rsplit("/", 1)[-1] if "/" in path else ""
+    return leaf or "index.html"
+
+
+def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+          depth: int) -> None:
+    _base(p, name, part, st)
+    for v in r.values("curl-data"):
+        if v.dynamic is not None:
+            st.add(DANGEROUS, part, f"curl sends data computed at run time ({v.source}), which may name a file")
+        elif v.text.startswith("@"):
+            sc.read(Word(v.text[1:], v.source, glob=v.glob), part, st, "curl sends the file")
+        elif "@" in v.text and "=" in v.text.split("@", 1)[0] + "=":
+            sc.read(Word(v.text.split("@", 1)[1], v.source), part, st, "curl sends the file")
+    for v in r.values("curl-form"):
+        if v.dynamic is not None:
+            st.add(DANGEROUS, part, f"curl sends a form computed at run time ({v.source})")
+            continue
+        for piece in re.findall(r"[@<]([^;,]+)", v.text):
+            sc.read(Word(piece, v.source), part, st, "curl sends the file")
+    for v in r.values("curl-cookie"):
+        if not v.literal:
+            st.add(DANGEROUS, part, f"curl reads cookies from a name computed at run time ({v.source})")
+        elif "=" not in v.text:
+            sc.read(v, part, st, "curl reads cookies from")  # a value without `=` is a file name
+    for v in r.values("curl-header"):
+        if v.literal and v.text.startswith("@"):
+            sc.read(Word(v.text[1:], v.source), part, st, "curl reads headers from")
+    for u in r.operands:
+        if u.literal and u.text.lower().startswith("file:"):
+            path = u.text[5:].lstrip("/")
+            sc.read(Word("/" + path.split("/", 1)[-1] if path.startswith("localhost/") else "/" + path, u.source),
+                    part, st, "curl reads the local file")
+    if r.has("curl-remote"):
+        dirs = r.values("writedir")
+        base = dirs[0].text if dirs else ""
+        for u in r.operands:
+            if not u.literal:
+                st.add(DANGEROUS, part, f"curl -O saves under a name computed at run time ({u.source})")
+                continue
+            leaf = _url_leaf(u.text)
+            sc.target(Word(posixpath.join(base, leaf) if base else leaf, u.source), part, st, "curl -O saves")
+
+
+def _wget(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+          depth: int) -> None:
+    _base(p, name, part, st)
+    if any(parsed.spelled in ("-O", "--output-document") or parsed.spelled.startswith("--output-doc")
+           for parsed in r.options) or any(parsed.spelled == "--spider" for parsed in r.options):
+        return
+    dirs = r.values("writedir")
+    base = dirs[0].text if dirs and dirs[0].literal else ""
+    for u in r.operands:
+        if not u.literal:
+            st.add(DANGEROUS, part, f"wget saves under a name computed at run time ({u.source})")
+            continue
+        leaf = _url_leaf(u.text)
+        sc.target(Word(posixpath.join(base, leaf) if base else leaf, u.source), part, st, "wget saves")
+        if any(parsed.spelled in ("-r", "--recursive", "-m", "--mirror", "-x") for parsed in r.options):
+            st.add(MUTATING, part, "wget saves a tree of files named by the server")
+
+
+_SSH_SAFE_OPTIONS = frozenset({
+    "batchmode", "connecttimeout", "connectionattempts", "stricthostkeychecking", "userknownhostsfile",
+    "serveraliveinterval", "serveralivecountmax", "port", "user", "identitiesonly", "loglevel", "compression",
+    "requesttty", "forwardagent", "tcpkeepalive", "hostname", "preferredauthentications", "passwordauthentication",
+    "pubkeyauthentication", "controlmaster", "controlpersist", "controlpath", "addressfamily", "ciphers", "macs",
+    "kexalgorithms", "hostkeyalgorithms", "updatehostkeys", "verifyhostkeydns", "checkhostip", "exitonforwardfailure",
+    "forwardx11", "gssapiauthentication", "numberofpasswordprompts", "sendenv", "setenv", "identityfile",
+    "visualhostkey", "hashknownhosts", "clearallforwardings", "ipqos", "rekeylimit",
+})
+
+
+def _ssh_options(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
+    for v in r.values("ssh-option"):
+        key = v.text.split("=", 1)[0].split()[0].lower() if v.literal and v.text.strip() else ""
+        if key not in _SSH_SAFE_OPTIONS:
+            st.add(DANGEROUS, part, f"{name} -o {v.source}: an option that can run a local command or is not "
+                                    "known to be harmless")
+        elif key == "identityfile":
+            sc.read(Word(v.text.split("=", 1)[-1].split(None, 1)[-1], v.source), part, st, f"{name} uses the key")
+
+
+def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+         depth: int) -> None:
+    _base(p, name, part, st)
+    _ssh_options(sc, name, r, part, st)
+
+
+def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+                 depth: int) -> None:
+    """scp/rsync: local sources are read; a local destination (no `host:`) is written."""
+    _base(p, name, part, st)
+    _ssh_options(sc, name, r, part, st)
+    ops = r.operands
+    recursive = any(parsed.spelled in ("-r", "-a", "--recursive", "--archive") for parsed in r.options)
+    if len(ops) < 2:
+        for w in ops:
+            if not _is_remote(w):
+                sc.read(w, part, st, f"{name} reads", recursive=recursive)
+        return
+    dest = ops[-1]
+    for w in ops[:-1]:
+        if not _is_remote(w):
+            sc.read(w, part, st, f"{name} reads", recursive=recursive)
+    if not _is_remote(dest):
+        sc.target(dest, part, st, f"{name} writes")
+        for w in ops[:-1]:
+            if w.literal:
+                leaf = posixpath.basename(w.text.split(":", 1)[-1].rstrip("/"))
+                if leaf and leaf not in (".", "..") and dest.literal:
+                    sc.target(Word(posixpath.join(dest.text, leaf), dest.source), part, st, f"{name} may write")
+
+
+def _is_remote(w: Word) -> bool:
+    if w.dynamic is not None:
+        return False
+    head = w.text.split("/", 1)[0]
+    return ":" in head or w.text.startswith("rsync://")
+
+
+def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+            depth: int) -> None:
+    _base(p, name, part, st)
+    for w in r.operands[1:]:
+        if w.literal and ("@" in w.text or "=@" in w.text or ":=@" in w.text):
+            sc.read(Word(w.text.split("@", 1)[1], w.source), part, st, f"{name} sends the file")
+        elif not w.literal:
+            st.add(DANGEROUS, part, f"{name} request item computed at run time ({w.source})")
+
+
+__all__ = ["HANDLERS", "env", "find", "copy_operands", "sed_script_effect"]
+
+from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handlers live beside these
+
+HANDLERS: dict[str, Handler] = {
+    "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
+    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
+    "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
+    "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
+    "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,
+}
