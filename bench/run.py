@@ -34,7 +34,16 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _util import GIT, busy_wait, percentile, time_async_interleaved, time_calls, time_interleaved, write_manifest  # noqa: E402
+from _util import (  # noqa: E402
+    GIT,
+    busy_wait,
+    hammer,
+    percentile,
+    time_async_interleaved,
+    time_calls,
+    time_interleaved,
+    write_manifest,
+)
 
 from spinegate import Gate, JsonlReceiptStore, MemoryReceiptStore, ToolCall  # noqa: E402
 
@@ -501,29 +510,8 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
                 res.note("the store has no group_commit option: measured its single fsync path")
             gate = Gate.open(manifest, receipts=store, git=GIT)
             call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
-            stop = threading.Event()
-            counts = [0] * writers
-            errors: list[BaseException] = []
-
-            def work(i: int, gate: Gate = gate, call: ToolCall = call, stop: threading.Event = stop,
-                     counts: list[int] = counts, errors: list[BaseException] = errors) -> None:
-                try:
-                    while not stop.is_set():
-                        if not gate.check(call).approved:
-                            raise RuntimeError("a durable check was refused")
-                        counts[i] += 1
-                except BaseException as exc:  # noqa: BLE001
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
-            start = time.perf_counter()
-            for th in threads:
-                th.start()
-            time.sleep(seconds)
-            stop.set()
-            for th in threads:
-                th.join()
-            elapsed = time.perf_counter() - start
+            counts, elapsed, errors = hammer([lambda gate=gate, call=call: gate.check(call).approved] * writers,
+                                             seconds)
             gate.close()
             if errors:
                 res.note(f"durable {writers} writers group={group}: {errors[0]!r}")
@@ -562,30 +550,8 @@ def bench_postgres(res: Results, manifest: str, seconds: float) -> None:
         store = gates[0].store
         assert isinstance(store, PostgresReceiptStore)
         ledger = store.ledger
-        stop = threading.Event()
-        counts = [0] * writers
-        errors: list[BaseException] = []
-
-        def work(i: int) -> None:
-            try:
-                gate = gates[i]
-                while not stop.is_set():
-                    if not gate.check(call).approved:
-                        raise RuntimeError("a ledger check was refused")
-                    counts[i] += 1
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
         commits_before = ledger.commits
-        start = time.perf_counter()
-        for th in threads:
-            th.start()
-        time.sleep(seconds)
-        stop.set()
-        for th in threads:
-            th.join()
-        elapsed = time.perf_counter() - start
+        counts, elapsed, errors = hammer([lambda gate=gate: gate.check(call).approved for gate in gates], seconds)
         commits = ledger.commits - commits_before
         for gate in gates:
             gate.close()

@@ -48,7 +48,7 @@ from .reasons import (
     TAIL_TRUNCATED,
 )
 from .receipt_hash import canonical_line_hash, receipt_hash, recompute_receipt_hash
-from .verify import Failure
+from .verify import Failure, FailureList
 
 #: (line in the checkpoint file, checkpoint)
 _Anchor = tuple[int, dict[str, Any]]
@@ -62,7 +62,7 @@ class KeySignatures:
 
 
 @dataclass
-class CheckpointReport:
+class CheckpointReport(FailureList):
     """What checking a log against its signed checkpoints found.
 
     `key_id` is the first key given (the only one, usually); `key_ids` every
@@ -82,21 +82,11 @@ class CheckpointReport:
     unclosed: list[str] = field(default_factory=list)  # sessions whose last checkpoint is not final
     failures: list[Failure] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def failure_count(self) -> int:
-        return len(self.failures)
-
     def summary(self) -> str:
-        n = self.failure_count
-        state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
         tail = sum(self.uncovered.values())
-        text = (f"checkpoints {self.checkpoints_path}: {state}: {self.verified_checkpoints} of {self.checkpoints} "
-                f"checkpoints verify under {self.keys_text()}, covering {self.covered_receipts} receipts in "
-                f"{self.sessions} sessions")
+        text = (f"checkpoints {self.checkpoints_path}: {self.state()}: {self.verified_checkpoints} of "
+                f"{self.checkpoints} checkpoints verify under {self.keys_text()}, covering "
+                f"{self.covered_receipts} receipts in {self.sessions} sessions")
         if tail:
             text += f"; {tail} receipts after the last checkpoint of their session are protected by the chain only"
         if self.unclosed:

@@ -127,32 +127,44 @@ def _failed(span: Any, exc: BaseException) -> None:
         span.end()
 
 
-def traced_decision(method: Callable[P, Decision]) -> Callable[P, Decision]:
-    """Wrap a gate method returning a Decision in a `spinegate.check` span (unwrapped without the API)."""
-    if not AVAILABLE:
-        return method
+def _traced(name: str, attributes: Callable[[tuple[Any, ...], Any], dict[str, Any]]
+            ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator: the method in a span `name`, its attributes from (the call's arguments, its result)."""
 
-    @wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Decision:
-        t = tracer()
-        if t is None:
-            return method(*args, **kwargs)
-        span = t.start_span(CHECK_SPAN)
-        if not span.is_recording():  # the API's no-op: nothing to record, nothing to make current
-            try:
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        if not AVAILABLE:
+            return method
+
+        @wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            t = tracer()
+            if t is None:
                 return method(*args, **kwargs)
-            finally:
-                span.end()
-        try:
-            decision = _recording(span, method, *args, **kwargs)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        span.set_attributes(decision_attributes(decision))
-        span.end()
-        return decision
+            span = t.start_span(name)
+            if not span.is_recording():  # the API's no-op: nothing to record, nothing to make current
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    span.end()
+            try:
+                result = _recording(span, method, *args, **kwargs)
+            except BaseException as exc:
+                _failed(span, exc)
+                raise
+            span.set_attributes(attributes(args, result))
+            span.end()
+            return result
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+#: A gate method returning a Decision, in a `spinegate.check` span (unwrapped without the API).
+traced_decision = _traced(CHECK_SPAN, lambda args, decision: decision_attributes(decision))
+
+#: `record_outcome(decision, ...)` in a `spinegate.record_outcome` span.
+traced_outcome = _traced(OUTCOME_SPAN, lambda args, receipt: outcome_attributes(args[1], receipt))
 
 
 def traced_async_decision(method: Callable[P, Awaitable[Decision]]) -> Callable[P, Awaitable[Decision]]:
@@ -182,34 +194,6 @@ def traced_async_decision(method: Callable[P, Awaitable[Decision]]) -> Callable[
         span.set_attributes(decision_attributes(decision))
         span.end()
         return decision
-
-    return wrapper
-
-
-def traced_outcome(method: Callable[..., Receipt]) -> Callable[..., Receipt]:
-    """Wrap `record_outcome(decision, ...)` in a `spinegate.record_outcome` span."""
-    if not AVAILABLE:
-        return method
-
-    @wraps(method)
-    def wrapper(self: Any, decision: Decision, *args: Any, **kwargs: Any) -> Receipt:
-        t = tracer()
-        if t is None:
-            return method(self, decision, *args, **kwargs)
-        span = t.start_span(OUTCOME_SPAN)
-        if not span.is_recording():
-            try:
-                return method(self, decision, *args, **kwargs)
-            finally:
-                span.end()
-        try:
-            receipt = _recording(span, method, self, decision, *args, **kwargs)
-        except BaseException as exc:
-            _failed(span, exc)
-            raise
-        span.set_attributes(outcome_attributes(decision, receipt))
-        span.end()
-        return receipt
 
     return wrapper
 

@@ -77,6 +77,25 @@ class Failure:
         return ", ".join(parts) + f": {self.reason}: {self.detail}"
 
 
+class FailureList:
+    """What every report whose failures are all kept in `failures` says about them (checkpoints, witness)."""
+
+    failures: list[Failure]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.failures)
+
+    def state(self) -> str:
+        """`valid`, or `INVALID (N problems)`."""
+        n = self.failure_count
+        return "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
+
+
 @dataclass
 class VerifyReport:
     """The result of verifying one log."""

@@ -35,11 +35,11 @@ from .keys import PublicKey, key_id, load_public_key
 from .log_lines import json_objects
 from .reasons import WITNESS_MISMATCH, WITNESS_ROLLBACK, WITNESS_SESSION_MISSING, WITNESS_UNREADABLE
 from .receipt_hash import recompute_receipt_hash
-from .verify import MAX_REPORTED, Failure
+from .verify import MAX_REPORTED, Failure, FailureList
 
 
 @dataclass
-class WitnessReport:
+class WitnessReport(FailureList):
     """What comparing a log with its witness found."""
 
     path: str
@@ -49,18 +49,8 @@ class WitnessReport:
     checked: int = 0  # of them, sessions whose log reaches the witness's last checkpoint and matches it
     failures: list[Failure] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def failure_count(self) -> int:
-        return len(self.failures)
-
     def summary(self) -> str:
-        n = self.failure_count
-        state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
-        return (f"witness {self.witness}: {state}: {self.sessions} sessions witnessed in {self.lines} lines, "
+        return (f"witness {self.witness}: {self.state()}: {self.sessions} sessions witnessed in {self.lines} lines, "
                 f"{self.checked} reached and matched by the log")
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from click.testing import CliRunner, Result
 
-from spinegate import ToolCall
+from spinegate import ToolCall, seal_manifest
 from spinegate.cli import main
 
 GIT = {"branch": "main", "commit_before": None, "commit_after": None}
@@ -16,6 +17,14 @@ FUNCTIONS = [
     {"plugin": "Files", "function": "Read", "effect_class": "SHELL_SAFE", "allowed": True, "reason": None,
      "max_calls_per_session": None},
 ]
+
+
+def sealed_manifest(path: Path) -> Path:
+    """Write a manifest declaring FUNCTIONS at `path` and seal it."""
+    path.write_text(json.dumps({"version": "1.0.0", "posture": "NORMAL", "functions": FUNCTIONS,
+                                "manifest_hash": ""}), encoding="utf-8")
+    seal_manifest(path)
+    return path
 
 
 def read_call(i: int) -> ToolCall:
