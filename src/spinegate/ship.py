@@ -110,7 +110,7 @@ def _checked_receipts(path: str, result: ShipResult) -> Iterator[tuple[int, dict
     """
     heads: dict[str, tuple[int, str]] = {}
     reader = LineReader(path)
-    for n, text in reader:
+    for n, text in _lines(reader):
         try:
             data = json.loads(text)
             validate_receipt(data)
@@ -131,6 +131,17 @@ def _checked_receipts(path: str, result: ShipResult) -> Iterator[tuple[int, dict
 
 
 _VERIFY_FIX = "run `spinegate verify LOG`; nothing from this line on was shipped"
+
+
+def _lines(reader: LineReader) -> Iterator[tuple[int, str]]:
+    """The reader's lines; a line that is not UTF-8 stops the ship there, like any line that is not a receipt."""
+    try:
+        yield from reader
+    except ReceiptLogError as exc:
+        if exc.line is None:
+            raise  # the log cannot be read at all
+        raise ShipError("not a valid receipt: the line is not UTF-8 text", path=reader.path, line=exc.line,
+                        fix=_VERIFY_FIX) from None
 
 
 def _ship_receipts(conn: psycopg.Connection[Any], path: str, location: str, result: ShipResult,

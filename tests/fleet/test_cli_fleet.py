@@ -238,3 +238,18 @@ def test_ship_to_an_unreachable_ledger_exits_2(manifest_path: Path, tmp_path: Pa
     _sessions(manifest_path, log, count=1, calls=1)
     result = cli("ship", str(log), "--to", postgres.dsn(dsn_suffix))
     assert result.exit_code == 2 and "cannot connect" in result.output
+
+
+def test_ship_stops_at_a_line_that_is_not_utf8(manifest_path: Path, ledger: str, tmp_path: Path) -> None:
+    log = tmp_path / "local.jsonl"
+    _sessions(manifest_path, log, count=1, calls=1)
+    good = log.read_text(encoding="ascii").splitlines()
+    log.write_bytes(log.read_bytes() + b'{"receipt_id": "\xff\xfe"}\n')
+    result = cli("ship", str(log), "--to", ledger)
+    assert result.exit_code == 1 and "line 3" in result.output and "UTF-8" in result.output
+    assert rows(ledger) == good
+
+
+def test_verify_of_the_ledger_refuses_a_checkpoint_file(ledger: str, tmp_path: Path) -> None:
+    result = cli("verify", ledger, "--checkpoints", str(tmp_path / "x.jsonl"))
+    assert result.exit_code == 2 and "own table" in result.output

@@ -64,6 +64,9 @@ def command(source: str, as_json: bool, max_failures: int, public_keys: tuple[st
     ledger = is_postgres_url(source)
     path = Path(source) if ledger else check_input_path(Path(source), kind="any")
     if checkpoints is not None:
+        if ledger:
+            fail("--checkpoints names the checkpoint file of a JSONL log; the ledger keeps its checkpoints in its "
+                 "own table", "leave --checkpoints out")
         check_input_path(Path(checkpoints), kind="file", must_exist=False)
     if not ledger and path.is_dir() and (public_keys or witness):
         option = "--public-key" if public_keys else "--witness"
