@@ -239,8 +239,12 @@ class Gate:
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
+        `receipts` is a JSONL log's path, a `postgresql://` URL (the ledger a
+        fleet shares: every receipt committed before `check` returns,
+        checkpoints in the ledger too; docs/fleet.md), or a ReceiptStore.
         `durability` is "flush" (to the operating system, the default) or
-        "fsync" (to the disk, with group commit). The manifest's v1.1
+        "fsync" (to the disk, with group commit); the ledger commits every
+        receipt whatever it says. The manifest's v1.1
         `budgets` and `risk` settings apply unless given here (`max_*`,
         `elevated_at`, `lockdown_at`; `risk_deltas` are merged over the
         manifest's). `signing_key` (an Ed25519 key from `spinegate keygen`)
@@ -254,9 +258,11 @@ class Gate:
 
         Raises ManifestError for a manifest that is unreadable, invalid or whose
         hash does not match, TornLogError for a log that ends in a torn line,
-        KeyFileError for an unusable signing key, and ReceiptLogError when a
-        resumed session's last receipt is not a valid receipt or its log no
-        longer matches its last signed checkpoint.
+        KeyFileError for an unusable signing key, ReceiptLogError when a
+        resumed session's last receipt is not a valid receipt, its log no
+        longer matches its last signed checkpoint, or the ledger holding it
+        cannot be read (or its driver is not installed), and ValueError for
+        a `witness` without a `signing_key`.
         """
         path: str | None
         if isinstance(manifest, Manifest):
