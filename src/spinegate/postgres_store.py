@@ -212,6 +212,10 @@ class Ledger:
         """Commit `batch`, then wake the callers it covered and the next leader."""
         try:
             self._commit(batch)
+        except BaseException as exc:  # a bug or an interrupt: no caller may wait for a row that will never be done
+            _finish([r for r in batch if not r.done], ReceiptWriteError(
+                f"writing to the ledger failed: {type(exc).__name__}: {exc}", path=self.location))
+            raise
         finally:
             with self._mutex:
                 self._busy = False

@@ -356,3 +356,45 @@ def test_a_store_closed_refuses_to_write(ledger: str) -> None:
     store.close()  # idempotent
     with pytest.raises(ReceiptWriteError):
         store.ledger  # noqa: B018
+
+
+def test_an_unexpected_error_while_committing_denies_every_call_waiting_and_nothing_hangs(
+        manifest_path: Path, ledger: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spinegate.postgres_store import Ledger
+
+    gates = [Gate.open(manifest_path, receipts=ledger, git=GIT) for _ in range(4)]
+    assert all(g.check(read_call(0)).approved for g in gates)
+
+    real_insert = Ledger._insert
+    failed: list[int] = []
+
+    def broken_once(self: Ledger, conn: Any, batch: Any) -> None:
+        if failed:
+            return real_insert(self, conn, batch)
+        failed.append(len(batch))
+        time.sleep(0.05)  # long enough for the other callers to queue behind it
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr(Ledger, "_insert", broken_once)
+    everyone_queued = threading.Barrier(len(gates))
+    real_sync = PostgresReceiptStore.sync
+
+    def sync_together(self: PostgresReceiptStore, ticket: int) -> None:
+        everyone_queued.wait(10)  # every row is queued before anyone leads: one batch holds them all
+        real_sync(self, ticket)
+
+    monkeypatch.setattr(PostgresReceiptStore, "sync", sync_together)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda g=g: results.append(g.check(read_call(1)))) for g in gates]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert len(results) == 4
+    assert failed == [4]  # the four rows went to the writer in one batch, and it failed
+    assert not any(d.approved for d in results)
+    assert all(d.reason.startswith(RECEIPT_WRITE_FAILED) for d in results)
+    monkeypatch.undo()
+    for g in gates:
+        g.close()
