@@ -79,7 +79,7 @@ class Cluster:
             return ""
 
     def start(self) -> None:
-        options = f"-p {self.port} -k '' -c listen_addresses=127.0.0.1 -c max_connections=200"
+        options = f"-p {self.port} -k '' -c listen_addresses=127.0.0.1"  # otherwise the server's defaults
         self._run(["pg_ctl", "-D", self.data, "-o", options, "-l", self.logfile, "-w", "-t", "60", "start"])
 
     def stop(self, mode: str = "fast") -> None:
