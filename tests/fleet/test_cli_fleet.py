@@ -253,3 +253,37 @@ def test_ship_stops_at_a_line_that_is_not_utf8(manifest_path: Path, ledger: str,
 def test_verify_of_the_ledger_refuses_a_checkpoint_file(ledger: str, tmp_path: Path) -> None:
     result = cli("verify", ledger, "--checkpoints", str(tmp_path / "x.jsonl"))
     assert result.exit_code == 2 and "own table" in result.output
+
+
+SIBLING_LOG = Path(__file__).resolve().parents[2] / "fixtures" / "interop" / "m87_spine_lite_receipts.jsonl"
+
+
+def test_a_sibling_log_ships_exports_and_verifies_unchanged(ledger: str, tmp_path: Path) -> None:
+    """The original Python emitter's receipts, not written by this gate: stored, exported and verified as they are."""
+    assert cli("ship", str(SIBLING_LOG), "--to", ledger).exit_code == 0
+    assert rows(ledger) == SIBLING_LOG.read_text(encoding="utf-8").splitlines()
+    assert cli("verify", ledger).exit_code == 0
+    out = tmp_path / "sibling.jsonl"
+    assert cli("export", ledger, "--to", str(out)).exit_code == 0
+    assert [json.loads(x) for x in out.read_text(encoding="ascii").splitlines()] == \
+        [json.loads(x) for x in SIBLING_LOG.read_text(encoding="utf-8").splitlines()]
+    assert cli("verify", str(out)).exit_code == 0
+
+
+def test_export_of_a_per_session_directory(manifest_path: Path, tmp_path: Path) -> None:
+    """The original emitter's layout, one pretty-printed file per receipt, out as one canonical log."""
+    log = tmp_path / "r.jsonl"
+    _sessions(manifest_path, log, count=2, calls=2)
+    records = [json.loads(x) for x in log.read_text(encoding="ascii").splitlines()]
+    root = tmp_path / "sessions"
+    for r in records:
+        folder = root / r["session_id"]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{r['sequence_number']:04d}_{r['receipt_id']}.json").write_text(json.dumps(r, indent=2),
+                                                                                  encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = cli("export", str(root), "--to", str(out))
+    assert result.exit_code == 0, result.output
+    got = out.read_text(encoding="ascii").splitlines()
+    assert sorted(got) == sorted(canonical(r) for r in records)
+    assert cli("verify", str(out)).exit_code == 0
