@@ -133,6 +133,7 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         witness: Witness | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
 
@@ -146,7 +147,9 @@ class Gate:
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
         `checkpoint_every` receipts, each also appended to `witness` if given
-        (the gate closes it when it closes).
+        (the gate closes it when it closes). `working_dir` is where the agent
+        works (relative paths in its calls resolve against it; default: this
+        process's working directory), for a host that reports it per session.
         """
         if witness is not None and signing_key is None:
             raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
@@ -156,7 +159,8 @@ class Gate:
         # the gate's own files are protected from the calls it governs (spinegate.protected)
         self._context = path_context(protected_files=(
             manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
-            signing_key if isinstance(signing_key, (str, os.PathLike)) else None))
+            signing_key if isinstance(signing_key, (str, os.PathLike)) else None),
+            cwd=os.fspath(working_dir) if working_dir is not None else None)
         self._rules = (ManifestWatch(manifest, manifest_path),
                        classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
@@ -177,7 +181,7 @@ class Gate:
         self.instance_id = str(uuid.uuid4())
         self.emitter = ReceiptEmitter(
             store, session_id=sid, instance_id=self.instance_id,
-            git=git if git is not None else read_git_context(), clock=clock,
+            git=git if git is not None else read_git_context(working_dir), clock=clock,
             sequence=previous["sequence_number"] if previous else 0,
             previous_hash=previous["receipt_hash"] if previous else None,
         )
@@ -236,6 +240,7 @@ class Gate:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
         witness: Witness | str | os.PathLike[str] | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
@@ -294,7 +299,7 @@ class Gate:
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
                        executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
-                       witness=witnessing)
+                       witness=witnessing, working_dir=working_dir)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
