@@ -2,8 +2,7 @@
 
     python bench/run.py            # full run (1,000,000-receipt verify log)
     python bench/run.py --quick    # about two minutes on a 2-core machine
-    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,hook,agt,verify,durable]
-    python bench/run.py --only postgres --postgres postgresql://user@host/db
+    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,hook,agt,verify,durable,postgres,otel]
 
 Figures: gate `check` with a receipt written to a real JSONL file, flushed
 (p50/p99, receipts/s) and with fsync, the policy decision alone,
@@ -13,18 +12,18 @@ start, the Agent Governance Toolkit's governed call against spinegate's in
 both its configurations (its audit record committed before the call, like
 for like; and its default, batched, nothing on disk first), `verify`
 throughput and peak memory on a generated log, fsync durability with
-1/8/32 concurrent writers with and without group commit, and the
-PostgreSQL ledger and OpenTelemetry figures where those features exist.
-Latencies are per-call medians (p50) of interleaved rounds, so load from
-other processes hits governed and ungoverned runs alike. The first line
-says which receipt path runs (native, or pure-Python with
-SPINEGATE_PURE_PYTHON=1).
+1/8/32 concurrent writers with and without group commit, the PostgreSQL
+ledger with 32 sessions at once (a throwaway local server with default
+settings, as the tests start it), and what the OpenTelemetry API's no-op
+span adds to a check. Latencies are per-call medians (p50) of interleaved
+rounds, so load from other processes hits governed and ungoverned runs
+alike. The first line says which receipt path runs (native, or pure-Python
+with SPINEGATE_PURE_PYTHON=1).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -41,7 +40,16 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _util import GIT, busy_wait, percentile, time_async_interleaved, time_calls, time_interleaved, write_manifest  # noqa: E402
+from _util import (  # noqa: E402
+    GIT,
+    busy_wait,
+    hammer,
+    percentile,
+    time_async_interleaved,
+    time_calls,
+    time_interleaved,
+    write_manifest,
+)
 
 from spinegate import Gate, JsonlReceiptStore, MemoryReceiptStore, ToolCall  # noqa: E402
 from spinegate.native import describe, is_native  # noqa: E402
@@ -81,8 +89,9 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
     ("verify_receipts_per_s", "verify throughput, receipts/s", "≥ 200,000", lambda v: v >= 200_000),
     ("verify_peak_mb", "verify peak memory (process tree PSS), MB", "≤ 150", lambda v: v <= 150),
     ("durable_receipts_per_s_32", "fsync, 32 writers, group commit, receipts/s", "≥ 10,000", lambda v: v >= 10_000),
-    ("postgres_receipts_per_s_32", "PostgreSQL ledger, 32 writers, receipts/s", "≥ 5,000", lambda v: v >= 5_000),
-    ("otel_noop_overhead_us", "OpenTelemetry span per decision, no-op provider, overhead µs", "-", lambda v: True),
+    ("postgres_receipts_per_s_32", "PostgreSQL ledger, 32 sessions at once, receipts/s", "≥ 5,000",
+     lambda v: v >= 5_000),
+    ("otel_noop_overhead_us", "OpenTelemetry no-op span per check, µs", "-", lambda v: True),
 ]
 
 
@@ -586,33 +595,6 @@ def bench_verify(res: Results, tmp: str, count: int) -> None:
 # Durability
 
 
-def run_writers(gate: Gate, writers: int, seconds: float) -> tuple[int, float, list[BaseException]]:
-    """`gate.check` from `writers` threads for `seconds`: (calls approved, elapsed seconds, errors)."""
-    call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
-    stop = threading.Event()
-    counts = [0] * writers
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        try:
-            while not stop.is_set():
-                if not gate.check(call).approved:
-                    raise RuntimeError("a durable check was refused")
-                counts[i] += 1
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
-    start = time.perf_counter()
-    for th in threads:
-        th.start()
-    time.sleep(seconds)
-    stop.set()
-    for th in threads:
-        th.join()
-    return sum(counts), time.perf_counter() - start, errors
-
-
 def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None:
     print("[durable] gate.check with fsync durability, 1/8/32 writer threads, with and without group commit",
           flush=True)
@@ -621,8 +603,11 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
             log = os.path.join(tmp, f"durable-{writers}-{int(group)}.jsonl")
             store = JsonlReceiptStore(log, durability="fsync", group_commit=group)
             gate = Gate.open(manifest, receipts=store, git=GIT)
-            done, elapsed, errors = run_writers(gate, writers, seconds)
+            call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+            counts, elapsed, errors = hammer([lambda gate=gate, call=call: gate.check(call).approved] * writers,
+                                             seconds)
             gate.close()
+            done = sum(counts)
             if errors:
                 res.note(f"durable {writers} writers group={group}: {errors[0]!r}")
             key = f"durable_receipts_per_s_{writers}" + ("" if group else "_no_group_commit")
@@ -634,31 +619,71 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
 
 
 # --------------------------------------------------------------------------
-# Features measured once they exist: the PostgreSQL ledger, OpenTelemetry spans
+# The PostgreSQL ledger
 
 
-def bench_postgres(res: Results, tmp: str, manifest: str, seconds: float, dsn: str | None) -> None:
-    print("[postgres] gate.check into the PostgreSQL ledger, 32 writer threads", flush=True)
-    if importlib.util.find_spec("spinegate.postgres_store") is None:
-        res.note("postgres skipped: this version has no PostgreSQL store (spinegate.postgres_store)")
+def bench_postgres(res: Results, manifest: str, seconds: float) -> None:
+    print("[postgres] gate.check on the PostgreSQL ledger, 32 threads, each its own gate and session", flush=True)
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    from postgres_cluster import HOW_TO_INSTALL, Cluster, server_bindir
+    from spinegate.postgres_store import PostgresReceiptStore
+
+    bindir = server_bindir()
+    if bindir is None:
+        res.note(f"postgres skipped: no PostgreSQL server programs ({HOW_TO_INSTALL})")
         return
-    if not dsn:
-        res.note("postgres skipped: give a server with --postgres DSN (or SPINEGATE_BENCH_POSTGRES)")
-        return
-    gate = Gate.open(manifest, receipts=dsn, git=GIT, durability="fsync")
-    done, elapsed, errors = run_writers(gate, 32, seconds)
-    gate.close()
-    if errors:
-        res.note(f"postgres 32 writers: {errors[0]!r}")
-    res.set("postgres_receipts_per_s_32", round(done / elapsed))
+    cluster = Cluster(bindir)  # default settings: synchronous_commit on
+    try:
+        cluster.start()
+        dsn = cluster.create_database("bench")
+        writers = 32
+        gates = [Gate.open(manifest, receipts=dsn, git=GIT) for _ in range(writers)]
+        call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+        for gate in gates:  # connected, tables made, sessions opened
+            gate.check(call)
+        store = gates[0].store
+        assert isinstance(store, PostgresReceiptStore)
+        ledger = store.ledger
+        commits_before = ledger.commits
+        counts, elapsed, errors = hammer([lambda gate=gate: gate.check(call).approved for gate in gates], seconds)
+        commits = ledger.commits - commits_before
+        for gate in gates:
+            gate.close()
+        if errors:
+            res.note(f"postgres: {errors[0]!r}")
+        total = sum(counts)
+        res.set("postgres_receipts_per_s_32", round(total / elapsed))
+        if commits:
+            res.set("postgres_receipts_per_commit_32", round(total / commits, 1))
+        print(f"  32 sessions: {res.figures['postgres_receipts_per_s_32']:,} receipts/s "
+              f"({res.figures.get('postgres_receipts_per_commit_32', '-')} per commit)", flush=True)
+    finally:
+        cluster.destroy()
 
 
-def bench_otel(res: Results, tmp: str, manifest: str, n: int) -> None:
-    print("[otel] gate.check with an OpenTelemetry span per decision (no-op provider) vs without", flush=True)
-    if importlib.util.find_spec("spinegate.otel") is None:
-        res.note("otel skipped: this version writes no OpenTelemetry spans (spinegate.otel)")
+# --------------------------------------------------------------------------
+# OpenTelemetry
+
+
+def bench_otel(res: Results, manifest: str, n: int) -> None:
+    print("[otel] gate.check with the OpenTelemetry API's no-op span against the unwrapped check", flush=True)
+    try:
+        import opentelemetry.trace  # noqa: F401 - as an application that traces would; no SDK configured
+    except ImportError:
+        res.note("otel skipped: opentelemetry-api is not installed (pip install 'spinegate[otel]')")
         return
-    res.note("otel skipped: spinegate.otel exists, but this benchmark does not know its switch yet")
+    gate = Gate.open(manifest, receipts=MemoryReceiptStore(), git=GIT)
+    call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+    unwrapped = getattr(Gate.check, "__wrapped__", None)
+    if unwrapped is None:
+        res.note("otel skipped: Gate.check is not wrapped")
+        return
+    samples = time_interleaved({"traced": lambda: gate.check(call), "plain": lambda: unwrapped(gate, call)},
+                               n, warmup=min(2000, n // 5), rounds=10)
+    traced, plain = percentile(samples["traced"], 50), percentile(samples["plain"], 50)
+    res.set("otel_noop_overhead_us", round(traced - plain, 2))
+    res.set("otel_noop_check_p50_us", round(traced, 2))
+    print(f"  no-op span: {traced - plain:.2f} µs per check ({plain:.2f} -> {traced:.2f} µs p50)", flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -688,8 +713,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="write the figures to this JSON file")
     ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     ap.add_argument("--verify-receipts", type=int, help="size of the generated verify log")
-    ap.add_argument("--postgres", metavar="DSN", default=os.environ.get("SPINEGATE_BENCH_POSTGRES"),
-                    help="a PostgreSQL server for the ledger figure (default: $SPINEGATE_BENCH_POSTGRES)")
     a = ap.parse_args(argv)
     only = set(a.only.split(",")) if a.only else set(SECTIONS)
     n = 20_000 if a.quick else 100_000
@@ -717,8 +740,8 @@ def main(argv: list[str] | None = None) -> int:
             ("agt", lambda: bench_agt(res, tmp, manifest, n)),
             ("verify", lambda: bench_verify(res, tmp, verify_count)),
             ("durable", lambda: bench_durable(res, tmp, manifest, durable_seconds)),
-            ("postgres", lambda: bench_postgres(res, tmp, manifest, durable_seconds, a.postgres)),
-            ("otel", lambda: bench_otel(res, tmp, manifest, n)),
+            ("postgres", lambda: bench_postgres(res, manifest, durable_seconds * 2)),
+            ("otel", lambda: bench_otel(res, manifest, n)),
         ]
         for name, run in runs:
             if name not in only:

@@ -993,6 +993,10 @@ static PyObject *RangeScanner_feed(RangeScanner *self, PyObject *const *args, Py
             break;
         }
         Py_ssize_t len = nl - (data + pos) + 1;
+        if (len >= 2 && data[pos + len - 2] == '\r') {
+            status = 1; /* a CR LF ending: the general path warns about it */
+            break;
+        }
         int rc = scan_line(&self->scan, &self->input, data + pos, len);
         if (rc < 0) {
             goto finish;

@@ -62,6 +62,8 @@ from .receipts import Receipt, validate_receipt
 from .recorder import PreparedCall, Recorder, arguments_digest
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
+from .telemetry import traced_async_decision, traced_decision, traced_outcome
+from .witness import Witness, open_witness
 from .workspace import path_context
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver", "OutcomeReceipts"]
@@ -135,6 +137,7 @@ class Gate:
         executor_type: str | None = None,
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        witness: Witness | None = None,
         working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
     ) -> None:
@@ -149,8 +152,9 @@ class Gate:
         `clock`, `monotonic` and `git` replace what the gate would build or
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
-        `checkpoint_every` receipts. `working_dir` is where the agent works
-        (relative paths in its calls resolve against it; default: this
+        `checkpoint_every` receipts, each also appended to `witness` if given
+        (the gate closes it when it closes). `working_dir` is where the agent
+        works (relative paths in its calls resolve against it; default: this
         process's working directory), for a host that reports it per session.
         `outcome_receipts` says how the adapters record outcomes: "async"
         (seal now, append without waiting; see `record_outcome`'s
@@ -159,6 +163,8 @@ class Gate:
         if outcome_receipts not in ("async", "sync"):
             raise ValueError(f"outcome_receipts must be 'async' or 'sync', not {outcome_receipts!r}")
         self.outcome_receipts: OutcomeReceipts = outcome_receipts
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
@@ -203,7 +209,7 @@ class Gate:
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
-                                             clock=clock or _utc_now)
+                                             clock=clock or _utc_now, witness=witness)
             if previous is not None:
                 self.checkpointer.resume()
             else:
@@ -248,26 +254,36 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
+        witness: Witness | str | os.PathLike[str] | None = None,
         working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
+        `receipts` is a JSONL log's path, a `postgresql://` URL (the ledger a
+        fleet shares: every receipt committed before `check` returns,
+        checkpoints in the ledger too; docs/fleet.md), or a ReceiptStore.
         `durability` is "flush" (to the operating system, the default) or
-        "fsync" (to the disk, with group commit). The manifest's v1.1
+        "fsync" (to the disk, with group commit); the ledger commits every
+        receipt whatever it says. The manifest's v1.1
         `budgets` and `risk` settings apply unless given here (`max_*`,
         `elevated_at`, `lockdown_at`; `risk_deltas` are merged over the
         manifest's). `signing_key` (an Ed25519 key from `spinegate keygen`)
         makes the gate sign checkpoints every `checkpoint_every` receipts,
         in `<log>.checkpoints.jsonl` or `checkpoints`; see
-        docs/tamper-evidence.md. `session_id` continues that session's chain.
+        docs/tamper-evidence.md. `witness` (a file on another volume, or a
+        `postgresql://` ledger) receives a copy of every checkpoint, so that
+        `spinegate verify LOG --witness W` catches a log rolled back or
+        missing a session. `session_id` continues that session's chain.
         The other options are `Gate`'s.
 
         Raises ManifestError for a manifest that is unreadable, invalid or whose
         hash does not match, TornLogError for a log that ends in a torn line,
-        KeyFileError for an unusable signing key, and ReceiptLogError when a
-        resumed session's last receipt is not a valid receipt or its log no
-        longer matches its last signed checkpoint.
+        KeyFileError for an unusable signing key, ReceiptLogError when a
+        resumed session's last receipt is not a valid receipt, its log no
+        longer matches its last signed checkpoint, or the ledger holding it
+        cannot be read (or its driver is not installed), and ValueError for
+        a `witness` without a `signing_key`.
         """
         path: str | None
         if isinstance(manifest, Manifest):
@@ -275,7 +291,16 @@ class Gate:
         else:
             path = os.fspath(manifest)
             manifest = load_manifest(path)
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         store = open_store(receipts, durability=durability, checkpoints=checkpoints, signing=signing_key is not None)
+        try:
+            witnessing = open_witness(witness, log_location=store.location, durability=durability) \
+                if witness is not None else None
+        except BaseException:
+            if store is not receipts:
+                store.close()
+            raise
         b, r = manifest.budgets, manifest.risk  # v1.1: the manifest's settings; explicit arguments win
         limits = Limits(
             max_steps=max_steps if max_steps is not None else (b.max_steps if b is not None else None),
@@ -290,10 +315,12 @@ class Gate:
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
                        executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
-                       working_dir=working_dir, outcome_receipts=outcome_receipts)
+                       witness=witnessing, working_dir=working_dir, outcome_receipts=outcome_receipts)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
+            if witnessing is not None and witnessing is not witness:
+                witnessing.close()
             raise
 
     # -- public API ------------------------------------------------------------
@@ -361,6 +388,7 @@ class Gate:
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         return self.manifest.lookup(plugin, function)
 
+    @traced_decision
     def check(self, call: ToolCall, *, approver: Approver | None = None, host_approval: bool = False) -> Decision:
         """Decide `call` and write its receipt. Never raises for a bad call: it denies.
 
@@ -390,6 +418,7 @@ class Gate:
             lean.learn(prepared, decision)
         return decision
 
+    @traced_async_decision
     async def acheck(self, call: ToolCall, *, approver: Approver | None = None,
                      host_approval: bool = False) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
@@ -408,6 +437,7 @@ class Gate:
             lean.learn(prepared, decision)
         return decision
 
+    @traced_decision
     def resolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
         """Record a person's answer to an escalation (`check(..., host_approval=True)`) and return the decision.
 
@@ -445,6 +475,7 @@ class Gate:
             return None
         return self._approval_request(prepared)
 
+    @traced_decision
     def deny(self, call: ToolCall, reason: str, rule: str) -> Decision:
         """Record a refusal decided before policy could run, and return it.
 
@@ -467,6 +498,7 @@ class Gate:
         """`deny` for async frameworks: never blocks the event loop on fsync."""
         return await self._off_loop(self.deny, call, reason, rule)
 
+    @traced_outcome
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None, deferred: bool = False) -> Receipt:
         """Write a receipt for what an approved call did.
@@ -631,7 +663,11 @@ class Gate:
                     self.checkpointer.close()
             finally:
                 self._rules[0].close()
-                self.store.close()
+                try:
+                    self.store.close()
+                finally:
+                    if self.checkpointer is not None and self.checkpointer.witness is not None:
+                        self.checkpointer.witness.close()
 
     def __enter__(self) -> Gate:
         return self
