@@ -1,18 +1,22 @@
 """Watching the manifest a gate runs on: has the file or the object changed since it was verified?
 
-`ManifestWatch.problem()` runs before every decision. The object is
-compared with its snapshot (`Manifest.unchanged`). The file is known
-unchanged without a system call while a file watcher (`spinegate.watch`:
-inotify on Linux, kqueue on macOS) has reported nothing since the file was
-last verified; the watch is set up only once the file is settled (its last
-change older than the racy window below), and before the `stat` that finds
-it settled, so no change falls between the two. Until then, or where no
-watcher exists, each check compares the file's fingerprint (device, inode,
-size, mtime, ctime) with the one recorded when its content was last
-verified, and re-reads and re-hashes the file when it moved or changed so
-recently that an equal fingerprint proves nothing (git's "racy clean" rule).
-The window between a write to a settled manifest and the watcher's flag is
-described in `spinegate.watch`.
+`ManifestWatch.problem()` runs before every decision of the general path.
+The object is compared with its snapshot (`Manifest.unchanged`), and the
+file's fingerprint (device, inode, size, mtime, ctime) with the one recorded
+when its content was last verified; the file is re-read and re-hashed when
+it moved or changed so recently that an equal fingerprint proves nothing
+(git's "racy clean" rule).
+
+The lean path (`spinegate.lean`) makes no system call for the file: once the
+file is settled (its last change older than the racy window), a file watcher
+(`spinegate.watch`: inotify on Linux, kqueue on macOS) stands in for the
+`stat`. The watch is set up before the `stat` that finds the file settled,
+so no change falls between the two; `file_quiet()` is True while it has
+reported nothing. The window between a write to a settled manifest and the
+watcher's flag (during which a lean check still decides by the verified
+manifest) is described in `spinegate.watch`; a raised flag sends the next
+check down the general path, which finds the change. Where no watcher
+exists, every check takes the general path's `stat`.
 
 A problem, once found, stays: a manifest that changed under a running gate
 denies every call (MANIFEST_INTEGRITY_FAILURE) until a person looks, and
@@ -59,11 +63,12 @@ class ManifestWatch:
         if not self.manifest.unchanged():
             problem = "the manifest held by the gate was modified after it was loaded"
         elif self.path is not None:
-            if self.file_quiet():
-                return None  # watched since it was verified and settled, and nothing happened
+            # The general path stats the file on every check (the lean path trusts the watcher's flag
+            # alone): an edit is caught by the very next check here, with no window.
+            self.file_quiet()  # a raised flag: forget the watch, so the file is verified again below
             fp = file_fingerprint(self.path)
-            if fp is not None and fp == self._fingerprint and self._settled and self._watch is None:
-                return None  # no watcher: unchanged since it was verified, and too old to change unseen
+            if fp is not None and fp == self._fingerprint and self._settled:
+                return None  # unchanged since it was verified, and too old to change unseen
             problem = self._file_problem(self.path, fp)
         if problem:
             self._problem = problem  # sticky: reload (or reopen the gate) after a review
