@@ -337,7 +337,7 @@ def bench_mcp(res: Results, tmp: str, n: int) -> None:
         json.dump({"version": "1.0.0", "posture": "NORMAL", "manifest_hash": "", "functions": [
             {"plugin": "bench-mcp", "function": "noop", "effect_class": "SHELL_SAFE", "allowed": True,
              "reason": None, "max_calls_per_session": None}]}, fh)
-    from spinegate.manifest import seal_manifest
+    from spinegate.manifest_file import seal_manifest
 
     seal_manifest(manifest)
     time.sleep(2.5)  # let the new manifest settle (see main)
