@@ -51,6 +51,15 @@ def _installed() -> bool:
 AVAILABLE = _installed()
 
 _cache: tuple[Any, Any] | None = None  # (the opentelemetry.trace module, spinegate's tracer from it)
+_named: list[bool] = []  # whether the environment names a tracer provider, read on the first call
+
+
+def _provider_named() -> bool:
+    """True when ``OTEL_PYTHON_TRACER_PROVIDER`` is set; read once (it configures start-up, as OpenTelemetry's own
+    variables do), so that a gate that is not traced pays no environment lookup per call."""
+    if not _named:
+        _named.append(bool(os.environ.get(_PROVIDER_VARIABLE)))
+    return _named[0]
 
 
 def tracer() -> Any | None:
@@ -58,7 +67,7 @@ def tracer() -> Any | None:
     global _cache
     trace: Any = sys.modules.get("opentelemetry.trace")
     if trace is None:
-        if not os.environ.get(_PROVIDER_VARIABLE):
+        if not _provider_named():
             return None
         import opentelemetry.trace
 
