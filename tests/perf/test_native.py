@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -392,3 +393,20 @@ def test_version_says_which_path_runs(native: Any) -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and "receipt path: native" in result.output, result.output
 
+
+
+def test_the_forced_pure_python_run_is_pure() -> None:
+    """The second run of `bash scripts/test` (SPINEGATE_PURE_PYTHON=1) really takes the pure-Python path."""
+    from native_support import forced_pure
+
+    if not forced_pure():
+        pytest.skip("this run checks the native path")
+    from spinegate import Gate, MemoryReceiptStore
+    from spinegate import native as loader
+
+    assert loader.native is None and loader.describe().startswith("pure-Python (forced by")
+    manifest = Path(__file__).resolve().parents[2] / "samples" / "manifest.json"
+    gate = Gate.open(manifest, receipts=MemoryReceiptStore(),
+                     git={"branch": "main", "commit_before": None, "commit_after": None})
+    assert gate.emitter.sealer is None and gate._lean is None and gate._lean_outcomes is None
+    assert gate.check(ToolCall(plugin="Files", function="Read")).receipt._head is None  # type: ignore[union-attr]
