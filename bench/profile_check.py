@@ -33,6 +33,9 @@ from spinegate.decision import Decision, Verdict  # noqa: E402
 from spinegate.native import describe, native  # noqa: E402
 from spinegate.receipts import Receipt  # noqa: E402
 
+DECISION_SLOTS = ("verdict", "reason", "effect_class", "call", "rule", "receipt", "entry", "target_paths", "shadow",
+                  "would_have", "decided_by", "escalation_receipt_id")
+
 
 def best_us(fn: Callable[[], Any], n: int) -> float:
     for _ in range(min(1000, n)):
@@ -83,8 +86,9 @@ def main() -> None:
             ("  seal: ids, time, canonical receipt, SHA-256", lambda: sealer.seal(*fields)),
             ("  store append (one write)", lambda: gate.store.write_receipt(receipt)),
             ("  os.write alone", lambda: os.write(gate.store._fd, head[0])),  # type: ignore[attr-defined]
-            ("  Decision", lambda: Decision(Verdict.APPROVE, None, plan.effect, call, plan.rule, receipt,
-                                            plan.entry, (), False, None, None, None)),
+            ("  Decision (filled slot by slot in C)", lambda: native.SlotBuilder(Decision, DECISION_SLOTS)(
+                Verdict.APPROVE, None, plan.effect, call, plan.rule, receipt, plan.entry, (), False, None, None,
+                None)),
         ]
     print(f"{'step':46s} {'µs/call':>9s}")
     for name, fn in rows:
