@@ -70,6 +70,8 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     ".config/gh/", ".config/hub", ".terraformrc", "*.tfstate", "*.tfstate.backup", ".vault-token", "pip.conf",
     ".pip/", ".yarnrc", ".yarnrc.yml", ".m2/settings.xml", ".dockercfg", ".s3cfg", ".boto", ".my.cnf",
     "*service-account*.json", ".passwd-s3fs",
+    # project configuration of tools that run the commands it names (cargo's rustc wrapper, for one)
+    ".cargo/config", ".cargo/config.toml",
 )
 
 
@@ -93,6 +95,13 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     ".cargo/credentials.toml", ".config/pip/pip.conf", ".pip/pip.conf", ".git-credential-cache/",
     ".local/share/keyrings/", "Library/Keychains/", ".password-store/",
     ".claude/.credentials.json", ".codex/auth.json", ".config/op/",
+    # more credential stores: container secrets, sync and registry tokens, browser password stores
+    "/run/secrets/", "/var/run/secrets/", ".config/rclone/", ".composer/auth.json", ".config/composer/auth.json",
+    ".config/github-copilot/", ".wakatime.cfg", ".mozilla/", ".config/google-chrome/", ".config/chromium/",
+    ".config/BraveSoftware/", "Library/Application Support/Google/Chrome/", "logins.json", "key4.db",
+    "*_rsa", "*_dsa", "*_ecdsa", "*_ed25519", "*_key", "*_token", "*.token",
+    # shell and REPL histories hold the tokens people typed
+    ".*_history", "*_history", ".history", ".histfile",
     "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
     "/etc/ssh/", "/proc/*/environ", "/proc/self/", "/proc/thread-self/", "/proc/*/mem", "/proc/kcore",
     "/dev/mem", "/dev/kmem", "/dev/sd*", "/dev/nvme*",
@@ -297,6 +306,29 @@ class PathPolicy:
         for anchor in (self.base_dir, self._resolve(self.home, "/")):
             if (anchor.casefold().rstrip("/") + "/").startswith(folded):
                 return f"{anchor} (it holds the project's or the user's protected files)"
+        return self.parent_of_pattern(normalised)
+
+    def parent_of_pattern(self, normalised: str) -> str | None:
+        """A protected or restricted pattern that a path *inside* the directory `normalised` would match.
+
+        `.claude` is the parent of `.claude/settings.json`, `.git` of `.git/hooks/`:
+        moving, copying or linking a directory to such a name puts whatever it holds
+        there, and deleting it takes the protected files with it.
+        """
+        folded, parts = self._parts(normalised)
+        for patterns in (self._protected, self._patterns):
+            for pattern, kind, compiled in patterns.items:
+                comps = [c for c in compiled.split("/") if c]
+                if kind == "absolute":
+                    whole = "/" + "/".join(comps)
+                    if whole.startswith(folded.rstrip("/") + "/") and folded.rstrip("/") != whole:
+                        return pattern
+                    continue
+                if kind != "tail" or len(comps) < 2:
+                    continue
+                for k in range(1, len(comps)):
+                    if len(parts) >= k and all(fnmatchcase(p, c) for p, c in zip(parts[-k:], comps[:k])):
+                        return pattern
         return None
 
     def secret_match(self, normalised: str, *, glob: bool = False) -> str | None:
@@ -420,16 +452,41 @@ def _single(ta: list[str], i: int, token: str, j: int) -> bool:
     return True
 
 
+def _bracket_end(glob: str, i: int) -> int:
+    """The index after the bracket expression opening at glob[i] (`[`), or -1 when it is not one.
+
+    As bash and fnmatch read it: an optional `!` or `^`, then a `]` that is the
+    first member is literal, and `[:class:]`, `[=c=]` and `[.c.]` are members
+    whose own `]` does not close the expression (`.en[[:alpha:]]` matches `.env`).
+    """
+    j = i + 1
+    if j < len(glob) and glob[j] in "!^":
+        j += 1
+    if j < len(glob) and glob[j] == "]":
+        j += 1
+    while j < len(glob):
+        c = glob[j]
+        if c == "[" and j + 1 < len(glob) and glob[j + 1] in ":=.":
+            close = glob.find(glob[j + 1] + "]", j + 2)
+            if close != -1:
+                j = close + 2
+                continue
+        if c == "]":
+            return j + 1
+        j += 1
+    return -1
+
+
 def _tokens(glob: str) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(glob):
         c = glob[i]
         if c == "[":
-            end = glob.find("]", i + 2)
+            end = _bracket_end(glob, i)
             if end != -1:
-                out.append(glob[i:end + 1])
-                i = end + 1
+                out.append(glob[i:end])
+                i = end
                 continue
         if c == "*" and out and out[-1] == "*":
             i += 1

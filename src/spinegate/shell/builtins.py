@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from .model import DANGEROUS, MUTATING, SAFE
+from .options import Grammar, grammar, parse
 from .syntax import Source
 from .tables import lookup
-from .words import Word
+from .words import Word, decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .classify import ShellClassifier, State
@@ -171,64 +172,37 @@ def _assigning(sc: ShellClassifier, name: str, words: list[Word], part: str, st:
             sc.assigns(w.text, part, st, via=name)
 
 
+_READ_GRAMMAR = grammar("-a=:assign -d= -e -E -i= -n= -N= -p= -r -s -t= -u=", permute=False)
+_MAPFILE_GRAMMAR = grammar("-d= -n= -O= -s= -t -u= -C=:exec -c=", permute=False)
+
+
 def _read(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
-    names: list[Word] = []
-    i = 0
-    with_value = set("adinNptu")
-    while i < len(args):
-        w = args[i]
-        if not w.literal:
-            names.append(w)
-            i += 1
-            continue
-        t = w.text
-        if t == "--":
-            names.extend(args[i + 1:])
-            break
-        if t.startswith("-") and len(t) > 1:
-            k = 1
-            while k < len(t):
-                c = t[k]
-                if c in with_value:
-                    value = t[k + 1:] or (args[i + 1].text if i + 1 < len(args) else "")
-                    if not t[k + 1:]:
-                        i += 1
-                    if c == "a":
-                        names.append(Word(value, value))
-                    if c == "u" and not value.isdigit():
-                        st.add(DANGEROUS, part, "read -u with a descriptor computed at run time")
-                    break
-                if c not in "ers":
-                    st.add(DANGEROUS, part, f"read: -{c} is not an option of read")
-                k += 1
-            i += 1
-            continue
-        names.append(w)
-        i += 1
-    _assigning(sc, name, names or [Word("REPLY", "REPLY")], part, st)
-    st.add(SAFE, part, "read reads a line into variables")
+    _assigning_builtin(sc, name, _READ_GRAMMAR, args, Word("REPLY", "REPLY"), "reads a line into variables", part, st)
 
 
 def _mapfile(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
-    names: list[Word] = []
-    i = 0
-    while i < len(args):
-        w = args[i]
-        if w.literal and w.text.startswith("-") and len(w.text) > 1:
-            c = w.text[1]
-            if c == "C":
-                st.add(DANGEROUS, part, f"{name} -C runs a callback command for each line")
-            if c in "dnOsuCc":
-                i += 1 if len(w.text) > 2 else 2
-                continue
-            if c != "t":
-                st.add(DANGEROUS, part, f"{name}: {w.text} is not an option of {name}")
-            i += 1
-            continue
-        names.append(w)
-        i += 1
-    _assigning(sc, name, names or [Word("MAPFILE", "MAPFILE")], part, st)
-    st.add(SAFE, part, f"{name} reads lines into an array")
+    _assigning_builtin(sc, name, _MAPFILE_GRAMMAR, args, Word("MAPFILE", "MAPFILE"), "reads lines into an array",
+                       part, st)
+
+
+def _assigning_builtin(sc: ShellClassifier, name: str, g: Grammar, args: list[Word], default: Word, what: str,
+                       part: str, st: State) -> None:
+    """read and mapfile: options read with the builtin's own grammar (clusters such as `-tC cmd` included);
+    the operands and `-a NAME` are the variables assigned."""
+    r = parse(g, args)
+    for unknown in r.unknown:
+        st.add(DANGEROUS, part, f"{name}: {unknown} is not an option of {name}")
+    if r.uncertain:
+        st.add(DANGEROUS, part, f"{name}: the word {r.uncertain[0].source} may be an option (-C runs a command)")
+    for parsed in r.options:
+        if any(o.role == "exec" for o in parsed.options):
+            st.add(DANGEROUS, part, f"{name} {parsed.spelled} runs a callback command for each line")
+        elif parsed.spelled == "-u" and parsed.value is not None and not (parsed.value.literal and
+                                                                          parsed.value.text.isdigit()):
+            st.add(DANGEROUS, part, f"{name} -u with a descriptor computed at run time")
+    names = r.values("assign") + list(r.operands)
+    _assigning(sc, name, names or [default], part, st)
+    st.add(SAFE, part, f"{name} {what}")
 
 
 def _getopts(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
@@ -418,6 +392,14 @@ def test_command(sc: ShellClassifier, node: Node, src: Source, st: State, depth:
         sc.substitutions(n, src, st, depth)
         op = n.child_by_field_name("operator")
         op_text = src.text_of(op) if op is not None else ""
+        if n.type == "binary_expression" and not double and op_text in (">", ">>", "<", ">|", "&>", "&>>"):
+            # `[` is a command: bash reads `[ a > f ]` as a redirection of its output to f, not a comparison
+            right = n.child_by_field_name("right")
+            for w in (decode(src.text_of(right)) if right is not None else []):
+                if op_text == "<":
+                    sc.read(w, part, st, "[ ... ] redirects input from")
+                else:
+                    sc.target(w, part, st, "[ ... ] redirects output to")
         if n.type == "binary_expression" and double and op_text in ("-eq", "-ne", "-lt", "-le", "-gt", "-ge"):
             for side in ("left", "right"):
                 operand = n.child_by_field_name(side)

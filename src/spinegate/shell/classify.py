@@ -43,6 +43,8 @@ MAX_WRITE_CHECKS = 512
 SYSTEM_BIN_DIRS = frozenset({"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
                              "/opt/homebrew/bin"})
 VERSION_FLAGS = frozenset({"--version", "-v", "-V", "--help", "-h", "-version", "-help"})
+# Builtins for which a prefix `IFS=...` only changes how they split their own input.
+_FIELD_SPLITTERS = frozenset({"read", "mapfile", "readarray"})
 WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>", "&>|"})
 _REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 # Word-like nodes: their text is decoded; substitutions inside them are walked.
@@ -62,12 +64,19 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
     "net": (NETWORK, "talks to the network"),
     "mut": (MUTATING, "changes files or the repository"),
 }
+# Roles that are harmless whatever word they take (for a word that may be any option).
+_HARMLESS_ROLES = frozenset({"", "pattern", "data"})
+# Roles that read a file (or more): a secret if the word is chosen at run time.
+_READ_ROLES = frozenset({"read", "pattern-read", "readops", "recursive", "grep-directories", "curl-url",
+                         "curl-format", "curl-data", "curl-form", "curl-cookie", "curl-header", "script",
+                         "awk-assign", "tar-file"})
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
                             "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
                             "curl-cookie",
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
-                            "zip-move", "data", "recursive"})
+                            "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
+                            "curl-url", "curl-format", "sh-argv"})
 
 
 @dataclass(slots=True)
@@ -85,6 +94,8 @@ class State:
     views: list[CommandView] = field(default_factory=list)
     functions: set[str] = field(default_factory=set)
     exact_cd: bool = False  # set while walking a `cd` followed by `&&`
+    # words tree-sitter put under a redirection (`sort > f -o x`): arguments of the next simple command walked
+    pending_words: tuple[Node, ...] = ()
     checked: int = 0  # paths checked so far (bounded by MAX_WRITE_CHECKS)
 
     def add(self, effect: EffectClass, part: str, why: str) -> None:
@@ -173,10 +184,18 @@ class ShellClassifier:
         elif t == "redirected_statement":
             body = node.child_by_field_name("body")
             redirects = [c for c in node.children if c.type in _REDIRECT_NODES]
+            # tree-sitter files the words after a redirection's target (`sort > out -o x`) under the
+            # redirection; bash passes them to the command
+            extra = [w for r in redirects for w in _redirect_words(r)]
             if body is not None and body.type == "list":
                 # tree-sitter hangs `a && b > f`'s redirection on the list; bash binds it to b
-                self._list(body, src, st, depth, trailing=redirects)
+                self._list(body, src, st, depth, trailing=redirects, extra=extra)
                 return
+            if extra and (body is None or body.type != "command"):
+                st.add(DANGEROUS, _span(src, node), "words after the redirection of a compound command "
+                                                    "(bash refuses them), which the classifier does not model")
+            elif extra:
+                st.pending_words = tuple(extra)
             for child in node.children:
                 if child.type in _REDIRECT_NODES:
                     self._redirect(child, src, st, depth)
@@ -231,7 +250,8 @@ class ShellClassifier:
         else:
             st.add(DANGEROUS, _span(src, node), f"shell syntax `{t}` that the classifier does not model")
 
-    def _list(self, node: Node, src: Source, st: State, depth: int, trailing: Sequence[Node] = ()) -> None:
+    def _list(self, node: Node, src: Source, st: State, depth: int, trailing: Sequence[Node] = (),
+              extra: Sequence[Node] = ()) -> None:
         """Walk `a && b; c`, following directories exactly where a `cd` is known to have succeeded.
 
         In `cd X && w`, w runs only if the cd succeeded, so it runs in X. Once the
@@ -255,6 +275,12 @@ class ShellClassifier:
                 else:
                     st.exact_cd = True
             last = not any(c.is_named for c in parts[idx + 1:])
+            if last and extra:
+                if child.type == "command":
+                    st.pending_words = tuple(extra)
+                else:
+                    st.add(DANGEROUS, _span(src, child), "words after a redirection that the classifier cannot "
+                                                         "give to a command")
             try:
                 self.walk(child, src, st, depth)
                 if last:
@@ -342,10 +368,13 @@ class ShellClassifier:
             st.add(DANGEROUS, part, f"{via} to {name}: an array subscript is evaluated arithmetically and can "
                                     "run commands")
 
-    def _assignment(self, node: Node, src: Source, st: State, depth: int) -> None:
+    def _assignment(self, node: Node, src: Source, st: State, depth: int, scoped_to: str = "") -> None:
+        """`NAME=value`, alone or before a command (`scoped_to`: that command's name)."""
         name_node = node.child_by_field_name("name")
         name = src.text_of(name_node) if name_node is not None else ""
-        self.assigns(name, _span(src, node), st)
+        if not (name == "IFS" and scoped_to in _FIELD_SPLITTERS):
+            # `IFS=, read -r a b` only changes how that read splits its line
+            self.assigns(name, _span(src, node), st)
         for child in node.children:
             if child is not name_node and child.is_named:
                 self.substitutions(child, src, st, depth)
@@ -355,7 +384,9 @@ class ShellClassifier:
     def _redirect(self, node: Node, src: Source, st: State, depth: int) -> None:
         part = _span(src, node)
         if node.type == "herestring_redirect":
-            self.substitutions(node, src, st, depth)
+            for child in node.children:
+                if child.is_named:
+                    self.substitutions(child, src, st, depth)  # the string is data; what runs inside it is not
             return
         if node.type == "heredoc_redirect":
             start = next((c for c in node.children if c.type == "heredoc_start"), None)
@@ -385,6 +416,12 @@ class ShellClassifier:
                 dest = child
         if dest is None:
             return
+        extra = _redirect_words(node)
+        if op in WRITE_REDIRECTS and src.text_of(dest) == "!" and extra:
+            # zsh reads `>!` (and `>>!`, `&>!`) as a redirection that overrides noclobber: the next word is written
+            self.substitutions(extra[0], src, st, depth)
+            for w in decode(src.text_of(extra[0])):
+                self.target(w, part, st, "redirects output (zsh's >!) to")
         self.substitutions(dest, src, st, depth)
         words = decode(src.text_of(dest))
         if len(words) != 1:
@@ -403,13 +440,19 @@ class ShellClassifier:
 
     # -- paths ------------------------------------------------------------------------------
 
-    def target(self, word: Word, part: str, st: State, verb: str = "writes", *, delete: bool = False) -> None:
-        """Record a path the line writes (or deletes) and classify it."""
+    def target(self, word: Word, part: str, st: State, verb: str = "writes", *, delete: bool = False,
+               replaces: bool = False) -> None:
+        """Record a path the line writes (or deletes) and classify it.
+
+        `delete`: the path (and all it holds) goes away; `replaces`: the path may be
+        replaced by a directory tree (a copy, move or link destination), so whatever
+        a protected pattern names inside it may be written.
+        """
         raw = word.text
         if word.dynamic is not None:
             st.add(DANGEROUS, part, f"{verb} a path computed at run time ({word.source}: {word.dynamic})")
             return
-        if raw in HARMLESS_TARGETS or raw == "" or raw.startswith("/dev/fd/"):
+        if raw in HARMLESS_TARGETS or raw == "" or _is_fd_path(raw):
             return  # not a file: the terminal, nothing, or a pipe into a process substitution
         if word.glob:
             self._glob_target(word, part, st, verb)
@@ -423,7 +466,7 @@ class ShellClassifier:
             return
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else (st.cwd[:1] if absolute else st.cwd)
         for base in bases:
-            self._target_from(raw, base, part, st, verb, delete)
+            self._target_from(raw, base, part, st, verb, delete, replaces)
 
     def _glob_target(self, word: Word, part: str, st: State, verb: str) -> None:
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else st.cwd
@@ -441,7 +484,8 @@ class ShellClassifier:
         st.add(DANGEROUS, part, f"{verb} a glob pattern ({word.text}): the files it matches decide what is "
                                 "written")
 
-    def _target_from(self, raw: str, base: str | None, part: str, st: State, verb: str, delete: bool) -> None:
+    def _target_from(self, raw: str, base: str | None, part: str, st: State, verb: str, delete: bool,
+                     replaces: bool = False) -> None:
         if not self._budget(part, st):
             return
         try:
@@ -455,13 +499,15 @@ class ShellClassifier:
             st.add(NETWORK, part, f"{verb} {check.normalised}, a network connection opened by the shell")
             return
         st.targets.append(check.normalised)
-        holder = self.paths.holds_protected(check.normalised) if delete else None
+        holder = self.paths.holds_protected(check.normalised) if delete else \
+            self.paths.parent_of_pattern(check.normalised) if replaces else None
         if check.restricted_by is not None:
             kind = "protected" if check.protected else "restricted"
             st.add(RESTRICTED, part, f"{verb} {check.normalised}, which matches {kind} pattern "
                                      f"{check.restricted_by!r}")
         elif holder is not None:
-            st.add(RESTRICTED, part, f"{verb} {check.normalised}, which holds {holder}")
+            held = f"which holds {holder}" if delete else f"a directory put there would hold what {holder!r} names"
+            st.add(RESTRICTED, part, f"{verb} {check.normalised}, {held}")
         else:
             st.add(MUTATING, part, f"{verb} {check.normalised}")
         if st.roots is not None and not check.inside_roots:
@@ -474,7 +520,7 @@ class ShellClassifier:
             st.add(DANGEROUS, part, f"{verb} a path computed at run time ({word.source}: {word.dynamic}), which "
                                     "may be a secret")
             return
-        if raw in ("-", "") or raw in HARMLESS_TARGETS or raw.startswith("/dev/fd/"):
+        if raw in ("-", "") or raw in HARMLESS_TARGETS or _is_fd_path(raw):
             return  # standard input, nothing, or a pipe from a process substitution
         if _is_bash_network_path(raw):
             st.add(NETWORK, part, f"{verb} {raw}, a network connection opened by the shell")
@@ -524,13 +570,20 @@ class ShellClassifier:
 
     def _command(self, node: Node, src: Source, st: State, depth: int) -> None:
         part = _span(src, node)
-        word_nodes: list[Node] = []
+        word_nodes: list[Node] = list(st.pending_words)  # words tree-sitter filed under a redirection
+        st.pending_words = ()
+        if word_nodes:
+            part = _short(src.data[node.start_byte:max(node.end_byte, word_nodes[-1].end_byte)].decode(
+                "utf-8", errors="surrogateescape"))
+        name_node = node.child_by_field_name("name")
+        command_name = src.text_of(name_node) if name_node is not None else ""
         for child in node.children:
             t = child.type
             if t == "variable_assignment":
-                self._assignment(child, src, st, depth)
+                self._assignment(child, src, st, depth, scoped_to=command_name)
             elif t in _REDIRECT_NODES:
                 self._redirect(child, src, st, depth)
+                word_nodes.extend(_redirect_words(child))
             elif t == "command_name":
                 word_nodes.extend(c for c in child.children if c.is_named)
             elif child.is_named and t in _WORD_NODES:
@@ -686,19 +739,30 @@ class ShellClassifier:
                 self._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)
 
     def _worst_option(self, p: Program, r: ParseResult) -> tuple[EffectClass, str]:
+        """The class of the program's worst option, for a word that may be any option.
+
+        Default-deny: a role that is neither harmless nor a read is counted as
+        SHELL_DANGEROUS (NETWORK_ATTEMPT or SHELL_MUTATING where the role says no
+        more); reads count when the word may come from run time (a glob only
+        matches names in the directory, which the reads of its operands cover).
+        """
         assert p.grammar is not None
         glob_only = all(w.dynamic is None for w in r.uncertain)
         worst, why = p.effect, "each option is harmless"
         for opt in p.grammar.options:
             role = opt.role
-            if role in _ROLE_CLASS or role in ("sh",):
-                effect, what = _ROLE_CLASS.get(role, (DANGEROUS, "runs a command"))
-            elif role in ("write", "writedir", "write-prefix", "inplace", "target", "assign", "chdir"):
-                effect, what = DANGEROUS, "writes to a path it names"
-            elif role in ("read", "pattern-read", "readops") and not glob_only:
-                effect, what = DANGEROUS, "reads a file it names, which may be a secret"
-            else:
+            if role in _HARMLESS_ROLES:
                 continue
+            if role in _ROLE_CLASS:
+                effect, what = _ROLE_CLASS[role]
+            elif role in _READ_ROLES:
+                if glob_only:
+                    continue
+                effect, what = DANGEROUS, "reads a file it names, which may be a secret"
+            elif role in ("write", "writedir", "write-prefix", "inplace", "target", "chdir"):
+                effect, what = DANGEROUS, "writes to a path it names"
+            else:
+                effect, what = DANGEROUS, "does more than the program usually does"
             if effect.rank > worst.rank:
                 worst, why = effect, f"{opt.name} {what}"
         return worst, why
@@ -734,6 +798,21 @@ class ShellClassifier:
         elif role == "exec-path":
             if value is not None:
                 st.add(DANGEROUS, part, f"{name} {spelled} runs programs from another directory")
+        elif role == "names-read":
+            # a file that names more files to read: those are not on the line, and may be secrets
+            if value is not None:
+                self.read(value, part, st, f"{name} {spelled} reads the list")
+            st.add(DANGEROUS, part, f"{name} {spelled} reads files named in a list, not on the command line "
+                                    "(they may be secrets)")
+        elif role == "names-stdin":
+            st.add(DANGEROUS, part, f"{name} {spelled} reads files named on its input, not on the command line "
+                                    "(they may be secrets)")
+        elif role == "local-socket":
+            st.add(DANGEROUS, part, f"{name} {spelled} talks to a local service through a socket (docker, "
+                                    "systemd, ...), which may run commands")
+        elif role == "link-dir":
+            if value is not None:
+                self.target(value, part, st, f"{name} {spelled} hard-links to the files in", delete=True)
         elif role not in _HANDLED_ROLES:
             st.add(DANGEROUS, part, f"{name} {spelled} has a role ({role}) the classifier does not interpret")
 
@@ -741,7 +820,9 @@ class ShellClassifier:
         """Classify the operands of a program by the role its table gives them."""
         role = p.operands
         ops = r.operands
-        recursive = r.has("recursive")
+        recursive = r.has("recursive") or any(
+            v.dynamic is not None or ("recurse".startswith(v.text) and not "read".startswith(v.text))
+            for v in r.values("grep-directories"))
         if role == "data" and r.has("readops"):
             role = "read"
         if role in ("data", "none"):
@@ -873,6 +954,20 @@ def _opaque(args: list[Word]) -> ParseResult:
     return r
 
 
+def _redirect_words(node: Node) -> list[Node]:
+    """The words tree-sitter files under a redirection that bash gives to the command.
+
+    `sort > out -o x` is parsed as a redirection with three destinations, and
+    `cat <<EOF x` as a here-document with an argument; bash writes to the first
+    destination only and passes the other words to the command.
+    """
+    if node.type == "file_redirect":
+        return list(node.children_by_field_name("destination"))[1:]
+    if node.type == "heredoc_redirect":
+        return [c for c in node.children if c.is_named and c.type in _WORD_NODES]
+    return []
+
+
 def _adjacent_groups(nodes: list[Node]) -> list[list[Node]]:
     """Nodes in source order, grouped where one ends exactly where the next starts."""
     groups: list[list[Node]] = []
@@ -936,6 +1031,14 @@ def _is_cd(node: Node, src: Source) -> bool:
         return False
     name = node.child_by_field_name("name")
     return name is not None and src.text_of(name) == "cd"
+
+
+def _is_fd_path(path: str) -> bool:
+    """`/dev/fd/N`: an open descriptor (a pipe of a process substitution), not a file by name.
+
+    Only the exact form: `/dev/fd/../../x` is a path like any other.
+    """
+    return path.startswith("/dev/fd/") and path[8:].isdigit() and path[8:].isascii()
 
 
 def _is_bash_network_path(path: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -463,7 +464,13 @@ def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, s
 
 def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                   depth: int) -> None:
-    """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written."""
+    """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written.
+
+    A destination may be replaced by a directory tree (`mv dir .claude`), so it is
+    checked as a place a protected path may be put under. A backup suffix (`-S`)
+    names more files written: each destination with the suffix appended. `cp -l`
+    and `cp -s` link the sources instead of copying them, as `ln` does.
+    """
     base = name.split()[-1]
     operands = list(r.operands)
     target_dirs = r.values("target")
@@ -477,16 +484,23 @@ def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     if base == "ln" and len(operands) == 1 and not r.values("target"):
         target_dirs = [Word(".", ".")]
         sources = operands
+    written: list[Word] = []
     for d in target_dirs:
-        sc.target(d, part, st, f"{name} writes")
+        sc.target(d, part, st, f"{name} writes", replaces=True)
+        written.append(d)
         for src in sources:
             leaf = posixpath.basename(src.text.rstrip("/")) if src.dynamic is None else ""
             if src.dynamic is not None or d.dynamic is not None:
                 sc.target(Word("", src.source, dynamic="a file name taken from a source computed at run time"),
                           part, st, f"{name} may write")
             elif leaf and leaf not in (".", ".."):
-                sc.target(Word(posixpath.join(d.text, leaf), d.source, glob=d.glob or src.glob), part, st,
-                          f"{name} may write")
+                inside = Word(posixpath.join(d.text, leaf), d.source, glob=d.glob or src.glob)
+                sc.target(inside, part, st, f"{name} may write", replaces=True)
+                written.append(inside)
+    for suffix in r.values("backup-suffix"):
+        for w in written:
+            sc.target(Word(w.text + suffix.text, w.source, w.dynamic or suffix.dynamic, w.glob or suffix.glob),
+                      part, st, f"{name} keeps a backup as")
     symbolic = base == "ln" and any(parsed.spelled in ("-s", "--symbolic") or parsed.spelled.startswith("--sym")
                                     for parsed in r.options)
     for src in sources:
@@ -498,9 +512,11 @@ def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
             if symbolic and link_dir and src.literal and not src.text.startswith(("/", "~")):
                 pointed = Word(posixpath.join(link_dir, src.text), src.source)
             sc.target(pointed, part, st, "ln links to")
+        elif r.has("link"):
+            # the copy is a (hard or symbolic) link: writing it later writes the source, and everything in it
+            sc.target(src, part, st, f"{name} links to", delete=True)
         else:
-            sc.read(src, part, st, f"{name} reads", recursive=any(
-                parsed.spelled in ("-r", "-R", "-a", "--recursive", "--archive") for parsed in r.options))
+            sc.read(src, part, st, f"{name} reads", recursive=r.has("recursive"))
 
 
 def _mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
@@ -741,7 +757,13 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
     for v in r.values("curl-header"):
         if v.literal and v.text.startswith("@"):
             sc.read(Word(v.text[1:], v.source), part, st, "curl reads headers from")
-    for u in r.operands:
+    for v in r.values("curl-format"):
+        if not v.literal:
+            st.add(DANGEROUS, part, f"curl -w with a format computed at run time ({v.source}), which may name a file")
+        elif v.text.startswith("@"):
+            sc.read(Word(v.text[1:], v.source), part, st, "curl -w reads its format (printed) from")
+    urls = list(r.operands) + r.values("curl-url")
+    for u in urls:
         if u.literal and u.text.lower().startswith("file:"):
             path = u.text[5:].lstrip("/")
             sc.read(Word("/" + path.split("/", 1)[-1] if path.startswith("localhost/") else "/" + path, u.source),
@@ -749,7 +771,7 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
     if r.has("curl-remote"):
         dirs = r.values("writedir")
         base = dirs[0].text if dirs else ""
-        for u in r.operands:
+        for u in urls:
             if not u.literal:
                 st.add(DANGEROUS, part, f"curl -O saves under a name computed at run time ({u.source})")
                 continue
@@ -804,10 +826,24 @@ def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
 
 def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                  depth: int) -> None:
-    """scp/rsync: local sources are read; a local destination (no `host:`) is written."""
+    """scp/rsync: local sources are read; a local destination (no `host:`) is written.
+
+    rsync's remote shell (`-e CMD`) is run as `CMD [-l USER] HOST rsync --server ...`:
+    the words rsync appends are part of the command classified (`-e env` runs HOST).
+    """
     _base(p, name, part, st)
     _ssh_options(sc, name, r, part, st)
     ops = r.operands
+    for shell in r.values("sh-argv"):
+        if not shell.literal:
+            st.add(DANGEROUS, part, f"{name} runs a remote shell computed at run time ({shell.source})")
+            continue
+        remote = next((w for w in ops if _is_remote(w)), None)
+        host = remote.text.split(":", 1)[0] if remote is not None else ""
+        user, _, host = host.rpartition("@")
+        appended = (f"-l {shlex.quote(user)} " if user else "") + (shlex.quote(host) if host else '"$HOST"')
+        st.add(SAFE, part, f"{name} runs a remote shell command")
+        sc.parse_line(f"{shell.text} {appended} rsync --server", st, depth + 1)
     recursive = any(parsed.spelled in ("-r", "-a", "--recursive", "--archive") for parsed in r.options)
     if len(ops) < 2:
         for w in ops:
@@ -819,7 +855,7 @@ def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, par
         if not _is_remote(w):
             sc.read(w, part, st, f"{name} reads", recursive=recursive)
     if not _is_remote(dest):
-        sc.target(dest, part, st, f"{name} writes")
+        sc.target(dest, part, st, f"{name} writes", replaces=True)
         for w in ops[:-1]:
             if w.literal:
                 leaf = posixpath.basename(w.text.split(":", 1)[-1].rstrip("/"))

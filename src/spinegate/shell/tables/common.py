@@ -40,7 +40,7 @@ WC = prog(SAFE, "counts lines, words and bytes", "-c|--bytes -m|--chars -l|--lin
 SORT = prog(SAFE, "sorts lines", "-b|--ignore-leading-blanks -d|--dictionary-order -f|--ignore-case "
             "-g|--general-numeric-sort -i|--ignore-nonprinting -M|--month-sort -h|--human-numeric-sort "
             "-n|--numeric-sort -R|--random-sort --random-source=:read -r|--reverse --sort= -V|--version-sort "
-            "--batch-size= -c|--check? -C --compress-program=:exec --debug --files0-from=:read -k|--key= "
+            "--batch-size= -c|--check? -C --compress-program=:exec --debug --files0-from=:names-read -k|--key= "
             "-m|--merge -o|--output=:write -s|--stable -S|--buffer-size= -t|--field-separator= "
             "-T|--temporary-directory=:writedir --parallel= -u|--unique -z|--zero-terminated " + _HV, plus="")
 UNIQ = prog(SAFE, "filters repeated lines", "-c|--count -d|--repeated -D --all-repeated? -f|--skip-fields= "
@@ -77,7 +77,9 @@ DU = prog(SAFE, "shows disk usage", "-0|--null -a|--all --apparent-size -B|--blo
 DF = prog(SAFE, "shows free disk space", "-a|--all -B|--block-size= -h|--human-readable -H|--si -i|--inodes "
           "-k -l|--local --no-sync --output? -P|--portability --sync --total -t|--type= -T|--print-type "
           "-x|--exclude-type= -g -m -n " + _HV, operands="data")
-ECHO = prog(SAFE, "prints its arguments", "-n -e -E", operands="data")
+# echo has no option that does more than print: bash's echo reads `-n`, `-e`, `-E` clusters before the first other
+# word and prints everything else (`echo rm -rf x` prints `rm -rf x`), so its words are not read as options.
+ECHO = prog(SAFE, "prints its arguments", None, operands="data")
 PRINTF = prog(SAFE, "prints formatted text", "-v=:assign", operands="data", permute=False)
 BASENAME = prog(SAFE, "strips directories from a name", "-a|--multiple -s|--suffix= -z|--zero " + _HV,
                 operands="data")
@@ -129,7 +131,7 @@ HEXDUMP = prog(SAFE, "dumps bytes", "-b|--one-byte-octal -c|--one-byte-char -C|-
                "-s|--skip= -v|--no-squeezing -L|--color? -V -h " + _HV)
 XXD = prog(SAFE, "dumps bytes", "-a -autoskip -b -bits -c= -cols= -C -capitalize -E -EBCDIC -e -g= -groupsize= "
            "-h -help -i -include -l= -len= -n= -name= -o= -offset= -p -ps -postscript -plain -r -revert -R= "
-           "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd")
+           "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd", permute=False)
 STRINGS = prog(SAFE, "prints text in binary files", handler="response-files",
                spec="-a|--all -d|--data -f|--print-file-name -n|--bytes= "
                "-t|--radix= -o -e|--encoding= -T|--target= -w|--include-all-whitespace -s|--output-separator= "
@@ -163,6 +165,10 @@ LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A -
             "-u|--underline-special -U|--UNDERLINE-SPECIAL -V|--version -w|--hilite-unread "
             "-W|--HILITE-UNREAD -x|--tabs= -X|--no-init -y|--max-forw-scroll= -z|--window= --mouse "
             "--no-keypad --follow-name --use-color --incsearch --header= -k|--lesskey-file=:config "
+            "-#|--shift= --use-backslash --exit-follow-on-close --no-vbell --redraw-on-quit -~|--tilde "
+            "--status-line --file-size --line-num-width= --no-number-headers --no-search-headers --no-histdups "
+            "--proc-backspace --proc-tab --proc-return --wheel-lines= --search-options= --intr= --match-shift= "
+            "--rscroll= --save-marks --status-col-width= --form-feed --show-preproc-errors --no-edit-warn "
             "--lesskey-src=:config -o|--log-file=:write -O|--LOG-FILE=:write -p|--pattern= -P|--prompt= "
             "-D= --wordwrap", plus="exec", handler="pager")
 MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause -c|--print-over "
@@ -174,6 +180,7 @@ MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--g
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
            "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
            "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
+           "-R|--recode= "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
            "-c -h|--help -V|--version", operands="data")
@@ -199,7 +206,7 @@ GREP = prog(SAFE, "searches files",
             "-m|--max-count= -o|--only-matching -q|--quiet|--silent -s|--no-messages -b|--byte-offset "
             "-H|--with-filename -h|--no-filename --label= -n|--line-number -T|--initial-tab "
             "-Z|--null -A|--after-context= -B|--before-context= -C|--context= -a|--text --binary-files= "
-            "-D|--devices= -d|--directories= --exclude= --exclude-from=:read --exclude-dir= -I --include= "
+            "-D|--devices= -d|--directories=:grep-directories --exclude= --exclude-from=:read --exclude-dir= -I --include= "
             "-r|--recursive:recursive -R|--dereference-recursive:recursive --line-buffered -U|--binary -z|--null-data "
             "-u|--unix-byte-offsets -O -S -p --null --group-separator= --no-group-separator "
             "-J|--bz2decompress -Z|--decompress --mmap " + _HV, numeric="", operands="pattern-read")
@@ -248,7 +255,7 @@ AWK = prog(SAFE, "runs an awk program", "-F|--field-separator= -v|--assign=:awk-
            "-D|--debug?:danger -g|--gen-pot -h|--help -L|--lint? -M|--bignum -N|--use-lc-numeric "
            "-n|--non-decimal-data -o|--pretty-print?:write -O|--optimize -p|--profile?:write "
            "-P|--posix -r|--re-interval -s|--no-optimize -S|--sandbox -t|--lint-old -V|--version "
-           "-W=:danger --csv -k -I", operands="script-read", handler="awk")
+           "-W=:danger --csv -k -I", operands="script-read", handler="awk", permute=False)
 
 # -- files ----------------------------------------------------------------------------------
 
@@ -258,22 +265,22 @@ TOUCH = prog(MUTATING, "creates or updates files", "-a -c|--no-create -d|--date=
              "-r|--reference= -t= --time= -A= " + _HV, operands="write")
 CP = prog(MUTATING, "copies files", "-a|--archive:recursive --attributes-only --backup? -b --copy-contents -d "
           "-f|--force "
-          "-i|--interactive -H -l|--link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
+          "-i|--interactive -H -l|--link:link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
           "--preserve? --no-preserve= --parents -R|-r|--recursive:recursive --reflink? --remove-destination --sparse= "
-          "--strip-trailing-slashes -s|--symbolic-link -S|--suffix= -t|--target-directory=:target "
+          "--strip-trailing-slashes -s|--symbolic-link:link -S|--suffix=:backup-suffix -t|--target-directory=:target "
           "-T|--no-target-directory -u|--update? -v|--verbose -x|--one-file-system -Z --context? "
           "--keep-directory-symlink --debug -c -X -N -c --update-none " + _HV, operands="copy")
 MV = prog(MUTATING, "moves files", "--backup? -b --debug -f|--force -i|--interactive -n|--no-clobber "
-          "--no-copy --exchange --strip-trailing-slashes -S|--suffix= -t|--target-directory=:target "
+          "--no-copy --exchange --strip-trailing-slashes -S|--suffix=:backup-suffix -t|--target-directory=:target "
           "-T|--no-target-directory -u|--update? -v|--verbose -Z|--context -h " + _HV, operands="copy",
           handler="mv")
 LN = prog(MUTATING, "creates links", "--backup? -b -d|-F|--directory -f|--force -i|--interactive "
-          "-L|--logical -n|--no-dereference -P|--physical -r|--relative -s|--symbolic -S|--suffix= "
+          "-L|--logical -n|--no-dereference -P|--physical -r|--relative -s|--symbolic -S|--suffix=:backup-suffix "
           "-t|--target-directory=:target -T|--no-target-directory -v|--verbose -h -w " + _HV, operands="copy",
           handler="ln")
 INSTALL = prog(MUTATING, "installs files", "--backup? -b -c -C|--compare -d|--directory:install-dirs -D "
                "-g|--group= -m|--mode= -o|--owner= -p|--preserve-timestamps -s|--strip "
-               "--strip-program=:exec -S|--suffix= -t|--target-directory=:target -T|--no-target-directory "
+               "--strip-program=:exec -S|--suffix=:backup-suffix -t|--target-directory=:target -T|--no-target-directory "
                "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l= " + _HV, operands="copy")
 TEE = prog(MUTATING, "writes its input to files", "-a|--append -i|--ignore-interrupts -p --output-error? "
            + _HV, operands="write")
@@ -315,7 +322,7 @@ TAR = prog(MUTATING, "creates or extracts archives",
            "--recursive-unlink -h|--dereference --hard-dereference -P|--absolute-names:danger "
            "-O|--to-stdout -m|--touch --no-same-owner --same-owner --no-same-permissions --numeric-owner "
            "--owner= --group= --mode= --mtime= --sort= --exclude= --exclude-from=:read -X=:read "
-           "-T|--files-from=:read --null --no-null --anchored --no-anchored --wildcards --no-wildcards "
+           "-T|--files-from=:names-read --null --no-null --anchored --no-anchored --wildcards --no-wildcards "
            "--strip-components= --transform|--xform= -s= --show-transformed-names --totals? "
            "--checkpoint? --checkpoint-action=:exec -I|--use-compress-program=:exec --to-command=:exec "
            "--info-script|--new-volume-script=:exec -F=:exec --rsh-command=:exec --format= -H= --posix "
@@ -340,7 +347,8 @@ UNZIP = prog(MUTATING, "extracts archives", "-l -v -t -z -Z -p -c -f -u -n -o -j
 ZIP = prog(MUTATING, "creates archives", "-r|--recurse-paths -R -q|--quiet -v|--verbose -j|--junk-paths "
            "-0 -1 -2 -3 -4 -5 -6 -7 -8 -9 -u|--update -f|--freshen -d|--delete -m|--move:zip-move "
            "-x|--exclude= -i|--include= -e|--encrypt -P|--password= -y|--symlinks -D|--no-dir-entries "
-           "-o|--latest-time -X|--no-extra -T|--test -TT|--unzip-command=:exec -@ -b|--temp-path=:writedir "
+           "-o|--latest-time -X|--no-extra -T|--test -TT|--unzip-command=:exec -@|--names-stdin:names-stdin "
+           "-b|--temp-path=:writedir "
            "-n|--suffixes= -Z|--compression-method= -A|--adjust-sfx -c|--entry-comments -z|--archive-comment "
            "-g|--grow -F|--fix -FF|--fixfix -s|--split-size= -O|--output-file=:write -l -ll -L|--license "
            "-h|--help -h2|--more-help -v|--version -sf -sc -sp --sb -sv -dc -db -dd -ds= -du -dv -dg "
@@ -391,8 +399,10 @@ CURL = prog(NETWORK, "transfers data over the network",
             "-t|--telnet-option= --tftp-blksize= --tftp-no-options -z|--time-cond= --tls-max= "
             "--tls13-ciphers= --tlsauthtype= --tlspassword= --tlsuser= -1|--tlsv1 --tlsv1.0 --tlsv1.1 "
             "--tlsv1.2 --tlsv1.3 --tr-encoding --trace=:write --trace-ascii=:write --trace-config= "
-            "--trace-ids --trace-time --unix-socket= -T|--upload-file=:read --url= --url-query=:curl-data "
-            "-B|--use-ascii -u|--user= -w|--write-out= -V|--version -v|--verbose --abstract-unix-socket= "
+            "--trace-ids --trace-time --unix-socket=:local-socket -T|--upload-file=:read --url=:curl-url "
+            "--url-query=:curl-data "
+            "-B|--use-ascii -u|--user= -w|--write-out=:curl-format -V|--version -v|--verbose "
+            "--abstract-unix-socket=:local-socket "
             "--alt-svc=:write --aws-sigv4= --cacert=:read --capath= -E|--cert=:read --cert-status "
             "--cert-type= --ciphers= --crlfile=:read --curves= --delegation= --ca-native --dump-ca-embed "
             "--ip-tos= --mptcp --proxy-ca-native --skip-existing --variable=:curl-data --vlan-priority= "
@@ -439,7 +449,7 @@ SFTP = prog(NETWORK, "transfers over the network",
             "-4 -6 -A -a -C -f -N -p -q -r -v -B= -b=:read -c= -D=:exec -F=:config -i=:read -J= -l= "
             "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data")
 RSYNC = prog(NETWORK, "syncs files, possibly over the network",
-             "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive "
+             "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive:recursive "
              "--no-OPTION -r|--recursive -R|--relative --no-implied-dirs -b|--backup --backup-dir=:writedir "
              "--suffix= -u|--update --inplace --append --append-verify -d|--dirs --mkpath -l|--links "
              "-L|--copy-links --copy-unsafe-links --safe-links --munge-links -k|--copy-dirlinks "
@@ -447,17 +457,18 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "-X|--xattrs -o|--owner -g|--group --devices --copy-devices --write-devices --specials -D "
              "-t|--times -U|--atimes --open-noatime -N|--crtimes -O|--omit-dir-times -J|--omit-link-times "
              "--super --fake-super -S|--sparse --preallocate -n|--dry-run -W|--whole-file "
-             "--checksum-choice|--cc= -x|--one-file-system -B|--block-size= -e|--rsh=:sh "
+             "--checksum-choice|--cc= -x|--one-file-system -B|--block-size= -e|--rsh=:sh-argv "
              "--rsync-path=:danger --existing --ignore-existing --remove-source-files:danger --del:danger "
              "--delete:danger --delete-before:danger --delete-during:danger --delete-delay:danger "
              "--delete-after:danger --delete-excluded:danger --ignore-missing-args --delete-missing-args:danger "
              "--ignore-errors --force --max-delete= --max-size= --min-size= --max-alloc= --partial "
              "--partial-dir= --delay-updates -m|--prune-empty-dirs --numeric-ids --usermap= --groupmap= "
              "--chown= --timeout= --contimeout= -I|--ignore-times --size-only -@|--modify-window= "
-             "-T|--temp-dir=:writedir -y|--fuzzy --compare-dest= --copy-dest= --link-dest= -z|--compress "
+             "-T|--temp-dir=:writedir -y|--fuzzy --compare-dest=:read --copy-dest=:read --link-dest=:link-dir "
+             "-z|--compress "
              "--compress-choice|--zc= --compress-level|--zl= --skip-compress= -C|--cvs-exclude "
              "-f|--filter= -F --exclude= --exclude-from=:read --include= --include-from=:read "
-             "--files-from=:read -0|--from0 --old-args -s|--secluded-args|--protect-args --trust-sender "
+             "--files-from=:names-read -0|--from0 --old-args -s|--secluded-args|--protect-args --trust-sender "
              "--copy-as= --address= --port= --sockopts= --blocking-io --outbuf= --stats -8|--8-bit-output "
              "-h|--human-readable --progress -P -i|--itemize-changes -M|--remote-option= --out-format= "
              "--log-file=:write --log-file-format= --password-file=:read --early-input=:read --list-only "
@@ -466,7 +477,8 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "--help --no-o --no-g --no-p --no-t --no-r --no-l --no-D --no-H", operands="data",
              handler="remote-copy")
 NC = prog(NETWORK, "opens network connections",
-          "-4 -6 -b -C -D -d -F -h -k -l -N -n -r -S -t -U -u -v -z -c:danger -e=:danger -I= -i= -M= -m= -O= "
+          "-4 -6 -b -C -D -d -F -h -k -l -N -n -r -S -t -U|--unixsock:local-socket -u -v -z -c:danger -e=:danger "
+          "-I= -i= -M= -m= -O= "
           "-o=:write -P= -p= -q= -s= -T= -V= -w= -X= -x= --exec=:danger --sh-exec=:danger --lua-exec=:danger "
           "-L= -G= -g=", operands="data")
 DNS = prog(NETWORK, "queries a remote service", None, operands="data")
