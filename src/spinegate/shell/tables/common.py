@@ -206,7 +206,8 @@ GREP = prog(SAFE, "searches files",
             "-m|--max-count= -o|--only-matching -q|--quiet|--silent -s|--no-messages -b|--byte-offset "
             "-H|--with-filename -h|--no-filename --label= -n|--line-number -T|--initial-tab "
             "-Z|--null -A|--after-context= -B|--before-context= -C|--context= -a|--text --binary-files= "
-            "-D|--devices= -d|--directories=:grep-directories --exclude= --exclude-from=:read --exclude-dir= -I --include= "
+            "-D|--devices= -d|--directories=:grep-directories --exclude= --exclude-from=:read --exclude-dir= -I "
+            "--include= "
             "-r|--recursive:recursive -R|--dereference-recursive:recursive --line-buffered -U|--binary -z|--null-data "
             "-u|--unix-byte-offsets -O -S -p --null --group-separator= --no-group-separator "
             "-J|--bz2decompress -Z|--decompress --mmap " + _HV, numeric="", operands="pattern-read")
@@ -280,7 +281,8 @@ LN = prog(MUTATING, "creates links", "--backup? -b -d|-F|--directory -f|--force 
           handler="ln")
 INSTALL = prog(MUTATING, "installs files", "--backup? -b -c -C|--compare -d|--directory:install-dirs -D "
                "-g|--group= -m|--mode= -o|--owner= -p|--preserve-timestamps -s|--strip "
-               "--strip-program=:exec -S|--suffix=:backup-suffix -t|--target-directory=:target -T|--no-target-directory "
+               "--strip-program=:exec -S|--suffix=:backup-suffix -t|--target-directory=:target "
+               "-T|--no-target-directory "
                "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l= " + _HV, operands="copy")
 TEE = prog(MUTATING, "writes its input to files", "-a|--append -i|--ignore-interrupts -p --output-error? "
            + _HV, operands="write")
