@@ -14,8 +14,10 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..paths import HARMLESS_TARGETS
 from .model import DANGEROUS, MUTATING, SAFE, Program
 from .options import ParseResult, grammar, parse
+from .texts import awk_program_effect, sed_script_effect
 from .words import Word
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -223,114 +225,6 @@ def _program_texts(given: list[Word], operands: list[Word], what: str, part: str
     return [w.text for w in given]
 
 
-_SED_ADDRESS = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
-                          r"(?:\s*[,~]\s*(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\+\d+|~\d+))?)?\s*!?\s*")
-
-
-def sed_script_effect(script: str) -> str | None:
-    """Why a sed script is not harmless (runs commands, reads or writes files), or None.
-
-    Default-deny: every command is parsed; only `p P d D n N g G h H x = l q Q z b t T : { } y s a i c #`
-    with harmless flags are accepted. `e`, `w`, `W`, `r`, `R`, `F`?, and the `e`/`w` flags of `s` are not.
-    """
-    i = 0
-    n = len(script)
-    while i < n:
-        while i < n and script[i] in " \t\n;":
-            i += 1
-        if i >= n:
-            return None
-        m = _SED_ADDRESS.match(script, i)
-        if m is not None:
-            i = m.end()
-        if i >= n:
-            return "ends in an address without a command"
-        c = script[i]
-        if c in "{}":
-            i += 1
-            continue
-        if c == "#":
-            end = script.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c in "pPdDnNgGhHxlzF=":
-            i += 1
-            continue
-        if c in "qQ":
-            i += 1
-            while (i < n and script[i].isdigit()) or (i < n and script[i] == " "):
-                i += 1
-            continue
-        if c in "btT:":
-            end = _end_of_command(script, i + 1)
-            i = end
-            continue
-        if c in "aic":
-            end = script.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c == "y":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses y with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated y command"
-            i = end
-            continue
-        if c == "s":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses s with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated s command"
-            j = end
-            while j < n and script[j] not in ";\n}#":
-                flag = script[j]
-                if flag in "ew":
-                    return f"uses the s///{flag} flag, which {'runs a command' if flag == 'e' else 'writes a file'}"
-                if flag not in "gpiImM0123456789 \t":
-                    return f"uses an s flag ({flag!r}) the classifier does not know"
-                j += 1
-            i = j
-            continue
-        if c in "ewWrR":
-            return {"e": "runs a command (e)", "w": "writes a file (w)", "W": "writes a file (W)",
-                    "r": "reads a file (r)", "R": "reads a file (R)"}[c]
-        return f"uses a command ({c!r}) the classifier does not know to be harmless"
-    return None
-
-
-def _end_of_command(script: str, i: int) -> int:
-    while i < len(script) and script[i] not in ";\n}":
-        i += 1
-    return i
-
-
-def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[str] | None, int]:
-    pieces: list[str] = []
-    cur: list[str] = []
-    while i < len(script):
-        ch = script[i]
-        if ch == "\\" and i + 1 < len(script):
-            cur.append(script[i:i + 2])
-            i += 2
-            continue
-        if ch == delim:
-            pieces.append("".join(cur))
-            cur = []
-            i += 1
-            if len(pieces) == count:
-                return pieces, i
-            continue
-        cur.append(ch)
-        i += 1
-    return None, i
-
-
-
-
 def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     if r.has("script-file") or r.has("danger"):
@@ -355,10 +249,11 @@ def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
     if texts is None:
         return
     for text in texts:
-        why, outputs = awk_program_effect(text)
-        if why is not None:
-            st.add(DANGEROUS, part, f"the {name} program {why}")
+        effect = awk_program_effect(text)
+        if effect.why is not None:
+            st.add(DANGEROUS, part, f"the {name} program {effect.why}")
             continue
+        outputs = [o for o in effect.outputs if o not in HARMLESS_TARGETS]
         for path in outputs:
             sc.target(Word(path, path), part, st, f"the {name} program writes")
         if outputs:
@@ -370,72 +265,6 @@ def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
             _awk_assignment(sc, name, w, part, st)
         else:
             sc.read(w, part, st, f"{name} reads")
-
-
-_AWK_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_AWK_RUNS = re.compile(r"\bsystem\b|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|\bARGC\b|"
-                       r"\bPROCINFO\b|\bFILENAME\b")
-_AWK_PRINT = re.compile(r"\bprintf?\b([^;}\n]*)")
-
-
-def awk_program_effect(text: str) -> tuple[str | None, list[str]]:
-    """(why the awk program is not harmless, or None; the literal files it prints into).
-
-    Strings and regular expressions are set aside first, so `/a|b/`, `"x>y"`
-    and comparisons (`NR>1`, `if (a > b)`) are not mistaken for pipes or
-    redirections; `>`/`>>` at the top level of a print statement is a
-    redirection, `|` outside `||` a pipe.
-    """
-    strings: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        strings.append(m.group(0))
-        return f'"{len(strings) - 1}"'
-
-    code = _blank_awk_regexes(_AWK_STRING.sub(keep, text))
-    if _AWK_RUNS.search(code):
-        return ("runs commands (system, getline, @include/@load, an indirect call), opens network connections or "
-                "changes which files it reads (ARGV)"), []
-    if re.search(r"(?<!\|)\|(?!\|)", code.replace("||", "  ")):
-        return "pipes into or out of a command (|)", []
-    outputs: list[str] = []
-    for m in _AWK_PRINT.finditer(code):
-        statement = m.group(1)
-        flat = statement
-        while re.search(r"\([^()]*\)", flat):
-            flat = re.sub(r"\([^()]*\)", " ", flat)  # a parenthesised `>` is a comparison
-        target = re.search(r">>?\s*(.*)$", flat)
-        if target is None:
-            continue
-        literal = re.fullmatch(r'"(\d+)"\s*', target.group(1))
-        if literal is None:
-            return "prints into a file named at run time (>)", []
-        outputs.append(_awk_string_value(strings[int(literal.group(1))]))
-    return None, outputs
-
-
-def _blank_awk_regexes(code: str) -> str:
-    """Blank out /regex/ literals: a `/` opens one where an operand is expected, not after an operand (division)."""
-    out = list(code)
-    i = 0
-    while i < len(code):
-        if code[i] == "/":
-            before = code[:i].rstrip(" \t")
-            if not before or before[-1] in "(,~!{;&|\n":
-                j = i + 1
-                while j < len(code) and code[j] not in "/\n":
-                    j += 2 if code[j] == "\\" else 1
-                if j < len(code) and code[j] == "/":
-                    out[i:j + 1] = " " * (j + 1 - i)
-                    i = j + 1
-                    continue
-        i += 1
-    return "".join(out)
-
-
-def _awk_string_value(quoted: str) -> str:
-    body = quoted[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
 
 
 def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: State) -> None:
@@ -880,7 +709,7 @@ def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
             st.add(DANGEROUS, part, f"{name} request item computed at run time ({w.source})")
 
 
-__all__ = ["HANDLERS", "env", "find", "copy_operands", "sed_script_effect"]
+__all__ = ["HANDLERS", "env", "find", "copy_operands"]
 
 from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handlers live beside these
 
