@@ -42,6 +42,8 @@ MAX_WRITE_CHECKS = 512
 # A program named by a path in one of these is the system's own; any other path may be anything.
 SYSTEM_BIN_DIRS = frozenset({"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
                              "/opt/homebrew/bin"})
+# Options of busybox and toybox that only print (their applet list, help or an embedded script).
+MULTICALL_LISTING = frozenset({"--list", "--list-full", "--help", "--long", "--version", "--show"})
 VERSION_FLAGS = frozenset({"--version", "-v", "-V", "--help", "-h", "-version", "-help"})
 # Builtins for which a prefix `IFS=...` only changes how they split their own input.
 _FIELD_SPLITTERS = frozenset({"read", "mapfile", "readarray"})
@@ -660,8 +662,12 @@ class ShellClassifier:
             self._interpreter(name, args, part, st)
             return
         if name in ("busybox", "toybox"):
-            if not args or args[0].may_be_option():
-                st.add(SAFE if not args or args[0].literal else DANGEROUS, part, f"{name} lists its applets")
+            if not args or (args[0].literal and args[0].text in MULTICALL_LISTING):
+                st.add(SAFE, part, f"{name} lists its applets")
+                return
+            if args[0].may_be_option():
+                st.add(DANGEROUS, part, f"{name} {args[0].source}: not an option the classifier knows to be harmless "
+                                        "(--install writes links to itself)")
                 return
             st.add(SAFE, part, f"{name} runs the applet that follows")
             self.argv(args, part, st, depth)

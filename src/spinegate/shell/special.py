@@ -142,6 +142,12 @@ def find(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
                 sc.target(args[i + 1], part, st, f"find {t} writes")
             i += 2 + (1 if t == "-fprintf" else 0)
             continue
+        elif t == "-files0-from":
+            # the names to start from are read from a file (its content shows in find's messages)
+            if i + 1 < len(args):
+                sc.read(args[i + 1], part, st, "find -files0-from reads")
+            i += 2
+            continue
         elif t in FIND_VALUE_TESTS:
             i += 2
             continue
@@ -281,8 +287,7 @@ def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, s
     operands = list(r.operands)
     if operands and not spelled & {"-f", "--from-file"}:
         operands.pop(0)  # the program text: jq programs cannot run commands or write files
-    files_too = bool(spelled & {"--rawfile", "--slurpfile"})
-    if files_too or not spelled & {"--args", "--jsonargs"}:
+    if not spelled & {"--args", "--jsonargs"}:  # after --args the operands are values, not files
         for w in operands:
             sc.read(w, part, st, f"{name} reads")
     r.operands = []
@@ -361,6 +366,51 @@ def _second_operand_written(sc: ShellClassifier, p: Program, name: str, r: Parse
         r.operands = r.operands[:1]
 
 
+def _arch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """arch: on Linux it prints the architecture; on macOS `arch [-ARCH...] [-e NAME=VALUE] [-d NAME] PROGRAM ...`
+    runs PROGRAM (for another architecture, with those variables): the program is classified too."""
+    words = list(r.raw)
+    r.operands = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{name} with a word computed at run time ({w.source}): it may be the program")
+            return
+        if w.text in ("-e", "-d", "-arch"):
+            value = words[i + 1] if i + 1 < len(words) else None
+            if w.text == "-e":
+                if value is None or not value.literal:
+                    st.add(DANGEROUS, part, f"{name} -e sets a variable computed at run time")
+                    return
+                sc.assigns(value.text.split("=", 1)[0], part, st, via=f"{name} -e")
+            i += 2
+            continue
+        if w.text.startswith("-"):
+            i += 1  # an architecture (-x86_64, -arm64, -i386) or -c, -h, --help
+            continue
+        break
+    rest = words[i:]
+    if not rest:
+        _base(p, name, part, st)
+        return
+    st.add(SAFE, part, f"{name} runs the program that follows (macOS)")
+    sc.argv(rest, part, st, depth)
+
+
+def _sets_with_operands(what: str) -> Handler:
+    """A program that only prints without operands and sets something with them (`hostname NAME`)."""
+    def handle(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+               depth: int) -> None:
+        if r.operands:
+            st.add(DANGEROUS, part, f"{name} {r.operands[0].source} {what}")
+        else:
+            _base(p, name, part, st)
+        r.operands = []
+
+    return handle
+
+
 def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
     for w in r.operands:
@@ -435,7 +485,7 @@ def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
     spelled = {parsed.spelled for parsed in r.options}
     to_stdout = bool(spelled & {"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"}) or \
         name.endswith("cat")
-    decompress = bool(spelled & {"-d", "--decompress", "--uncompress"}) or name.startswith("un") or \
+    decompress = bool(spelled & {"-d", "--decompress", "--uncompress"}) or name.startswith(("un", "gun", "bun")) or \
         name.endswith("cat")
     suffix = _SUFFIXES.get(name, ".gz")
     if to_stdout:
@@ -445,6 +495,9 @@ def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
         r.operands = []
         return
     _base(p, name, part, st)
+    if decompress and any("--name" in o.names for parsed in r.options for o in parsed.options):
+        st.add(DANGEROUS, part, f"{name} -N names the file it writes after the name stored in the archive, not the "
+                                "command line (it may be a protected file)")
     for w in r.operands:
         sc.read(w, part, st, f"{name} reads")
         if not spelled & {"-k", "--keep"}:
@@ -610,19 +663,41 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
 
 def _wget(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
+    """wget saves each URL under its last segment (`--default-page` for a URL ending in `/`), under
+    HOST/PATH with `-x` (PATH alone with `-nH`), below `-P`; URLs read from a file (`-i`) save under names
+    the line does not show."""
     _base(p, name, part, st)
-    if any(parsed.spelled in ("-O", "--output-document") or parsed.spelled.startswith("--output-doc")
-           for parsed in r.options) or any(parsed.spelled == "--spider" for parsed in r.options):
+    given = {o.name for parsed in r.options for o in parsed.options}
+    if given & {"--output-document", "--spider"}:
+        return
+    if "--input-file" in given:
+        st.add(DANGEROUS, part, "wget -i saves the URLs listed in a file, under names the line does not show")
+        return
+    if given & {"--cut-dirs", "--protocol-directories"}:
+        st.add(DANGEROUS, part, "wget --cut-dirs/--protocol-directories choose directories the classifier does "
+                                "not follow")
         return
     dirs = r.values("writedir")
     base = dirs[0].text if dirs and dirs[0].literal else ""
+    pages = [v for parsed in r.options if "--default-page" in parsed.options[0].names and parsed.value is not None
+             for v in [parsed.value]]
+    tree = "--force-directories" in given and "--no-directories" not in given
     for u in r.operands:
-        if not u.literal:
+        if not u.literal or any(not v.literal for v in pages):
             st.add(DANGEROUS, part, f"wget saves under a name computed at run time ({u.source})")
             continue
         leaf = _url_leaf(u.text)
-        sc.target(Word(posixpath.join(base, leaf) if base else leaf, u.source), part, st, "wget saves")
-        if any(parsed.spelled in ("-r", "--recursive", "-m", "--mirror", "-x") for parsed in r.options):
+        if leaf == "index.html" and pages:
+            leaf = pages[-1].text
+        local = leaf
+        if tree:
+            host, _, path = u.text.split("://", 1)[-1].partition("/")
+            path = path.split("?", 1)[0].split("#", 1)[0]
+            path = posixpath.join(posixpath.dirname("/" + path).lstrip("/"), leaf)
+            local = path if "--no-host-directories" in given else posixpath.join(host, path)
+        sc.target(Word(posixpath.join(base, local) if base else local, u.source), part, st, "wget saves",
+                  replaces=tree)
+        if given & {"--recursive", "--mirror", "--force-directories"}:
             st.add(MUTATING, part, "wget saves a tree of files named by the server")
 
 
@@ -638,13 +713,31 @@ _SSH_SAFE_OPTIONS = frozenset({
 
 
 def _ssh_options(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
-    for v in r.values("ssh-option"):
-        key = v.text.split("=", 1)[0].split()[0].lower() if v.literal and v.text.strip() else ""
+    """`-o Key=Value` options: harmless keys only; the files some of them name are read or written."""
+    options = [_ssh_option(v) for v in r.values("ssh-option")]
+    master = any(k == "controlmaster" and v.lower() not in ("no", "") for k, v, _ in options)
+    for key, value, v in options:
         if key not in _SSH_SAFE_OPTIONS:
             st.add(DANGEROUS, part, f"{name} -o {v.source}: an option that can run a local command or is not "
                                     "known to be harmless")
         elif key == "identityfile":
-            sc.read(Word(v.text.split("=", 1)[-1].split(None, 1)[-1], v.source), part, st, f"{name} uses the key")
+            sc.read(Word(value, v.source), part, st, f"{name} uses the key")
+        elif key == "userknownhostsfile":
+            for path in value.split():
+                sc.target(Word(path, v.source), part, st, f"{name} records host keys in")
+        elif key == "controlpath" and master and value.lower() != "none":
+            sc.target(Word(value, v.source, dynamic="a path with %-tokens ssh expands" if "%" in value else None),
+                      part, st, f"{name} creates its control socket at")
+
+
+def _ssh_option(v: Word) -> tuple[str, str, Word]:
+    """(key in lower case, value, the word) of an ssh_config option written `Key=Value` or `Key Value`."""
+    if not v.literal or not v.text.strip():
+        return "", "", v
+    m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=\s*|\s+)?(.*)$", v.text, re.S)
+    if m is None:
+        return "", "", v
+    return m.group(1).lower(), m.group(2).strip(), v
 
 
 def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -702,6 +795,10 @@ def _is_remote(w: Word) -> bool:
 def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
             depth: int) -> None:
     _base(p, name, part, st)
+    given = {o.name for parsed in r.options for o in parsed.options}
+    if "--download" in given and "--output" not in given:
+        st.add(DANGEROUS, part, f"{name} --download saves under the name the server sends (Content-Disposition), "
+                                "which may be a protected file")
     for w in r.operands[1:]:
         if w.literal and ("@" in w.text or "=@" in w.text or ":=@" in w.text):
             sc.read(Word(w.text.split("@", 1)[1], w.source), part, st, f"{name} sends the file")
@@ -715,7 +812,8 @@ from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handl
 
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
-    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
+    "uniq": _second_operand_written, "date": _date, "arch": _arch,
+    "hostname": _sets_with_operands("sets the host name"), "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
     "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
     "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,

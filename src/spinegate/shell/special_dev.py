@@ -461,7 +461,7 @@ _PIP_INSTALL_FLAGS = frozenset({"-U", "--upgrade", "--user", "-q", "--quiet", "-
                                 "--root-user-action", "--timeout", "--retries", "--no-build-isolation",
                                 "--compile", "--no-compile", "-qq", "-qqq", "-vv", "--report"})
 _PIP_VALUE_FLAGS = frozenset({"--upgrade-strategy", "--only-binary", "--progress-bar", "--root-user-action",
-                              "--timeout", "--retries", "--report"})
+                              "--timeout", "--retries"})
 
 
 def _pip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -498,9 +498,14 @@ def _pip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
         while j < len(rest):
             t = rest[j]
             key = t.split("=", 1)[0]
-            if key in ("-t", "--target", "-d", "--dest", "--prefix", "--root", "--src", "-w", "--wheel-dir"):
+            if key in ("-t", "--target", "-d", "--dest", "--prefix", "--root", "--src", "-w", "--wheel-dir",
+                       "--report"):
                 value = rest[j + 1] if "=" not in t and j + 1 < len(rest) else t.split("=", 1)[-1]
-                sc.target(Word(value, value), part, st, f"{name} {sub} writes into")
+                if key == "--report":
+                    if value != "-":  # `--report -` prints the report
+                        sc.target(Word(value, value), part, st, f"{name} {sub} --report writes")
+                else:
+                    sc.target(Word(value, value), part, st, f"{name} {sub} writes into", replaces=True)
                 j += 1 if "=" in t else 2
                 continue
             if key in _PIP_VALUE_FLAGS:
@@ -545,6 +550,28 @@ _NPM_COMMANDS = {
 }
 
 
+# Options of npm, yarn and pnpm that change nothing but what is installed, where from, and how it is shown.
+_NODE_PM_FLAGS = frozenset({
+    "-D", "--save-dev", "-P", "--save-prod", "-O", "--save-optional", "-E", "--save-exact", "-B", "--save-bundle",
+    "--no-save", "--save", "-S", "--save-peer", "--legacy-peer-deps", "--strict-peer-deps", "--force", "-f",
+    "--no-audit", "--audit", "--no-fund", "--fund", "--silent", "-s", "--quiet", "-q", "--verbose", "-d", "-dd",
+    "--loglevel", "--dry-run", "--package-lock-only", "--no-package-lock", "--prefer-offline", "--prefer-online",
+    "--offline", "--production", "--global-style", "--install-strategy", "--omit", "--include", "--workspaces",
+    "-ws", "--workspace", "-w", "--include-workspace-root", "--json", "--parseable", "-p", "--long", "-l",
+    "--all", "-a", "--depth", "--no-bin-links", "--no-optional", "--foreground-scripts", "--ignore-scripts",
+    "--no-update-notifier", "--progress", "--no-progress", "--color", "--no-color", "--frozen-lockfile",
+    "--immutable", "--pure-lockfile", "--prefer-frozen-lockfile", "--no-frozen-lockfile", "--shamefully-hoist",
+    "--strict-peer-dependencies", "--filter", "-r", "--recursive", "--dev", "--prod", "--exact", "--tilde",
+    "--peer", "--optional", "--check-files", "--non-interactive", "--no-lockfile", "--network-timeout",
+    "--registry", "--tag", "-g", "--global", "--prefix", "--version", "-v", "-V", "--help", "-h", "--yes", "-y",
+    "--lockfile-only", "--fix-lockfile", "--ignore-engines", "--ignore-optional", "--ignore-platform",
+    "--production=false", "--save-prefix", "--audit-level", "--omit-lockfile-registry-resolved",
+})
+# A dependency fetched with git (git URLs, github:/gitlab:/bitbucket: and `owner/repo` shorthands).
+_GIT_SPEC = re.compile(r"^(git(\+[a-z]+)?:|git@|github:|gitlab:|bitbucket:|gist:|https?://.*\.git(#.*)?$|"
+                       r"[A-Za-z0-9][\w.-]*/[\w.-]+(#.*)?$)")
+
+
 def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
              depth: int) -> None:
     texts = _literal_texts(name, r, part, st)
@@ -559,7 +586,24 @@ def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
     for i, t in enumerate(texts):
         if t.split("=", 1)[0] == "--prefix":
             value = texts[i + 1] if "=" not in t and i + 1 < len(texts) else t.split("=", 1)[-1]
-            sc.target(Word(value, value), part, st, f"{name} --prefix writes into")
+            sc.target(Word(value, value), part, st, f"{name} --prefix writes into", replaces=True)
+    for t in texts:
+        key, eq, value = t.partition("=")
+        if not t.startswith("-") or t == "-":
+            continue
+        if key == "--ignore-scripts" and eq and value != "true":
+            st.add(DANGEROUS, part, f"{name} {t} runs the packages' install scripts")
+            return
+        if key not in _NODE_PM_FLAGS:
+            st.add(DANGEROUS, part, f"{name} {t} is not an option the classifier knows to be harmless (--git, "
+                                    "--script-shell, --userconfig and --node-options run or configure programs)")
+            return
+    if sub == "audit" and "fix" in subs[1:]:
+        sub = "install"  # audit fix installs the fixed versions (and runs their scripts)
+    if sub in ("install", "i", "add", "ci", "update", "up", "upgrade") and any(
+            _GIT_SPEC.match(t) for t in subs[1:]):
+        st.add(DANGEROUS, part, f"{name} {sub} of a git dependency builds it with its prepare script")
+        return
     if sub == "config" or sub == "c":
         action = subs[1] if len(subs) > 1 else ""
         if action in ("get", "list", "ls"):
@@ -603,9 +647,33 @@ def _go(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, s
         st.add(DANGEROUS, part, f"go {sub} builds or runs code (cgo, generators, tests, tool flags)")
 
 
+# cargo options that change neither what runs nor which configuration is read (`--config`, `-Z`, `+toolchain`,
+# `--target-dir` and the rest are not here: `--config build.rustc-wrapper=...` runs a program even for metadata).
+_CARGO_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "--verbose", "--color", "--frozen", "--locked", "--offline",
+                          "--manifest-path", "--format-version", "--no-deps", "--all-features", "--no-default-features",
+                          "--features", "-F", "--workspace", "--package", "-p", "--depth", "--prefix", "--edges",
+                          "-e", "--invert", "-i", "--duplicates", "-d", "--charset", "--limit", "--registry", "--index",
+                          "--dev", "--build", "--optional", "--dry-run", "--rename", "--aggressive", "--precise",
+                          "--recursive", "--help", "-h", "--version", "-V", "--list"})
+
+
 def _cargo(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
-    sub, _ = _subcommand(r)
+    sub, texts = _subcommand(r)
+    if not r.raw:
+        st.add(SAFE, part, "cargo without a command prints its help")
+        return
+    if sub == "?":
+        st.add(DANGEROUS, part, "cargo with a word computed at run time")
+        return
+    for t in texts:
+        if t == "--":
+            break
+        if t.startswith("+") or (t.startswith("-") and t.split("=", 1)[0] not in _CARGO_FLAGS):
+            st.add(DANGEROUS, part, f"cargo {t} is not an option the classifier knows to be harmless (--config, -Z "
+                                    "and +toolchain choose what runs)")
+            return
+    sub = next((t for t in texts if not t.startswith("-")), sub)
     if sub in ("--version", "-V", "version", "help", "--help", "-h", "--list"):
         st.add(SAFE, part, "cargo only prints information")
     elif sub in ("fetch", "search", "add", "remove", "update", "tree", "metadata", "generate-lockfile", "info"):

@@ -11,7 +11,7 @@ value is a file read; `write`/`writedir` value is written; `exec`/`sh`/
 
 from __future__ import annotations
 
-from ..model import MUTATING, NETWORK, SAFE, prog
+from ..model import DANGEROUS, MUTATING, NETWORK, SAFE, prog
 
 _HV = "--help --version"
 
@@ -190,11 +190,24 @@ INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
 SYSINFO = prog(SAFE, "prints information", None, operands="data")
+ARCH = prog(SAFE, "prints the machine architecture", None, operands="data", handler="arch")
+HOSTNAME = prog(SAFE, "prints the host name", "-a|--alias -A|--all-fqdns -b|--boot:danger -d|--domain "
+                "-f|--fqdn|--long -F|--file=:danger -i|--ip-address -I|--all-ip-addresses -s|--short -y|--yp|--nis "
+                "-V|--version -h|--help", operands="data", handler="hostname")
+EXPAND = prog(SAFE, "converts tabs to spaces", "-i|--initial -t|--tabs= " + _HV, numeric="")
+UNEXPAND = prog(SAFE, "converts spaces to tabs", "-a|--all --first-only -t|--tabs= " + _HV, numeric="")
+NUMFMT = prog(SAFE, "formats numbers", "--debug -d|--delimiter= --field= --format= --from= --from-unit= "
+              "--grouping --header? --invalid= --padding= --round= --suffix= --to= --to-unit= -z|--zero-terminated "
+              + _HV, operands="data")
+TSORT = prog(SAFE, "sorts a graph", _HV)
+FACTOR = prog(SAFE, "factors numbers", _HV, operands="data")
+LOOK = prog(SAFE, "prints lines starting with a string", "-a|--alternative -b|--binary -d|--alphanum "
+            "-f|--ignore-case -t|--terminate= " + _HV, operands="pattern-read")
 JQ = prog(SAFE, "filters JSON", "-n|--null-input -R|--raw-input -s|--slurp -c|--compact-output "
           "-r|--raw-output -j|--join-output -a|--ascii-output -S|--sort-keys -C|--color-output "
           "-M|--monochrome-output --tab --indent= --unbuffered --stream --stream-errors --seq "
-          "-e|--exit-status -f|--from-file=:read -L=:read --arg= --argjson= --slurpfile= --rawfile= "
-          "--args --jsonargs --raw-output0 -h|--help -V|--version --build-configuration", handler="jq")
+          "-e|--exit-status -f|--from-file=:read -L=:read --arg== --argjson== --slurpfile==:read "
+          "--rawfile==:read --args --jsonargs --raw-output0 -h|--help -V|--version --build-configuration", handler="jq")
 NPROC = prog(SAFE, "prints the number of processors", "--all --ignore= " + _HV, operands="none")
 
 # -- text programs with a program text of their own ---------------------------------------
@@ -446,10 +459,11 @@ SSH = prog(NETWORK, "opens a remote shell",
            "-R= -S=:write -W= -w=", permute=False, operands="data", handler="ssh")
 SCP = prog(NETWORK, "copies over the network",
            "-3 -4 -6 -A -B -C -O -p -q -R -r -s -T -v -c= -D=:exec -F=:config -i=:read -J= -l= -o=:ssh-option "
-           "-P= -S=:exec -X=", operands="data", handler="remote-copy")
-SFTP = prog(NETWORK, "transfers over the network",
+           "-P= -S=:exec -X=", operands="data", handler="remote-copy", permute=False)
+# sftp reads commands (a batch file, or its input), and `!command` runs a local shell command.
+SFTP = prog(DANGEROUS, "reads commands from a batch file or its input, which run local shell commands with !",
             "-4 -6 -A -a -C -f -N -p -q -r -v -B= -b=:read -c= -D=:exec -F=:config -i=:read -J= -l= "
-            "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data")
+            "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data", permute=False)
 RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive:recursive "
              "--no-OPTION -r|--recursive -R|--relative --no-implied-dirs -b|--backup --backup-dir=:writedir "
@@ -484,6 +498,8 @@ NC = prog(NETWORK, "opens network connections",
           "-o=:write -P= -p= -q= -s= -T= -V= -w= -X= -x= --exec=:danger --sh-exec=:danger --lua-exec=:danger "
           "-L= -G= -g=", operands="data")
 DNS = prog(NETWORK, "queries a remote service", None, operands="data")
+DIG = prog(NETWORK, "queries DNS", "-4 -6 -b= -c= -f=:read -h -i -k=:read -m -p= -q= -r -t= -u -v -x= -y=",
+           operands="data", plus="")
 HTTPIE = prog(NETWORK, "makes HTTP requests", "-o|--output=:write -d|--download -c|--continue -f|--form -j|--json "
               "-b|--body -h|--headers -v|--verbose -p|--print= -a|--auth= -A|--auth-type= --session=:write "
               "--session-read-only=:read --offline --follow -F --max-redirects= --timeout= --verify= --cert=:read "
