@@ -333,6 +333,26 @@ def _flagged(letters: str, danger: str, safe: str) -> Builtin:
     return handle
 
 
+def _history(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+    """history: lists, or (-a, -w) writes the history to a file, (-r, -n) reads one, (-c, -d, -s, -p) edits
+    or expands entries in memory."""
+    letters = "".join(w.text[1:] for w in args if w.literal and w.text.startswith("-") and w.text != "-")
+    files = [w for w in args if not (w.literal and w.text.startswith("-"))]
+    if any(not w.literal for w in args) or set(letters) - set("cdanrwsp"):
+        st.add(DANGEROUS, part, f"{name} with an option computed at run time or not known")
+        return
+    if set(letters) & set("aw"):
+        for w in files[:1]:
+            sc.target(w, part, st, f"{name} -{letters} writes the history to")
+        st.add(MUTATING, part, f"{name} -{letters} writes the history file")
+    elif set(letters) & set("rn"):
+        for w in files[:1]:
+            sc.read(w, part, st, f"{name} -{letters} reads")
+        st.add(SAFE, part, f"{name} -{letters} reads history into the shell")
+    else:
+        st.add(SAFE, part, f"{name} lists or edits the history in memory")
+
+
 def _umask(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
     if all(w.literal and w.text in ("-S", "-p") for w in args):
         st.add(SAFE, part, "umask prints the file mode mask")
@@ -368,7 +388,7 @@ BUILTINS: dict[str, Builtin] = {
     "fc": _dangerous("runs commands from the history"), "bind": _dangerous("binds keys to commands"),
     "kill": _dangerous("signals processes"),
     "enable": _only_listing("loads or disables builtins, which changes what names mean", "aps"),
-    "history": _only_listing("changes or writes the history"),
+    "history": _history,
     "read": _read, "mapfile": _mapfile, "readarray": _mapfile, "getopts": _getopts, "let": _let,
     "declare": _declare, "typeset": _declare, "local": _declare, "export": _declare, "readonly": _declare,
     "set": _set, "shopt": _shopt, "alias": _alias, "umask": _umask, "test": _test,

@@ -374,9 +374,19 @@ class ShellClassifier:
         """`NAME=value`, alone or before a command (`scoped_to`: that command's name)."""
         name_node = node.child_by_field_name("name")
         name = src.text_of(name_node) if name_node is not None else ""
+        st.add(SAFE, _span(src, node), f"sets the shell variable {name}")
         if not (name == "IFS" and scoped_to in _FIELD_SPLITTERS):
             # `IFS=, read -r a b` only changes how that read splits its line
             self.assigns(name, _span(src, node), st)
+        value = node.child_by_field_name("value")
+        if value is not None and value.type == "array":
+            # `a=([EXPR]=v)`: an indexed array's subscripts are evaluated arithmetically, and a variable
+            # named there has its value evaluated too (an array subscript in it runs commands)
+            for element in value.children:
+                text = src.text_of(element)
+                if text.startswith("[") and "]=" in text and not _harmless_subscript(text[1:text.index("]=")]):
+                    st.add(DANGEROUS, _span(src, node), f"the subscript in {text[:40]} is evaluated "
+                                                        "arithmetically and can run commands")
         for child in node.children:
             if child is not name_node and child.is_named:
                 self.substitutions(child, src, st, depth)
@@ -469,6 +479,27 @@ class ShellClassifier:
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else (st.cwd[:1] if absolute else st.cwd)
         for base in bases:
             self._target_from(raw, base, part, st, verb, delete, replaces)
+
+    def prefix_target(self, prefix: Word, part: str, st: State, verb: str, sample: str = "00") -> None:
+        """Files named PREFIX followed by text the program chooses (split, csplit -f, patch -B).
+
+        The chosen text may be empty or anything (`csplit -b '%.0d.json'` writes PREFIX.json), so
+        PREFIX* is matched against the restricted and protected patterns; PREFIX plus a sample
+        suffix stands for the files written otherwise.
+        """
+        if prefix.literal:
+            for base in ((None,) if st.cwd is None else st.cwd):
+                try:
+                    pattern = self.paths.normalise_glob(prefix.text.replace("[", "?") + "*", base)
+                except PathError as exc:
+                    st.add(DANGEROUS, part, f"{verb} something that is not a path: {exc}")
+                    return
+                hit = self.paths.restricted_match(pattern, glob=True)
+                if hit is not None:
+                    st.add(RESTRICTED, part, f"{verb} {prefix.text}, and such a name may match restricted or "
+                                             f"protected pattern {hit!r}")
+                    return
+        self.target(Word(prefix.text + sample, prefix.source, prefix.dynamic, prefix.glob), part, st, verb)
 
     def _glob_target(self, word: Word, part: str, st: State, verb: str) -> None:
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else st.cwd
@@ -787,9 +818,12 @@ class ShellClassifier:
             else:
                 st.add(SAFE, part, f"{name} {spelled} runs a command line")
                 self.parse_line(value.text, st, depth + 1)
-        elif role in ("write", "write-prefix"):
+        elif role == "write":
             if value is not None:
                 self.target(value, part, st, f"{name} {spelled} writes")
+        elif role == "write-prefix":
+            if value is not None:
+                self.prefix_target(value, part, st, f"{name} {spelled} writes files starting with")
         elif role == "writedir":
             if value is not None:
                 self.target(value, part, st, f"{name} {spelled} writes into")
@@ -798,6 +832,14 @@ class ShellClassifier:
                 self.read(value, part, st, f"{name} {spelled} reads")
         elif role == "chdir":
             st.cwd = None  # relative paths are now relative to a directory the line chose
+        elif role == "git-dir":
+            # git reads the configuration of the repository it is pointed at (core.fsmonitor, diff.external,
+            # core.pager run commands): only a `.git` directory's configuration is protected from the agent
+            if value is None or not value.literal or posixpath.basename(
+                    posixpath.normpath(value.text)) != ".git":
+                st.add(DANGEROUS, part, f"{name} {spelled} uses the configuration of a repository the line names, "
+                                        "which can run commands")
+            st.cwd = None
         elif role == "assign":
             if value is not None:
                 self.assigns(value.text if value.dynamic is None else "$?", part, st, via=f"{name} {spelled}")
@@ -958,6 +1000,12 @@ def _opaque(args: list[Word]) -> ParseResult:
             continue
         r.operands.append(w)
     return r
+
+
+def _harmless_subscript(text: str) -> bool:
+    """A subscript that evaluates to itself: digits, signs and blanks, or `@`/`*`."""
+    t = text.strip()
+    return t in ("@", "*") or all(c.isdigit() or c in " -+" for c in t)
 
 
 def _redirect_words(node: Node) -> list[Node]:

@@ -450,8 +450,7 @@ def _split(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     if ops:
         sc.read(ops[0], part, st, "split reads")
     prefix = ops[1] if len(ops) >= 2 else Word("x", "x")
-    sc.target(Word(prefix.text + "aa", prefix.source, prefix.dynamic, prefix.glob), part, st,
-              "split writes files starting with")
+    sc.prefix_target(prefix, part, st, "split writes files starting with", sample="aa")
 
 
 def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,

@@ -110,6 +110,10 @@ def _git_stash(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
     elif any(parsed.spelled in ("-a", "--all") for parsed in r.options):
         st.add(RESTRICTED, part, f"{name} --all moves ignored files away, which include the gate's receipt logs "
                                  "and the agent hosts' local settings")
+    elif any(parsed.spelled in ("-u", "--include-untracked") or parsed.spelled.startswith("--include-u")
+             for parsed in r.options):
+        st.add(RESTRICTED, part, f"{name} -u moves untracked files away, which may include the gate's files and "
+                                 "the agent hosts' local settings (as git clean deletes them)")
     elif sub in ("", "push", "save", "pop", "apply", "branch", "create", "store"):
         st.add(MUTATING, part, f"{name} {sub or 'push'} changes the working tree")
     else:
@@ -209,7 +213,7 @@ def _git_mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
             depth: int) -> None:
     _base(p, name, part, st)
     if len(r.operands) >= 2:
-        sc.target(r.operands[-1], part, st, "git mv writes")
+        sc.target(r.operands[-1], part, st, "git mv writes", replaces=True)
         for w in r.operands[:-1]:
             sc.target(w, part, st, "git mv moves away", delete=True)
     r.operands = []
@@ -232,7 +236,7 @@ def _git_worktree(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     elif sub == "add":
         _base(p, name, part, st)
         if len(ops) >= 2:
-            sc.target(ops[1], part, st, "git worktree checks out into")
+            sc.target(ops[-1] if len(ops) == 2 else ops[1], part, st, "git worktree checks out into", replaces=True)
     elif sub in ("remove", "prune"):
         st.add(DANGEROUS, part, f"{name} {sub} deletes a working tree")
         for w in ops[1:2]:
@@ -378,11 +382,11 @@ def _git_clone(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
         i += 1
     _base(p, name, part, st)
     if len(operands) >= 2:
-        sc.target(operands[1], part, st, "git clone clones into")
+        sc.target(operands[1], part, st, "git clone clones into", replaces=True)
     elif operands:
         leaf = _url_leaf(operands[0].text)
         if leaf and leaf not in (".", ".."):
-            sc.target(Word(leaf, operands[0].source), part, st, "git clone clones into")
+            sc.target(Word(leaf, operands[0].source), part, st, "git clone clones into", replaces=True)
 
 
 def _git_submodule(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -405,7 +409,7 @@ def _git_submodule(sc: ShellClassifier, p: Program, name: str, r: ParseResult, p
             st.add(DANGEROUS, part, f"{name} {sub} with options that set configuration")
         st.add(NETWORK, part, f"{name} {sub} clones submodules (their .gitmodules may run update commands)")
         if sub == "add" and len(subs) >= 3:
-            sc.target(Word(subs[-1], subs[-1]), part, st, "git submodule clones into")
+            sc.target(Word(subs[-1], subs[-1]), part, st, "git submodule clones into", replaces=True)
     else:
         st.add(DANGEROUS, part, f"{name} {sub} is not a submodule sub-command the classifier knows")
 
@@ -444,6 +448,44 @@ def _git_checkout(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     for w in r.operands:
         sc.target(w, part, st, "git checkout may restore")
     r.operands = []
+
+
+def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+              depth: int) -> None:
+    """git show/log/diff/blame/grep/cat-file/archive print file contents from the repository: an operand
+    `REV:PATH` (or `:PATH`, the index) and every pathspec name a file whose content is printed, and a secret
+    committed to history is a secret still. `-L RANGE:FILE` names one too."""
+    _base(p, name, part, st)
+    operands = list(r.operands)
+    if name.endswith("grep") and operands and not (r.has("pattern") or r.has("read") or r.has("pattern-read")):
+        operands = operands[1:]  # the pattern
+    recursive = name.endswith("grep")
+    for w in operands:
+        if not w.literal:
+            if w.dynamic is not None:
+                st.add(DANGEROUS, part, f"{name} reads a revision or path computed at run time ({w.source})")
+            continue
+        sc.read(_pathspec(w), part, st, f"{name} prints", recursive=recursive)
+    for parsed in r.options:
+        if parsed.value is not None and parsed.value.literal and "-L" in parsed.options[0].names and \
+                ":" in parsed.value.text:
+            path = parsed.value.text.rpartition(":")[2]
+            sc.read(Word(path, parsed.value.source), part, st, f"{name} -L prints")
+    r.operands = [] if not r.has("readops") else r.operands
+
+
+def _pathspec(w: Word) -> Word:
+    """The path a git operand names: `REV:PATH`, `:PATH`, `:N:PATH` (a stage), `:(magic)PATH` or a pathspec,
+    whose `*`, `?` and `[` git matches itself."""
+    text = w.text
+    if text.startswith(":("):
+        text = text.partition(")")[2]
+    elif ":" in text:
+        text = text.split(":", 1)[1]
+        if text[:1].isdigit() and text[1:2] == ":":
+            text = text[2:]
+    text = text.lstrip("!^") if w.text.startswith((":!", ":^")) else text
+    return Word(text or ".", w.source, glob=any(c in text for c in "*?["))
 
 
 # -- package managers -----------------------------------------------------------------------
@@ -717,7 +759,7 @@ DEV_HANDLERS: dict[str, Handler] = {
     "git-mv": _git_mv, "git-init": _git_init, "git-worktree": _git_worktree, "git-reflog": _git_reflog,
     "git-format-patch": _git_format_patch, "git-clean": _git_clean, "git-remote-op": _git_remote_op,
     "git-push": _git_push, "git-clone": _git_clone, "git-submodule": _git_submodule, "git-bisect": _git_bisect,
-    "git-checkout": _git_checkout, "git-apply": _git_apply, "pip": _pip, "node-pm": _node_pm, "go": _go,
+    "git-checkout": _git_checkout, "git-apply": _git_apply, "git-read": _git_read, "pip": _pip, "node-pm": _node_pm, "go": _go,
     "cargo": _cargo, "uv": _uv,
     "gem": _simple_pm(frozenset({"list", "help", "env", "which", "contents"}),
                       frozenset({"search", "fetch", "info", "specification", "outdated"})),
