@@ -100,8 +100,11 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     ".config/github-copilot/", ".wakatime.cfg", ".mozilla/", ".config/google-chrome/", ".config/chromium/",
     ".config/BraveSoftware/", "Library/Application Support/Google/Chrome/", "logins.json", "key4.db",
     "*_rsa", "*_dsa", "*_ecdsa", "*_ed25519", "*_key", "*_token", "*.token",
+    ".authinfo", ".Xauthority", ".m2/settings-security.xml", ".nuget/NuGet/NuGet.Config", ".dbt/profiles.yml",
+    ".databrickscfg", ".snowsql/", ".config/doctl/", ".config/hcloud/", ".oci/", ".config/ngrok/", ".ngrok2/",
+    ".msmtprc", ".fetchmailrc", ".muttrc", ".bundle/config", ".config/fish/fish_variables",
     # shell and REPL histories hold the tokens people typed
-    ".*_history", "*_history", ".history", ".histfile",
+    ".*_history", "*_history", ".history", ".histfile", ".viminfo", ".lesshst",
     "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
     "/etc/ssh/", "/proc/*/environ", "/proc/self/", "/proc/thread-self/", "/proc/*/mem", "/proc/kcore",
     "/dev/mem", "/dev/kmem", "/dev/sd*", "/dev/nvme*",
@@ -262,7 +265,7 @@ class PathPolicy:
     # -- matching ---------------------------------------------------------------------
 
     def _parts(self, normalised: str) -> tuple[str, list[str]]:
-        folded = normalised.casefold()
+        folded = _without_ignorables(normalised.casefold())
         # Below the base directory only the components under it count, so a
         # project that happens to live in, say, ~/secrets/app is still usable.
         base = self.base_dir.casefold().rstrip("/")
@@ -287,7 +290,7 @@ class PathPolicy:
 
     def protected_match(self, normalised: str, *, glob: bool = False) -> str | None:
         """The protected pattern or gate file `normalised` is (or may be, for a glob), or None."""
-        folded = normalised.casefold()
+        folded = _without_ignorables(normalised.casefold())
         for f in self.protected_files:
             if (_overlap(folded, f.casefold()) if glob else folded == f.casefold()):
                 return f
@@ -368,6 +371,15 @@ class PathPolicy:
         if roots is None:
             return self.writable_roots
         return tuple(self.normalise(r) for r in roots)
+
+
+# Code points HFS+ ignores in file names (the list git checks for `.git` spoofing): `.g\u200cit` is `.git`
+# there. They are removed before matching on every platform: matching more is the safe direction.
+_IGNORABLE = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def _without_ignorables(text: str) -> str:
+    return text.translate(_IGNORABLE) if any(ord(c) >= 0x200C for c in text) else text
 
 
 def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:

@@ -737,9 +737,8 @@ class ShellClassifier:
                 st.add(p.effect, part, f"{name} {p.why}")
             self.operands(p, name, r, part, st, depth)
         finally:
-            if saved_cwd is not None and st.cwd is None and any(
-                    o.role == "chdir" for parsed in r.options for o in parsed.options):
-                st.cwd = saved_cwd
+            if any(o.role == "chdir" for parsed in r.options for o in parsed.options):
+                st.cwd = saved_cwd  # the option changed the directory of this program only
 
     def _subcommand(self, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
         if not r.rest:
@@ -771,7 +770,9 @@ class ShellClassifier:
             worst, why = self._worst_option(p, r)
             for w in r.uncertain[:1]:
                 st.add(worst, part, f"{name}: the word {w.source} may be any option ({why})")
-        for parsed in r.options:
+        # a change of directory (`patch -d`, `git -C`) applies before the program opens anything
+        ordered = sorted(r.options, key=lambda parsed: not any(o.role == "chdir" for o in parsed.options))
+        for parsed in ordered:
             for opt in parsed.options:
                 self._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)
 
@@ -831,7 +832,7 @@ class ShellClassifier:
             if value is not None:
                 self.read(value, part, st, f"{name} {spelled} reads")
         elif role == "chdir":
-            st.cwd = None  # relative paths are now relative to a directory the line chose
+            self.enter_dir(value, st)  # the program's relative paths are relative to this directory
         elif role == "git-dir":
             # git reads the configuration of the repository it is pointed at (core.fsmonitor, diff.external,
             # core.pager run commands): only a `.git` directory's configuration is protected from the agent
@@ -839,7 +840,6 @@ class ShellClassifier:
                     posixpath.normpath(value.text)) != ".git":
                 st.add(DANGEROUS, part, f"{name} {spelled} uses the configuration of a repository the line names, "
                                         "which can run commands")
-            st.cwd = None
         elif role == "assign":
             if value is not None:
                 self.assigns(value.text if value.dynamic is None else "$?", part, st, via=f"{name} {spelled}")
@@ -955,6 +955,20 @@ class ShellClassifier:
                                     "into")
 
     # -- working directory ----------------------------------------------------------------------
+
+    def enter_dir(self, directory: Word | None, st: State) -> None:
+        """Follow a program's own change of directory (`git -C DIR`, `env -C DIR`, `tar -C DIR`)."""
+        if directory is None or not directory.literal:
+            st.cwd = None
+            return
+        absolute = directory.text.startswith(("/", "~"))
+        try:
+            if absolute:
+                st.cwd = (self.paths.normalise(directory.text),)
+            elif st.cwd is not None:
+                st.cwd = tuple(dict.fromkeys(self.paths.normalise(directory.text, c) for c in st.cwd))
+        except PathError:
+            st.cwd = None
 
     def cd(self, name: str, args: list[Word], part: str, st: State) -> None:
         """Follow the working directory, so later relative paths resolve where the shell would use them.

@@ -45,10 +45,18 @@ def env(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, 
     r = parse(g, args)
     for unknown in r.unknown:
         st.add(DANGEROUS, part, f"env: {unknown} is not an option the classifier knows to be harmless")
+    saved = st.cwd
+    try:
+        _env(sc, r, part, st, depth)
+    finally:
+        st.cwd = saved  # env -C changes the directory of the program it runs only
+
+
+def _env(sc: ShellClassifier, r: ParseResult, part: str, st: State, depth: int) -> None:
     for parsed in r.options:
         opt = parsed.options[0]
         if opt.role == "chdir":
-            st.cwd = None
+            sc.enter_dir(parsed.value, st)
         elif opt.role == "sh":
             if parsed.value is None or not parsed.value.literal:
                 st.add(DANGEROUS, part, "env -S runs a command string computed at run time")
@@ -541,8 +549,14 @@ def _tar(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
         st.add(MUTATING, part, "tar creates or changes an archive")
         for f in files:
             sc.target(f, part, st, "tar writes the archive")
-        for w in r.operands:
-            sc.read(w, part, st, "tar reads", recursive=True)
+        saved = st.cwd
+        try:
+            for d in r.values("writedir")[-1:]:
+                sc.enter_dir(d, st)  # `tar -C DIR -c .` archives DIR
+            for w in r.operands:
+                sc.read(w, part, st, "tar reads", recursive=True)
+        finally:
+            st.cwd = saved
     elif extract:
         st.add(DANGEROUS, part, "tar extracts files named inside the archive, not on the command line (they may "
                                 "include protected files such as .git/hooks/)")

@@ -105,6 +105,9 @@ def _git_stash(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
         st.add(DANGEROUS, part, f"{name} sub-command computed at run time")
     elif sub in ("list", "show"):
         st.add(SAFE, part, f"{name} {sub} only reads")
+        for w in r.operands[1:]:  # `stash show -p STASH -- PATH` prints the stashed content of PATH
+            if w.literal:
+                sc.read(_pathspec(w), part, st, f"{name} {sub} prints")
     elif sub in ("drop", "clear"):
         st.add(DANGEROUS, part, f"{name} {sub} discards stashed work")
     elif any(parsed.spelled in ("-a", "--all") for parsed in r.options):
@@ -262,6 +265,9 @@ def _git_reflog(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part
 def _git_format_patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                       depth: int) -> None:
     _base(p, name, part, st)
+    for w in r.operands:  # the patches hold the content of the paths they cover
+        if w.literal:
+            sc.read(_pathspec(w), part, st, f"{name} prints")
     if not r.values("writedir") and not any(parsed.spelled == "--stdout" for parsed in r.options):
         sc.target(Word("0001-patch.patch", "0001-*.patch"), part, st, "git format-patch writes")
 

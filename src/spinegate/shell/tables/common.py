@@ -296,7 +296,7 @@ INSTALL = prog(MUTATING, "installs files", "--backup? -b -c -C|--compare -d|--di
                "-g|--group= -m|--mode= -o|--owner= -p|--preserve-timestamps -s|--strip "
                "--strip-program=:exec -S|--suffix=:backup-suffix -t|--target-directory=:target "
                "-T|--no-target-directory "
-               "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l= " + _HV, operands="copy")
+               "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l=:link " + _HV, operands="copy")
 TEE = prog(MUTATING, "writes its input to files", "-a|--append -i|--ignore-interrupts -p --output-error? "
            + _HV, operands="write")
 RMDIR = prog(MUTATING, "removes empty directories", "--ignore-fail-on-non-empty -p|--parents -v|--verbose "
