@@ -511,9 +511,23 @@ def _tokens(glob: str) -> list[str]:
 def _compatible(x: str, y: str, first: bool) -> bool:
     if first and "." in (x, y) and (x in ("?",) or x.startswith("[")):
         return False  # ? and [..] do not match a leading dot either
-    if x == "?" or y == "?" or x.startswith("[") and len(x) > 1 or y.startswith("[") and len(y) > 1:
+    if x == "?" or y == "?":
         return True
+    x_class, y_class = x.startswith("[") and len(x) > 1, y.startswith("[") and len(y) > 1
+    if x_class and y_class:
+        return True
+    if x_class or y_class:
+        return _in_class(y if x_class else x, x if x_class else y)
     return x == y
+
+
+def _in_class(char: str, bracket: str) -> bool:
+    """Whether a bracket expression may match `char` (a class with [:name:] and the like: assume it does)."""
+    if "[:" in bracket or "[=" in bracket or "[." in bracket:
+        return True
+    if bracket.startswith("[^"):
+        bracket = "[!" + bracket[2:]  # bash's negation; fnmatch spells it `!`
+    return fnmatchcase(char, bracket)
 
 
 def _compile(pattern: str) -> tuple[str, str, str]:

@@ -78,7 +78,8 @@ _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "targ
                             "curl-cookie",
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
-                            "curl-url", "curl-format", "sh-argv"})
+                            "curl-url", "curl-format", "sh-argv", "name-suffix", "name-format", "name-prefix",
+                            "suffix-length"})
 
 
 @dataclass(slots=True)
@@ -481,25 +482,28 @@ class ShellClassifier:
             self._target_from(raw, base, part, st, verb, delete, replaces)
 
     def prefix_target(self, prefix: Word, part: str, st: State, verb: str, sample: str = "00") -> None:
-        """Files named PREFIX followed by text the program chooses (split, csplit -f, patch -B).
+        """Files named PREFIX followed by names the line does not show (`patch -B PREFIX` backups)."""
+        self.generated_target(prefix.text.replace("[", "?") + "*", prefix, sample, part, st, verb)
 
-        The chosen text may be empty or anything (`csplit -b '%.0d.json'` writes PREFIX.json), so
-        PREFIX* is matched against the restricted and protected patterns; PREFIX plus a sample
-        suffix stands for the files written otherwise.
+    def generated_target(self, pattern: str, stem: Word, sample: str, part: str, st: State, verb: str) -> None:
+        """Files whose names the program makes, matching the glob `pattern` (split's PREFIXaa, PREFIXab, ...).
+
+        The pattern is matched against the restricted and protected patterns (any name it allows may be
+        written); otherwise `stem` plus `sample` stands for the files written.
         """
-        if prefix.literal:
+        if stem.literal:
             for base in ((None,) if st.cwd is None else st.cwd):
                 try:
-                    pattern = self.paths.normalise_glob(prefix.text.replace("[", "?") + "*", base)
+                    normalised = self.paths.normalise_glob(pattern, base)
                 except PathError as exc:
                     st.add(DANGEROUS, part, f"{verb} something that is not a path: {exc}")
                     return
-                hit = self.paths.restricted_match(pattern, glob=True)
+                hit = self.paths.restricted_match(normalised, glob=True)
                 if hit is not None:
-                    st.add(RESTRICTED, part, f"{verb} {prefix.text}, and such a name may match restricted or "
+                    st.add(RESTRICTED, part, f"{verb} {pattern}, and such a name may match restricted or "
                                              f"protected pattern {hit!r}")
                     return
-        self.target(Word(prefix.text + sample, prefix.source, prefix.dynamic, prefix.glob), part, st, verb)
+        self.target(Word(stem.text + sample, stem.source, stem.dynamic, stem.glob), part, st, verb)
 
     def _glob_target(self, word: Word, part: str, st: State, verb: str) -> None:
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else st.cwd

@@ -458,7 +458,20 @@ def _split(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     if ops:
         sc.read(ops[0], part, st, "split reads")
     prefix = ops[1] if len(ops) >= 2 else Word("x", "x")
-    sc.prefix_target(prefix, part, st, "split writes files starting with", sample="aa")
+    extra = r.values("name-suffix")
+    suffix = extra[-1] if extra else Word("", "")
+    lengths = r.values("suffix-length")
+    if prefix.dynamic is not None or suffix.dynamic is not None or any(not w.literal for w in lengths):
+        st.add(DANGEROUS, part, "split writes files named by words computed at run time")
+        return
+    # the pieces are PREFIX, then letters (digits with -d, hex digits with -x) of the suffix length (2,
+    # growing when they run out unless -a fixes it), then --additional-suffix: every such name is checked
+    numeric = any(o.name in ("--numeric-suffixes", "--hex-suffixes") for parsed in r.options for o in parsed.options)
+    letter = "[0-9a-f]" if numeric else "[a-z]"
+    fixed = [int(w.text) for w in lengths if w.text.isdigit()]
+    for n in fixed[-1:] or range(2, 7):
+        sc.generated_target(_glob_literal(prefix.text) + letter * max(n, 1) + _glob_literal(suffix.text), prefix,
+                            ("0" if numeric else "a") * max(n, 1) + suffix.text, part, st, "split writes files named")
 
 
 def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -466,8 +479,39 @@ def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
     _base(p, name, part, st)
     if r.operands:
         sc.read(r.operands[0], part, st, "csplit reads")
-    if not r.values("write-prefix"):
-        sc.target(Word("xx00", "xx00"), part, st, "csplit writes")
+    prefixes = r.values("name-prefix")
+    prefix = prefixes[-1] if prefixes else Word("xx", "xx")
+    formats = r.values("name-format")
+    fmt = formats[-1] if formats else Word("%02d", "%02d")
+    if not fmt.literal:
+        st.add(DANGEROUS, part, f"csplit -b with a format computed at run time ({fmt.source})")
+        return
+    for number in _printf_numbers(fmt.text):
+        sc.target(Word(prefix.text + number, prefix.source, prefix.dynamic, prefix.glob), part, st,
+                  "csplit writes files named")
+
+
+def _glob_literal(text: str) -> str:
+    """`text` as a glob that matches only itself (its glob characters in brackets)."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+_PRINTF_CONVERSION = re.compile(r"%([-+ #0']*)(\d*)(?:\.(\d*))?([diouxX])")
+
+
+def _printf_numbers(fmt: str) -> list[str]:
+    """The file-name suffixes csplit makes from its -b format: the format with the number printed (0, 1, 10);
+    a precision of 0 prints nothing for 0 (`%.0d.json` makes `.json`)."""
+    out: list[str] = []
+    for n in (0, 1, 10):
+        def number(m: re.Match[str], n: int = n) -> str:
+            if m.group(3) is not None and (m.group(3) or "0") == "0" and n == 0:
+                return ""
+            return str(n).rjust(int(m.group(2) or 0), "0" if "0" in m.group(1) else " ")
+        text = _PRINTF_CONVERSION.sub(number, fmt.replace("%%", "\0")).replace("\0", "%")
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,

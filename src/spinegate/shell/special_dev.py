@@ -191,6 +191,10 @@ def _git_config(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part
     else:
         st.add(DANGEROUS, part, f"git config sets {key or 'a key'}, which may run commands, change hooks, "
                                 "credentials or where the repository talks to")
+        if not files and not set(flags) & {"--global", "--system"}:
+            # the repository's own configuration: .git/config, which the gate protects
+            st.add(RESTRICTED, part, f"git config sets {key or 'a key'} in the repository's .git/config, which "
+                                     "matches protected pattern '.git/config'")
     if "--global" in flags:
         sc.target(Word("~/.gitconfig", "~/.gitconfig"), part, st, "git config writes")
     if "--system" in flags:

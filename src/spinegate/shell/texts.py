@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 # -- sed -------------------------------------------------------------------------------------
 
-_SED_ADDRESS = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
+# Matched with .match(script, pos), which anchors at pos (a `^` would only match at the start of the script).
+_SED_ADDRESS = re.compile(r"\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
                           r"(?:\s*[,~]\s*(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\+\d+|~\d+))?)?\s*!?\s*")
 
 

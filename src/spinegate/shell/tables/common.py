@@ -304,11 +304,12 @@ RMDIR = prog(MUTATING, "removes empty directories", "--ignore-fail-on-non-empty 
 MKTEMP = prog(MUTATING, "creates a temporary file", "-d|--directory -u|--dry-run -q|--quiet --suffix= "
               "-p|--tmpdir?:writedir -t " + _HV, operands="write")
 MKFIFO = prog(MUTATING, "creates a FIFO", "-m|--mode= -Z --context? " + _HV, operands="write")
-SPLIT = prog(MUTATING, "splits a file into pieces", "-a|--suffix-length= --additional-suffix= -b|--bytes= "
+SPLIT = prog(MUTATING, "splits a file into pieces", "-a|--suffix-length=:suffix-length "
+             "--additional-suffix=:name-suffix -b|--bytes= "
              "-C|--line-bytes= -d --numeric-suffixes? -x --hex-suffixes? -e|--elide-empty-files "
              "--filter=:exec -l|--lines= -n|--number= -t|--separator= -u|--unbuffered --verbose -p= " + _HV,
              operands="none", handler="split")
-CSPLIT = prog(MUTATING, "splits a file by context", "-b|--suffix-format= -f|--prefix=:write-prefix "
+CSPLIT = prog(MUTATING, "splits a file by context", "-b|--suffix-format=:name-format -f|--prefix=:name-prefix "
               "-k|--keep-files --suppress-matched -n|--digits= -s|--quiet|--silent -z|--elide-empty-files "
               + _HV, operands="none", handler="csplit")
 PATCH = prog(MUTATING, "patches files", "-b|--backup -B|--prefix=:write-prefix -c|--context -d|--directory=:chdir "
