@@ -89,11 +89,20 @@ def option_lines() -> Iterable[str]:
 
 # Programs that run others as part of what they are: egrep/fgrep are scripts around grep, man formats
 # pages with a groff pipeline and a pager. Their helpers are expected, not surprises.
+_MAN = {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "grops", "locale", "whatis", "apropos", "less",
+        "pager", "zsoelim", "eqn", "pic", "man", "manconv", "gzip", "mandb", "catman", "sh"}
 HELPERS = {
-    "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"},
-    "man": {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "locale", "whatis", "apropos", "less",
-            "pager", "zsoelim", "eqn", "pic", "man", "manconv", "gzip", "mandb", "catman", "sh"},
+    "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"}, "gunzip": {"gzip"},
+    "man": _MAN,
+    "lsb_release": {"getopt", "cut", "tr", "sed", "grep", "head", "python3"},
+    # git's shell-script commands (submodule) and `git help`, which runs man
+    "git": {"git-submodule", "basename", "sed", "gettext", "envsubst", "uname", "git"} | _MAN,
 }
+# Scratch files programs keep for themselves, not named by the line: the JVM's performance data, man's page
+# cache, groff's temporary files. A SHELL_SAFE line may leave these; anything else it writes is a surprise.
+INCIDENTAL_WRITES = ("/tmp/hsperfdata_", "/proc/self/coredump_filter", "/var/cache/man/", "/tmp/groff")
+# Not files: the terminal and the standard streams.
+STREAMS = ("/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/1", "/dev/fd/2")
 
 
 def seen_programs(result: CommandClassification) -> set[str]:
@@ -105,11 +114,17 @@ def surprises(report: dict[str, Any], result: CommandClassification) -> list[str
     """What the trace shows that a SHELL_SAFE line must not do."""
     found: list[str] = []
     for w in report.get("writes", []):
+        if w["path"] in STREAMS or w["path"].startswith(INCIDENTAL_WRITES):
+            continue
         found.append(f"writes {w['path']}" + ("" if w.get("ok") else " (refused by the sandbox)"))
+    for d in report.get("created_dirs", []):
+        if d["path"].startswith(INCIDENTAL_WRITES):
+            d["incidental"] = True
     for r in report.get("removes", []):
         found.append(f"{r['call']} {' '.join(r['paths'])}")
     for d in report.get("created_dirs", []):
-        found.append(f"mkdir {d['path']}")
+        if not d.get("incidental"):
+            found.append(f"mkdir {d['path']}")
     for link in report.get("links", []):
         found.append(f"links {' '.join(link['paths'])}")
     for c in report.get("chmods", []):

@@ -312,6 +312,9 @@ class ShellClassifier:
         while stack:
             n = stack.pop()
             t = n.type
+            if t == "command_substitution" and src.text_of(n).startswith("`"):
+                self._backquoted(src.text_of(n), st, depth)
+                continue
             if t in ("command_substitution", "process_substitution"):
                 for child in n.children:
                     if child.is_named:
@@ -340,6 +343,20 @@ class ShellClassifier:
                 else:
                     st.add(DANGEROUS, _span(src, n), f"shell syntax `{t}` inside a word that the classifier "
                                                      "does not model")
+
+    def _backquoted(self, text: str, st: State, depth: int) -> None:
+        """A backquoted substitution: bash removes the backslash before `$`, a backquote and a backslash,
+        then parses what is left, so an escaped backquote inside is a substitution of its own (echo
+        backslash-backquote id backslash-backquote runs id). Inside double quotes a backslash before `"`
+        may go too: both readings are classified."""
+        if len(text) < 2 or not text.endswith("`"):
+            st.add(DANGEROUS, _short(text), "an unterminated backquote")
+            return
+        body = text[1:-1]
+        readings = {_unescape_backquoted(body, '$`\\'), _unescape_backquoted(body, '$`\\"')}
+        for inner in sorted(readings):
+            if inner.strip():
+                self.parse_line(inner, st, depth + 1)
 
     def arithmetic(self, node: Node, src: Source, st: State, depth: int) -> None:
         """Arithmetic evaluates variables' values as expressions, whose array subscripts can run commands."""
@@ -1018,6 +1035,20 @@ def _opaque(args: list[Word]) -> ParseResult:
             continue
         r.operands.append(w)
     return r
+
+
+def _unescape_backquoted(body: str, specials: str) -> str:
+    """The text of a backquoted substitution as bash parses it: `\\X` is X for X in `specials`."""
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in specials:
+            out.append(body[i + 1])
+            i += 2
+            continue
+        out.append(body[i])
+        i += 1
+    return "".join(out)
 
 
 def _harmless_subscript(text: str) -> bool:

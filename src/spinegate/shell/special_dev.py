@@ -659,6 +659,7 @@ def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
     if sub == "config" or sub == "c":
         action = subs[1] if len(subs) > 1 else ""
         if action in ("get", "list", "ls"):
+            _npm_side_effects(name, flags, part, st)
             st.add(SAFE, part, f"{name} config {action} only reads")
         else:
             st.add(DANGEROUS, part, f"{name} config {action} changes configuration that can run commands "
@@ -678,7 +679,21 @@ def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
     if "-g" in flags or "--global" in flags:
         st.add(DANGEROUS, part, f"{name} {sub} -g changes globally installed programs")
         return
+    if effect is SAFE:
+        _npm_side_effects(name, flags, part, st)
     st.add(effect, part, f"{name} {sub} {why}")
+
+
+def _npm_side_effects(name: str, flags: set[str], part: str, st: State) -> None:
+    """npm writes a debug log under ~/.npm/_logs for every command, and asks the registry whether a newer
+    npm exists (the update notifier) unless told not to: seen in the differential check."""
+    if name != "npm":
+        return
+    if flags & {"--offline", "--no-update-notifier"}:
+        st.add(MUTATING, part, "npm writes a debug log under ~/.npm/_logs")
+    else:
+        st.add(NETWORK, part, "npm asks the registry for a newer npm (update notifier; --no-update-notifier "
+                              "stops it) and writes a debug log under ~/.npm/_logs")
 
 
 def _go(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
