@@ -110,20 +110,20 @@ def seen_programs(result: CommandClassification) -> set[str]:
     return seen.union(*(HELPERS.get(name, set()) for name in list(seen)))
 
 
+def _incidental(path: str) -> bool:
+    return path in STREAMS or path.startswith(INCIDENTAL_WRITES)
+
+
 def surprises(report: dict[str, Any], result: CommandClassification) -> list[str]:
     """What the trace shows that a SHELL_SAFE line must not do."""
     found: list[str] = []
     for w in report.get("writes", []):
-        if w["path"] in STREAMS or w["path"].startswith(INCIDENTAL_WRITES):
-            continue
-        found.append(f"writes {w['path']}" + ("" if w.get("ok") else " (refused by the sandbox)"))
-    for d in report.get("created_dirs", []):
-        if d["path"].startswith(INCIDENTAL_WRITES):
-            d["incidental"] = True
+        if not _incidental(w["path"]):
+            found.append(f"writes {w['path']}" + ("" if w.get("ok") else " (refused by the sandbox)"))
     for r in report.get("removes", []):
         found.append(f"{r['call']} {' '.join(r['paths'])}")
     for d in report.get("created_dirs", []):
-        if not d.get("incidental"):
+        if not _incidental(d["path"]):
             found.append(f"mkdir {d['path']}")
     for link in report.get("links", []):
         found.append(f"links {' '.join(link['paths'])}")
