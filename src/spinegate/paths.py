@@ -72,6 +72,10 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     "*service-account*.json", ".passwd-s3fs",
     # project configuration of tools that run the commands it names (cargo's rustc wrapper, for one)
     ".cargo/config", ".cargo/config.toml",
+    # startup files of programs that run commands from them, and places on PATH or Python's startup path
+    ".curlrc", ".wgetrc", ".lesskey", ".config/lesskey", ".psqlrc", ".sqliterc", ".gdbinit", ".lldbinit", ".pdbrc",
+    ".inputrc", ".vimrc", ".exrc", ".gvimrc", ".vim/", ".config/nvim/", ".emacs", ".emacs.d/", ".tmux.conf",
+    ".screenrc", ".Rprofile", ".irbrc", ".pryrc", ".local/bin/", "*.pth", "sitecustomize.py", "usercustomize.py",
 )
 
 

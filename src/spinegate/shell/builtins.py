@@ -34,11 +34,11 @@ Builtin = Callable[["ShellClassifier", str, list[Word], str, "State", int], None
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _EXPANSION = re.compile(r"^\$\{(!?)(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(\[[^\]]*\])?(.*)\}$", re.S)
 _SAFE_SET_FLAGS = frozenset("euxvECTfBbhHmn")
-_SAFE_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "errtrace", "functrace",
+SAFE_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "errtrace", "functrace",
                                "noclobber", "noglob", "braceexpand", "hashall", "histexpand", "monitor",
                                "notify", "noexec", "posix", "emacs", "vi", "ignoreeof", "interactive-comments",
                                "physical", "privileged", "onecmd", "history"})
-_SAFE_SHOPT = frozenset({"nullglob", "failglob", "globstar", "nocasematch", "nocaseglob", "extglob", "lastpipe",
+SAFE_SHOPT = frozenset({"nullglob", "failglob", "globstar", "nocasematch", "nocaseglob", "extglob", "lastpipe",
                          "inherit_errexit", "xpg_echo", "checkwinsize", "histappend", "cmdhist", "lithist",
                          "checkhash", "checkjobs", "globasciiranges", "huponexit", "promptvars", "progcomp"})
 
@@ -278,7 +278,7 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
         if t in ("-o", "+o"):
             if i + 1 < len(args):
                 option = args[i + 1].text
-                if not args[i + 1].literal or option not in _SAFE_SET_OPTIONS:
+                if not args[i + 1].literal or option not in SAFE_SET_OPTIONS:
                     st.add(DANGEROUS, part, f"set {t} {args[i + 1].source} changes how the shell reads commands")
                     return
             i += 2
@@ -288,7 +288,7 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
             if "o" in flags:
                 # `set -euo pipefail`: o takes the next word as an option name
                 named = args[i + 1] if i + 1 < len(args) else None
-                if named is not None and (not named.literal or named.text not in _SAFE_SET_OPTIONS):
+                if named is not None and (not named.literal or named.text not in SAFE_SET_OPTIONS):
                     st.add(DANGEROUS, part, f"set -o {named.source} changes how the shell reads commands")
                     return
                 flags = flags.replace("o", "")
@@ -309,7 +309,7 @@ def _shopt(sc: ShellClassifier, name: str, args: list[Word], part: str, st: Stat
         st.add(SAFE, part, "shopt only lists options")
         return
     for w in names:
-        if not w.literal or w.text not in _SAFE_SHOPT:
+        if not w.literal or w.text not in SAFE_SHOPT:
             st.add(DANGEROUS, part, f"shopt {w.source} changes how the shell reads commands or expands words")
             return
     st.add(SAFE, part, "shopt sets harmless shell options")
@@ -462,4 +462,4 @@ def _harmless_index(text: str) -> bool:
     return t in ("@", "*") or all(c.isdigit() or c in " -+" for c in t)
 
 
-__all__ = ["BUILTINS", "KEYWORDS", "declaration", "test_command", "expansion"]
+__all__ = ["BUILTINS", "KEYWORDS", "declaration", "test_command", "expansion", "SAFE_SET_OPTIONS", "SAFE_SHOPT"]

@@ -39,6 +39,29 @@ MAX_CWD_CANDIDATES = 8
 #: Most paths resolved and matched per line; a line naming more fails closed (bounds the cost).
 MAX_WRITE_CHECKS = 512
 
+# Shells whose language is bash's (sh as its subset), and their harmless single-letter options with -c:
+# not -k (assignments anywhere in a command go to its environment), -i (interactive), -s (reads its input),
+# -r, -D. Other POSIX shells (zsh, ksh) give letters other meanings: only the common harmless ones there.
+BASH_LIKE_SHELLS = frozenset({"bash", "sh", "dash", "ash", "rbash", "busybox-sh"})
+POSIX_SHELLS = frozenset({"zsh", "ksh", "mksh", "yash", "posh", "oksh", "loksh"})
+_BASH_FLAGS = "abefhmnptuvxBCEHPTcl"
+_POSIX_SHELL_FLAGS = "cefnuvxl"
+_SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--login", "--verbose"})
+# What each interpreter prints its version or help with; anything else may run code (`python3 -v` is verbose
+# mode, which then runs its input as a program).
+INTERPRETER_VERSION_FLAGS: dict[str, tuple[str, ...]] = {
+    "python": ("-V", "--version", "-VV", "-h", "--help"), "python2": ("-V", "--version", "-h", "--help"),
+    "python3": ("-V", "--version", "-VV", "-h", "--help"), "pypy": ("-V", "--version", "-h", "--help"),
+    "pypy3": ("-V", "--version", "-h", "--help"), "ipython": ("--version", "-h", "--help"),
+    "node": ("-v", "--version", "-h", "--help"), "nodejs": ("-v", "--version", "-h", "--help"),
+    "deno": ("-V", "--version", "-h", "--help"), "bun": ("-v", "--version", "-h", "--help"),
+    "perl": ("-v", "-V"), "ruby": ("-v", "--version", "-h", "--help"), "irb": ("-v", "--version"),
+    "php": ("-v", "--version", "-h", "--help"), "lua": ("-v",), "luajit": ("-v",),
+    "java": ("-version", "--version", "-help", "--help"), "jshell": ("--version", "--help"),
+    "julia": ("-v", "--version", "-h", "--help"), "sqlite3": ("-version", "--version", "-help", "--help"),
+    "psql": ("-V", "--version", "--help"), "mysql": ("-V", "--version", "--help"),
+    "bc": ("-v", "--version", "-h", "--help"), "dc": ("-V", "--version", "-h", "--help"),
+}
 # A program named by a path in one of these is the system's own; any other path may be anything.
 SYSTEM_BIN_DIRS = frozenset({"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
                              "/opt/homebrew/bin"})
@@ -930,6 +953,21 @@ class ShellClassifier:
     # -- shells and interpreters ------------------------------------------------------------
 
     def _shell(self, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+        """A shell: only `sh -c STRING` (its options harmless) is looked into; the string is parsed as a line.
+
+        bash reads all its options first, then takes the first operand as the command string (with -c) or
+        a script; anything it reads from its input or a file cannot be seen into. Shells of another
+        language (fish, csh, PowerShell, ...) are not read at all.
+        """
+        family_name = family(name)
+        if len(args) == 1 and args[0].literal and args[0].text in ("--version", "--help"):
+            st.add(SAFE, part, f"{name} only prints its version or help")
+            return
+        if family_name not in BASH_LIKE_SHELLS and family_name not in POSIX_SHELLS:
+            st.add(DANGEROUS, part, f"{name} is a shell whose language the classifier does not read")
+            return
+        letters = _BASH_FLAGS if family_name in BASH_LIKE_SHELLS else _POSIX_SHELL_FLAGS
+        command = False
         i = 0
         while i < len(args):
             w = args[i]
@@ -937,35 +975,54 @@ class ShellClassifier:
                 st.add(DANGEROUS, part, f"{name} with an option or script computed at run time ({w.source})")
                 return
             t = w.text
-            if t in ("-c", "--command") or (t.startswith("-") and not t.startswith("--") and "c" in t[1:]):
-                string = args[i + 1] if i + 1 < len(args) else None
-                if string is None or not string.literal:
-                    st.add(DANGEROUS, part, f"{name} -c runs a command string computed at run time or read "
-                                            "from elsewhere")
+            if t == "--" or t == "-":
+                i += 1
+                break
+            if not t.startswith(("-", "+")):
+                break
+            if t[-1:] in ("o", "O") and not t.startswith("--"):
+                # `-o NAME`, `-O NAME`, and clusters ending in o (`-euo pipefail`)
+                from .builtins import SAFE_SET_OPTIONS, SAFE_SHOPT
+                option = args[i + 1] if i + 1 < len(args) else None
+                allowed = SAFE_SET_OPTIONS if t.endswith("o") else SAFE_SHOPT
+                unknown = set(t[1:-1]) - set(letters)
+                if unknown or option is None or not option.literal or option.text not in allowed:
+                    st.add(DANGEROUS, part, f"{name} {t} {option.source if option else ''} changes how the shell "
+                                            "reads commands")
                     return
-                bad = [c for c in t[1:] if c not in "cilrsxveuhBCEHPTabfhkmnptu" or c in "ri"] \
-                    if not t.startswith("--") else []
-                if bad:
-                    st.add(DANGEROUS, part, f"{name} {t}: options the classifier does not model with -c")
-                st.add(SAFE, part, f"{name} -c runs a command string")
-                self.parse_line(string.text, st, depth + 1)
-                return
-            if t.startswith(("-", "+")):
-                if t in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
-                    i += 2
-                    st.add(DANGEROUS, part, f"{name} {t} changes how the shell reads commands")
-                    continue
+                command = command or "c" in t[1:-1]
+                i += 2
+                continue
+            if t.startswith("--"):
+                if t == "--command":
+                    command = True
+                elif t not in _SHELL_LONG_OPTIONS:
+                    st.add(DANGEROUS, part, f"{name} {t} is not an option the classifier knows to be harmless")
+                    return
                 i += 1
                 continue
-            break
-        if args and all(w.literal and w.text in VERSION_FLAGS for w in args):
-            st.add(SAFE, part, f"{name} only prints its version")
+            unknown = set(t[1:]) - set(letters)
+            if unknown:
+                st.add(DANGEROUS, part, f"{name} {t}: -{''.join(sorted(unknown))} changes how the shell reads "
+                                        "commands or where it reads them from (-k, -i, -s, ...)")
+                return
+            command = command or "c" in t[1:]
+            i += 1
+        if not command:
+            st.add(DANGEROUS, part, f"{name} runs a script or reads commands from its input, which cannot be seen "
+                                    "into")
             return
-        st.add(DANGEROUS, part, f"{name} runs a script or reads commands from its input, which cannot be seen into")
+        string = args[i] if i < len(args) else None
+        if string is None or not string.literal:
+            st.add(DANGEROUS, part, f"{name} -c runs a command string computed at run time or read from elsewhere")
+            return
+        st.add(SAFE, part, f"{name} -c runs a command string")
+        self.parse_line(string.text, st, depth + 1)
 
     def _interpreter(self, name: str, args: list[Word], part: str, st: State) -> None:
-        if args and all(w.literal and w.text in VERSION_FLAGS for w in args):
-            st.add(SAFE, part, f"{name} only prints its version")
+        flags = INTERPRETER_VERSION_FLAGS.get(family(name.lower()), ("--version", "--help"))
+        if len(args) == 1 and args[0].literal and args[0].text in flags:
+            st.add(SAFE, part, f"{name} only prints its version or help")
             return
         inline = next((w.text for w in args if w.text in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print",
                                                           "-command", "-Command", "-x")), None)

@@ -84,7 +84,16 @@ def _xargs(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
            depth: int) -> None:
     st.add(SAFE, part, "xargs runs the program that follows with arguments from its input")
     command = list(r.rest) or [Word("echo", "echo")]
-    sc.argv(command + [_placeholder("arguments xargs reads from its input")], part, st, depth)
+    # -I STR / -i[STR] / --replace[=STR]: each input line replaces STR inside the words (`sh -c 'echo {}'`
+    # runs whatever the input says), so a word holding it is only known at run time
+    replace = [parsed.value.text if parsed.value is not None and parsed.value.literal else
+               ("" if parsed.value is not None else "{}")
+               for parsed in r.options if any(o.name in ("-I", "--replace") for o in parsed.options)]
+    for marker in replace:
+        command = [Word("", w.source, dynamic="a word xargs fills in from its input")
+                   if w.dynamic is None and (not marker or marker in w.text) else w for w in command]
+    # without -I, the words read from the input are appended to the command
+    sc.argv(command + ([] if replace else [_placeholder("arguments xargs reads from its input")]), part, st, depth)
     r.rest = []
     r.operands = []
 
@@ -291,11 +300,19 @@ def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: Stat
 def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     st.add(SAFE, part, f"{name} filters JSON")
-    spelled = {parsed.spelled for parsed in r.options}
+    given = {o.name for parsed in r.options for o in parsed.options}
     operands = list(r.operands)
-    if operands and not spelled & {"-f", "--from-file"}:
-        operands.pop(0)  # the program text: jq programs cannot run commands or write files
-    if not spelled & {"--args", "--jsonargs"}:  # after --args the operands are values, not files
+    if "--from-file" in given:
+        st.add(DANGEROUS, part, f"{name} -f runs a program file the classifier cannot see into (its import and "
+                                "include directives read other files)")
+    elif operands:
+        program = operands.pop(0)  # jq programs cannot run commands or write files; they can read modules
+        if not program.literal:
+            st.add(DANGEROUS, part, f"{name} runs a program computed at run time ({program.source})")
+        elif re.search(r"\b(import|include)\b", program.text):
+            st.add(DANGEROUS, part, f"{name}: the program imports modules or data files (import, include), which "
+                                    "the line does not name")
+    if not given & {"--args", "--jsonargs"}:  # after --args the operands are values, not files
         for w in operands:
             sc.read(w, part, st, f"{name} reads")
     r.operands = []
@@ -429,6 +446,38 @@ def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
         st.add(DANGEROUS, part, "date -s sets the clock")
         return
     _base(p, name, part, st)
+
+
+# ps options that take the next word as their value (a format, a list of ids or names).
+_PS_VALUES = frozenset({"-o", "-O", "-p", "-q", "-u", "-U", "-g", "-G", "-t", "-C", "-s", "-k", "--format",
+                        "--sort", "--pid", "--ppid", "--user", "--group", "--sid", "--tty", "-N"})
+
+
+def _ps(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """ps lists processes; BSD-style `e` (`ps e`, `ps auxe`) and macOS `-E` print their environments,
+    which hold the secrets /proc/*/environ does."""
+    words = list(r.raw)
+    r.operands = []
+    for i, w in enumerate(words):
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{name} with a word computed at run time ({w.source})")
+            return
+        previous = words[i - 1].text if i else ""
+        bsd = not w.text.startswith("-") and previous not in _PS_VALUES and w.text.isalpha()
+        if (bsd and "e" in w.text) or (w.text.startswith("-") and not w.text.startswith("--") and "E" in w.text
+                                       and previous not in _PS_VALUES):
+            st.add(DANGEROUS, part, f"{name} {w.text} prints the environment of processes, which holds secrets")
+            return
+    _base(p, name, part, st)
+
+
+def _man(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """man formats installed pages; a page file the line names (`man -l x.1`, `man ./x.1`) is formatted too,
+    and its `.so` requests include any other file (a secret) in what is printed."""
+    _base(p, name, part, st)
+    local = r.has("readops") or any(not w.literal or "/" in w.text for w in r.operands)
+    if local:
+        st.add(DANGEROUS, part, f"{name} formats a page file the line names, whose .so requests read other files")
 
 
 def _pager(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -869,7 +918,7 @@ from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handl
 
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
-    "uniq": _second_operand_written, "date": _date, "arch": _arch,
+    "uniq": _second_operand_written, "date": _date, "arch": _arch, "ps": _ps, "man": _man,
     "hostname": _sets_with_operands("sets the host name"), "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
     "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
     "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,

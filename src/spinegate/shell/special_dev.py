@@ -113,7 +113,8 @@ def _git_stash(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
     elif any(parsed.spelled in ("-a", "--all") for parsed in r.options):
         st.add(RESTRICTED, part, f"{name} --all moves ignored files away, which include the gate's receipt logs "
                                  "and the agent hosts' local settings")
-    elif any(parsed.spelled in ("-u", "--include-untracked") or parsed.spelled.startswith("--include-u")
+    elif any(parsed.spelled == "-u" or (parsed.spelled.startswith("--incl") and
+                                         "--include-untracked".startswith(parsed.spelled.split("=", 1)[0]))
              for parsed in r.options):
         st.add(RESTRICTED, part, f"{name} -u moves untracked files away, which may include the gate's files and "
                                  "the agent hosts' local settings (as git clean deletes them)")

@@ -174,7 +174,7 @@ LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A -
 MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause -c|--print-over "
             "-p|--clean-print -s|--squeeze -u|--plain -n|--lines= -e|--exit-on-eof " + _HV, numeric="",
             plus="exec", handler="pager")
-PS = prog(SAFE, "lists processes", None, operands="data")
+PS = prog(SAFE, "lists processes", None, operands="data", handler="ps")
 MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut "
            "-l|--local-file:readops "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
@@ -183,7 +183,7 @@ MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--g
            "-R|--recode= "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
-           "-c -h|--help -V|--version", operands="data")
+           "-c -h|--help -V|--version", operands="data", handler="man")
 INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory= --dribble=:write "
             "-f|--file=:read -h|--help --index-search= --init-file=:config -n|--node= -o|--output=:write "
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
