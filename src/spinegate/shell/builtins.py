@@ -249,8 +249,9 @@ def _declare_words(sc: ShellClassifier, name: str, words: list[Word], part: str,
                                     "run commands")
     if "n" in flags and name != "export":
         st.add(DANGEROUS, part, f"{name} -n makes a name reference, which can assign any variable (PATH, ...)")
-    if "f" in flags and name == "export":
-        st.add(DANGEROUS, part, "export -f exports a function, which child shells run in place of a command")
+    if "f" in flags and (name == "export" or "x" in flags):
+        st.add(DANGEROUS, part, f"{name} -f{'x' if name != 'export' else ''} exports a function, which child "
+                                "shells run in place of a command")
 
 
 def _declare(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:

@@ -687,10 +687,14 @@ class ShellClassifier:
         if not words:
             st.add(SAFE, part, "only assignments or redirections")
             return
-        self.argv(words, part, st, depth)
+        self.argv(words, part, st, depth, direct=True)
 
-    def argv(self, words: list[Word], part: str, st: State, depth: int) -> None:
-        """Classify one simple command given as decoded words (also a wrapper's inner command)."""
+    def argv(self, words: list[Word], part: str, st: State, depth: int, direct: bool = False) -> None:
+        """Classify one simple command given as decoded words (also a wrapper's inner command).
+
+        `direct`: the words are a command of the line itself, where an unquoted `time` or `coproc`
+        is bash's keyword; through a wrapper or quoted, `time` is the program /usr/bin/time.
+        """
         st.views.append(CommandView(part, tuple(w.text if w.dynamic is None else "?" for w in words)))
         prog = words[0]
         if prog.dynamic is not None:
@@ -725,8 +729,9 @@ class ShellClassifier:
                 return
             # The definition may sit in a branch that does not run or in a subshell; then the
             # real program runs, so a function shadowing a known program is classified as both.
-        if "/" not in prog.text and (name in KEYWORDS or name in BUILTINS):
-            handler = KEYWORDS.get(name) or BUILTINS[name]
+        keyword = direct and prog.source == name and name in KEYWORDS
+        if "/" not in prog.text and (keyword or name in BUILTINS):
+            handler = KEYWORDS[name] if keyword else BUILTINS[name]
             handler(self, name, args, part, st, depth)
             return
         fam = family(name)

@@ -485,6 +485,17 @@ def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
     r.operands = [] if not r.has("readops") else r.operands
 
 
+def _git_add(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+             depth: int) -> None:
+    """git add copies the content of the paths it names into the repository, where `git diff --cached`
+    prints it: adding a secret (`git add -f .env`) reads it."""
+    _base(p, name, part, st)
+    for w in r.operands:
+        if w.literal:
+            sc.read(_pathspec(w), part, st, f"{name} stages")
+    r.operands = []
+
+
 def _pathspec(w: Word) -> Word:
     """The path a git operand names: `REV:PATH`, `:PATH`, `:N:PATH` (a stage), `:(magic)PATH` or a pathspec,
     whose `*`, `?` and `[` git matches itself."""
@@ -785,7 +796,7 @@ DEV_HANDLERS: dict[str, Handler] = {
     "git-mv": _git_mv, "git-init": _git_init, "git-worktree": _git_worktree, "git-reflog": _git_reflog,
     "git-format-patch": _git_format_patch, "git-clean": _git_clean, "git-remote-op": _git_remote_op,
     "git-push": _git_push, "git-clone": _git_clone, "git-submodule": _git_submodule, "git-bisect": _git_bisect,
-    "git-checkout": _git_checkout, "git-apply": _git_apply, "git-read": _git_read, "pip": _pip,
+    "git-checkout": _git_checkout, "git-apply": _git_apply, "git-read": _git_read, "git-add": _git_add, "pip": _pip,
     "node-pm": _node_pm, "go": _go, "cargo": _cargo, "uv": _uv,
     "gem": _simple_pm(frozenset({"list", "help", "env", "which", "contents"}),
                       frozenset({"search", "fetch", "info", "specification", "outdated"})),

@@ -133,8 +133,9 @@ def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[
 # -- awk -------------------------------------------------------------------------------------
 
 # Names whose use runs commands, reads files the line does not name, or reaches other variables by name.
+# (FILENAME is only read: assigning it does not change which file awk reads.)
 _AWK_FORBIDDEN = frozenset({"system", "getline", "close", "fflush", "ENVIRON", "ARGV", "ARGC", "PROCINFO",
-                            "FILENAME", "SYMTAB", "FUNCTAB"})
+                            "SYMTAB", "FUNCTAB"})
 # After these tokens a `/` divides; after others it starts a regular expression. The `)` closing the
 # condition of `if`, `while` or `for` is a token of its own ("cond)"): a statement, so a regex, may follow.
 _OPERAND_ENDS = frozenset({"name", "number", "string", "regex", ")", "]", "$", "++", "--"})

@@ -167,7 +167,7 @@ GIT = prog(SAFE, "runs a git command",
                "add": _mut("-n|--dry-run -v|--verbose -f|--force -i|--interactive -p|--patch -e|--edit:danger "
                            "-u|--update -A|--all --no-all --ignore-removal --no-ignore-removal -N|--intent-to-add "
                            "--refresh --ignore-errors --ignore-missing --sparse --renormalize --chmod= "
-                           "--no-warn-embedded-repo " + _PATHSPEC),
+                           "--no-warn-embedded-repo " + _PATHSPEC, handler="git-add"),
                "commit": _mut(_COMMIT_OPTS),
                "checkout": _mut("-q|--quiet --progress --no-progress -f|--force:danger --ours --theirs -b= -B= "
                                 "-t|--track? --no-track --guess --no-guess -l -d|--detach --orphan= "
