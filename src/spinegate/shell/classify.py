@@ -583,7 +583,8 @@ class ShellClassifier:
             st.add(RESTRICTED, part, f"{verb} {check.normalised}, which matches {kind} pattern "
                                      f"{check.restricted_by!r}")
         elif holder is not None:
-            held = f"which holds {holder}" if delete else f"a directory put there would hold what {holder!r} names"
+            held = f"which holds {holder}" if delete else f"a directory there holds (or would hold) what " \
+                                                           f"{holder!r} names"
             st.add(RESTRICTED, part, f"{verb} {check.normalised}, {held}")
         else:
             st.add(MUTATING, part, f"{verb} {check.normalised}")
@@ -944,7 +945,7 @@ class ShellClassifier:
                 self.target(w, part, st, f"{name} deletes", delete=True)
         elif role == "mode-write":
             for w in ops[1:]:
-                self.target(w, part, st, f"{name} changes")
+                self.target(w, part, st, f"{name} changes", replaces=True)
         elif role == "pattern-read":
             files = ops if (r.has("pattern") or r.has("pattern-read")) else ops[1:]
             for w in files:

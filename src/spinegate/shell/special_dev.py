@@ -461,12 +461,19 @@ def _git_checkout(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     r.operands = []
 
 
+# git sub-commands that print the content of the files their operands name.
+_PRINTS_CONTENT = frozenset({"show", "log", "diff", "whatchanged", "blame", "annotate", "grep", "cat-file", "archive",
+                             "diff-tree", "diff-index", "diff-files", "range-diff"})
+
+
 def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
               depth: int) -> None:
     """git show/log/diff/blame/grep/cat-file/archive print file contents from the repository: an operand
     `REV:PATH` (or `:PATH`, the index) and every pathspec name a file whose content is printed, and a secret
     committed to history is a secret still. `-L RANGE:FILE` names one too."""
     _base(p, name, part, st)
+    if name.split()[-1] not in _PRINTS_CONTENT:
+        return  # ls-tree, check-ignore, rev-parse, describe, ...: names and ids, not content
     operands = list(r.operands)
     if name.endswith("grep") and operands and not (r.has("pattern") or r.has("read") or r.has("pattern-read")):
         operands = operands[1:]  # the pattern

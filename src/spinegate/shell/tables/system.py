@@ -181,6 +181,7 @@ _DESTRUCTIVE_PROGRAMS: dict[str, tuple[str, str]] = {
     "lynx": ("browses the web and runs programs it is configured or scripted to", "data"),
     "w3m": ("browses the web and runs programs and local CGI scripts", "data"),
     "links": ("browses the web and runs programs it is configured to", "data"),
+    "tftp": ("reads commands, and writes local files they name", "data"),
     "elinks": ("browses the web and runs programs it is configured to", "data"),
 }
 DESTRUCTIVE: dict[str, Program] = {name: _opaque_dangerous(why, operands)
@@ -193,7 +194,7 @@ NETWORK_OPAQUE: dict[str, Program] = {
     name: prog(NETWORK, why, None, operands="data") for name, why in {
         "ping": "sends network packets", "ping6": "sends network packets", "traceroute": "sends network packets",
         "nslookup": "queries DNS", "host": "queries DNS", "whois": "queries a remote service",
-        "tftp": "transfers files", "mtr": "sends network packets",
+        "mtr": "sends network packets",
     }.items()
 }
 
