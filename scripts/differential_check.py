@@ -95,6 +95,8 @@ HELPERS = {
     "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"}, "gunzip": {"gzip"},
     "man": _MAN,
     "lsb_release": {"getopt", "cut", "tr", "sed", "grep", "head", "python3"},
+    # npm, npx and the other node package managers are scripts that node runs
+    "npm": {"node"}, "npx": {"node"}, "yarn": {"node"}, "pnpm": {"node"},
     # git's shell-script commands (submodule) and `git help`, which runs man
     "git": {"git-submodule", "basename", "sed", "gettext", "envsubst", "uname", "git"} | _MAN,
 }

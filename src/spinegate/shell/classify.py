@@ -41,12 +41,13 @@ MAX_WRITE_CHECKS = 512
 
 # Shells whose language is bash's (sh as its subset), and their harmless single-letter options with -c:
 # not -k (assignments anywhere in a command go to its environment), -i (interactive), -s (reads its input),
-# -r, -D. Other POSIX shells (zsh, ksh) give letters other meanings: only the common harmless ones there.
+# -l (a login shell runs the profile scripts, which cannot be seen into), -r, -D. Other POSIX shells (zsh,
+# ksh) give letters other meanings: only the common harmless ones there.
 BASH_LIKE_SHELLS = frozenset({"bash", "sh", "dash", "ash", "rbash", "busybox-sh"})
 POSIX_SHELLS = frozenset({"zsh", "ksh", "mksh", "yash", "posh", "oksh", "loksh"})
-_BASH_FLAGS = "abefhmnptuvxBCEHPTcl"
-_POSIX_SHELL_FLAGS = "cefnuvxl"
-_SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--login", "--verbose"})
+_BASH_FLAGS = "abefhmnptuvxBCEHPTc"
+_POSIX_SHELL_FLAGS = "cefnuvx"
+_SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--verbose"})
 # What each interpreter prints its version or help with; anything else may run code (`python3 -v` is verbose
 # mode, which then runs its input as a program).
 INTERPRETER_VERSION_FLAGS: dict[str, tuple[str, ...]] = {

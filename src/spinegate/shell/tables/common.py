@@ -183,7 +183,7 @@ MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--g
            "-R|--recode= "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
-           "-c -h|--help -V|--version", operands="data", handler="man")
+           "-c|--catman:mut -h|--help -V|--version", operands="data", handler="man")
 INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory= --dribble=:write "
             "-f|--file=:read -h|--help --index-search= --init-file=:config -n|--node= -o|--output=:write "
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
