@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -104,3 +105,34 @@ def busy_wait(seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
+
+
+def hammer(checks: list[Callable[[], bool]], seconds: float) -> tuple[list[int], float, list[BaseException]]:
+    """Run each of `checks` in a loop on its own thread for `seconds`: (calls done per thread, elapsed, errors).
+
+    A check that returns False (a refused call) stops its thread with an error.
+    """
+    stop = threading.Event()
+    counts = [0] * len(checks)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        check = checks[i]
+        try:
+            while not stop.is_set():
+                if not check():
+                    raise RuntimeError("a check was refused")
+                counts[i] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(checks))]
+    start = time.perf_counter()
+    for th in threads:
+        th.start()
+    time.sleep(seconds)
+    stop.set()
+    for th in threads:
+        th.join()
+    return counts, time.perf_counter() - start, errors
+

@@ -2,15 +2,19 @@
 
     python bench/run.py            # full run (1,000,000-receipt verify log)
     python bench/run.py --quick    # about two minutes on a 2-core machine
-    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,agt,verify,durable]
+    python bench/run.py --json results.json [--only core,sk,langchain,openai,mcp,hook,agt,verify,durable,postgres,otel]
 
 Figures: gate `check` with a receipt written to a real JSONL file (p50/p99,
 receipts/s), the policy decision alone, governed/ungoverned ratios for each
-framework adapter, the Agent Governance Toolkit's governed call against
-spinegate's, `verify` throughput and peak memory on a generated log, and
-fsync durability with 1/8/32 concurrent writers with and without group
-commit. Latencies are per-call medians (p50) of interleaved rounds, so load
-from other processes hits governed and ungoverned runs alike.
+framework adapter, a coding-agent hook's round trip (process start to
+answer) against a bare interpreter start, the Agent Governance Toolkit's
+governed call against spinegate's, `verify` throughput and peak memory on a
+generated log, fsync durability with 1/8/32 concurrent writers with and
+without group commit, the PostgreSQL ledger with 32 sessions at once (a
+throwaway local server with default settings, as the tests start it), and
+what the OpenTelemetry API's no-op span adds to a check. Latencies are
+per-call medians (p50) of interleaved rounds, so load from other processes
+hits governed and ungoverned runs alike.
 """
 
 from __future__ import annotations
@@ -32,7 +36,16 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _util import GIT, busy_wait, percentile, time_async_interleaved, time_calls, time_interleaved, write_manifest  # noqa: E402
+from _util import (  # noqa: E402
+    GIT,
+    busy_wait,
+    hammer,
+    percentile,
+    time_async_interleaved,
+    time_calls,
+    time_interleaved,
+    write_manifest,
+)
 
 from spinegate import Gate, JsonlReceiptStore, MemoryReceiptStore, ToolCall  # noqa: E402
 
@@ -63,10 +76,14 @@ TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
     ("langchain_agent_step_ratio", "LangChain create_agent step with/without middleware", "-", lambda v: True),
     ("openai_ratio", "OpenAI interceptor / direct call, 1 ms tool", "≤ 1.02", lambda v: v <= 1.02),
     ("mcp_overhead_us", "MCP proxy overhead per tools/call (p50 vs direct SDK call), µs", "-", lambda v: True),
+    ("hook_ratio", "coding-agent hook round trip (thin client + helper) / python3 -I -c pass", "≤ 3", lambda v: v <= 3),
     ("agt_ratio", "Agent Governance Toolkit p50 / spinegate p50", "≥ 5", lambda v: v >= 5),
     ("verify_receipts_per_s", "verify throughput, receipts/s", "≥ 200,000", lambda v: v >= 200_000),
     ("verify_peak_mb", "verify peak memory (process tree PSS), MB", "≤ 150", lambda v: v <= 150),
     ("durable_receipts_per_s_32", "fsync, 32 writers, group commit, receipts/s", "≥ 10,000", lambda v: v >= 10_000),
+    ("postgres_receipts_per_s_32", "PostgreSQL ledger, 32 sessions at once, receipts/s", "≥ 5,000",
+     lambda v: v >= 5_000),
+    ("otel_noop_overhead_us", "OpenTelemetry no-op span per check, µs", "-", lambda v: True),
 ]
 
 
@@ -339,6 +356,71 @@ def bench_mcp(res: Results, tmp: str, n: int) -> None:
 
 
 # --------------------------------------------------------------------------
+# Coding-agent hooks: the process an agent starts per tool call, against a bare interpreter start
+
+
+def bench_hook(res: Results, tmp: str, n: int) -> None:
+    print("[hook] PreToolUse round trip (thin client + resident helper) vs python3 -I -c pass", flush=True)
+    from spinegate import hook_client
+
+    project = os.path.join(tmp, "hook-project")
+    os.makedirs(project)
+    spinegate = [sys.executable, "-m", "spinegate.cli"]
+    subprocess.run([*spinegate, "init", "claude-code", "--dir", project], check=True, capture_output=True)
+    time.sleep(2.5)  # let the new manifest settle (see main)
+    client = [sys.executable, "-I", "-S", os.path.abspath(hook_client.__file__), "--host", "claude-code",
+              "--project", project]
+    bare = [sys.executable, "-I", "-c", "pass"]
+    counter = iter(range(10**9))
+
+    def payload() -> bytes:
+        return json.dumps({"hook_event_name": "PreToolUse", "session_id": "bench", "cwd": project,
+                           "tool_name": "Read", "tool_input": {"file_path": os.path.join(project, "README.md")},
+                           "tool_use_id": f"toolu_{next(counter)}"}).encode()
+
+    def once(cmd: list[str], data: bytes | None) -> int:
+        t = time.perf_counter_ns()
+        done = subprocess.run(cmd, input=data, capture_output=True)
+        elapsed = time.perf_counter_ns() - t
+        if done.returncode != 0 or (data is not None and b'"allow"' not in done.stdout):
+            raise RuntimeError(f"{cmd[0]} answered {done.returncode}: {done.stdout[:200]!r} {done.stderr[:300]!r}")
+        return elapsed
+
+    try:
+        once(client, payload())  # starts the helper
+        calls, rounds = max(40, n // 500), 10
+        samples: dict[str, list[int]] = {"bare": [], "hook": []}
+        for _ in range(5):
+            once(bare, None)
+            once(client, payload())
+        for _ in range(rounds):
+            for _ in range(calls // rounds):
+                samples["bare"].append(once(bare, None))
+                samples["hook"].append(once(client, payload()))
+        p = {k: percentile(v, 50) / 1000 for k, v in samples.items()}  # ms
+        res.set("hook_bare_python_p50_ms", round(p["bare"], 2))
+        res.set("hook_round_trip_p50_ms", round(p["hook"], 2))
+        res.set("hook_ratio", round(p["hook"] / p["bare"], 2))
+        system = shutil.which("python3")
+        if system is not None and os.path.realpath(system) != os.path.realpath(sys.executable):
+            plain = percentile([once([system, "-I", "-c", "pass"], None) for _ in range(20)], 50) / 1000
+            res.set("hook_system_python3_p50_ms", round(plain, 2))
+        in_process = [*spinegate, "hook", "--in-process", "--project", project]
+        subprocess.run([*spinegate, "serve", "--stop", "--project", project], capture_output=True)
+        res.set("hook_in_process_p50_ms", round(percentile([once(in_process, payload()) for _ in range(10)], 50)
+                                                / 1000, 1))
+        def imported(cmd: list[str], data: bytes | None) -> set[str]:
+            trace = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], input=data, capture_output=True).stderr
+            return {line.rsplit("|", 1)[-1].strip() for line in trace.decode().splitlines()
+                    if line.startswith("import time:") and line.count("|") == 2}
+
+        extra = imported(client, payload()) - imported([sys.executable, "-I", "-S", "-c", "pass"], None)
+        res.set("hook_client_imports", sorted(extra))  # what the client imports beyond interpreter start-up
+    finally:
+        subprocess.run([*spinegate, "serve", "--stop", "--project", project], capture_output=True)
+
+
+# --------------------------------------------------------------------------
 # Agent Governance Toolkit (agent-os-kernel), like for like
 
 
@@ -496,29 +578,8 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
                 res.note("the store has no group_commit option: measured its single fsync path")
             gate = Gate.open(manifest, receipts=store, git=GIT)
             call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
-            stop = threading.Event()
-            counts = [0] * writers
-            errors: list[BaseException] = []
-
-            def work(i: int, gate: Gate = gate, call: ToolCall = call, stop: threading.Event = stop,
-                     counts: list[int] = counts, errors: list[BaseException] = errors) -> None:
-                try:
-                    while not stop.is_set():
-                        if not gate.check(call).approved:
-                            raise RuntimeError("a durable check was refused")
-                        counts[i] += 1
-                except BaseException as exc:  # noqa: BLE001
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
-            start = time.perf_counter()
-            for th in threads:
-                th.start()
-            time.sleep(seconds)
-            stop.set()
-            for th in threads:
-                th.join()
-            elapsed = time.perf_counter() - start
+            counts, elapsed, errors = hammer([lambda gate=gate, call=call: gate.check(call).approved] * writers,
+                                             seconds)
             gate.close()
             if errors:
                 res.note(f"durable {writers} writers group={group}: {errors[0]!r}")
@@ -529,6 +590,74 @@ def bench_durable(res: Results, tmp: str, manifest: str, seconds: float) -> None
                 res.set(key.replace("receipts_per_s", "receipts_per_fsync"), round(sum(counts) / fsyncs, 1))
             print(f"  {writers:2d} writers, group commit {'on ' if group else 'off'}: "
                   f"{res.figures[key]:,} receipts/s", flush=True)
+
+
+# --------------------------------------------------------------------------
+# The PostgreSQL ledger
+
+
+def bench_postgres(res: Results, manifest: str, seconds: float) -> None:
+    print("[postgres] gate.check on the PostgreSQL ledger, 32 threads, each its own gate and session", flush=True)
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    from postgres_cluster import HOW_TO_INSTALL, Cluster, server_bindir
+    from spinegate.postgres_store import PostgresReceiptStore
+
+    bindir = server_bindir()
+    if bindir is None:
+        res.note(f"postgres skipped: no PostgreSQL server programs ({HOW_TO_INSTALL})")
+        return
+    cluster = Cluster(bindir)  # default settings: synchronous_commit on
+    try:
+        cluster.start()
+        dsn = cluster.create_database("bench")
+        writers = 32
+        gates = [Gate.open(manifest, receipts=dsn, git=GIT) for _ in range(writers)]
+        call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+        for gate in gates:  # connected, tables made, sessions opened
+            gate.check(call)
+        store = gates[0].store
+        assert isinstance(store, PostgresReceiptStore)
+        ledger = store.ledger
+        commits_before = ledger.commits
+        counts, elapsed, errors = hammer([lambda gate=gate: gate.check(call).approved for gate in gates], seconds)
+        commits = ledger.commits - commits_before
+        for gate in gates:
+            gate.close()
+        if errors:
+            res.note(f"postgres: {errors[0]!r}")
+        total = sum(counts)
+        res.set("postgres_receipts_per_s_32", round(total / elapsed))
+        if commits:
+            res.set("postgres_receipts_per_commit_32", round(total / commits, 1))
+        print(f"  32 sessions: {res.figures['postgres_receipts_per_s_32']:,} receipts/s "
+              f"({res.figures.get('postgres_receipts_per_commit_32', '-')} per commit)", flush=True)
+    finally:
+        cluster.destroy()
+
+
+# --------------------------------------------------------------------------
+# OpenTelemetry
+
+
+def bench_otel(res: Results, manifest: str, n: int) -> None:
+    print("[otel] gate.check with the OpenTelemetry API's no-op span against the unwrapped check", flush=True)
+    try:
+        import opentelemetry.trace  # noqa: F401 - as an application that traces would; no SDK configured
+    except ImportError:
+        res.note("otel skipped: opentelemetry-api is not installed (pip install 'spinegate[otel]')")
+        return
+    gate = Gate.open(manifest, receipts=MemoryReceiptStore(), git=GIT)
+    call = ToolCall(plugin="Bench", function="noop", arguments={"path": "a.txt"})
+    unwrapped = getattr(Gate.check, "__wrapped__", None)
+    if unwrapped is None:
+        res.note("otel skipped: Gate.check is not wrapped")
+        return
+    samples = time_interleaved({"traced": lambda: gate.check(call), "plain": lambda: unwrapped(gate, call)},
+                               n, warmup=min(2000, n // 5), rounds=10)
+    traced, plain = percentile(samples["traced"], 50), percentile(samples["plain"], 50)
+    res.set("otel_noop_overhead_us", round(traced - plain, 2))
+    res.set("otel_noop_check_p50_us", round(traced, 2))
+    print(f"  no-op span: {traced - plain:.2f} µs per check ({plain:.2f} -> {traced:.2f} µs p50)", flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -549,7 +678,7 @@ def table(res: Results) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "agt", "verify", "durable")
+SECTIONS = ("core", "sk", "langchain", "openai", "mcp", "hook", "agt", "verify", "durable", "postgres", "otel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -581,9 +710,12 @@ def main(argv: list[str] | None = None) -> int:
             ("langchain", lambda: bench_langchain(res, tmp, manifest, n // 4)),
             ("openai", lambda: bench_openai(res, tmp, manifest, n)),
             ("mcp", lambda: bench_mcp(res, tmp, n)),
+            ("hook", lambda: bench_hook(res, tmp, n)),
             ("agt", lambda: bench_agt(res, tmp, manifest, n)),
             ("verify", lambda: bench_verify(res, tmp, verify_count)),
             ("durable", lambda: bench_durable(res, tmp, manifest, durable_seconds)),
+            ("postgres", lambda: bench_postgres(res, manifest, durable_seconds * 2)),
+            ("otel", lambda: bench_otel(res, manifest, n)),
         ]
         for name, run in runs:
             if name not in only:

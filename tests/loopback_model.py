@@ -188,6 +188,23 @@ class ScriptedModel:
 # -- the server -------------------------------------------------------------------------------
 
 
+def serve_in_background(server: ThreadingHTTPServer, name: str) -> threading.Thread:
+    """Run `server` on a daemon thread that stops quickly (shared by the test models)."""
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_serving(server: ThreadingHTTPServer | None, thread: threading.Thread | None) -> None:
+    """Stop a server started by `serve_in_background` and wait for its thread."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request the server received: its path and parsed JSON body."""
@@ -299,20 +316,12 @@ class LoopbackModel:
                 self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="loopback-model", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "loopback-model")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
 
     def __enter__(self) -> LoopbackModel:
         return self.start()

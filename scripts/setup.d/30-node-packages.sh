@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Node packages the suite drives for real, installed locally (never globally) in tests/node/ with
 # `npm ci` from its package-lock.json: @modelcontextprotocol/server-filesystem, a third-party MCP
-# server behind spinegate mcp-proxy (tests/mcp/test_filesystem_server.py). Other tests add their
-# packages to the same package.json. Needs Node.js 20 or later and npm (21-node.sh provides Node;
+# server behind spinegate mcp-proxy (tests/mcp/test_filesystem_server.py), and @anthropic-ai/claude-code,
+# the Claude Code CLI (a native binary its postinstall puts in place; tests/hosts/test_claude_code_cli.py).
+# Other tests add their packages to the same package.json. Needs Node.js 20 or later and npm (21-node.sh provides Node;
 # npm comes from Debian here, as root, when missing). Does nothing when tests/node is installed
 # from its current lock file already.
 set -euo pipefail
@@ -10,7 +11,7 @@ source "$(dirname "$0")/lib/apt.bash"
 cd "$(dirname "$0")/../.."
 dir=tests/node
 stamp="$dir/node_modules/.spinegate-installed-lock.json"  # the lock file the last install used
-what="the tests that drive Node MCP servers"
+what="the tests that drive Node MCP servers and the Claude Code CLI"
 
 apt_install_missing node nodejs "$what"
 apt_install_missing npm npm "$what"

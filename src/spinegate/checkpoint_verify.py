@@ -4,15 +4,19 @@
 checkpoint chain, then re-reads the log in one streaming pass and compares
 each session's receipts with what its checkpoints signed. Whatever it finds
 is named with the stable codes of `reasons.CHECKPOINT_FAILURES`.
+
+Fleets sign with more than one key over time: each checkpoint names its key
+(`key_id`, the SHA-256 of the raw public key), any number of trusted public
+keys may be given, and the report says which key signed which sessions. A
+session is signed by one key from its first checkpoint to its last.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -22,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .canonical import canonical_json
 from .checkpoints import Commitment, checkpoint_hash, receipt_leaf, receipt_like, signature_ok, well_formed
 from .jsonl_store import checkpoint_path_for, find_torn_tail, read_checkpoint_lines, session_records
-from .keys import key_id, load_public_key
+from .keys import PublicKey, key_id, load_public_key
+from .log_lines import json_objects
 from .merkle import inclusion_proof, leaf_hash, verify_inclusion
 from .reasons import (
     CHECKPOINT_CHAIN_BROKEN,
@@ -43,19 +48,32 @@ from .reasons import (
     TAIL_TRUNCATED,
 )
 from .receipt_hash import canonical_line_hash, receipt_hash, recompute_receipt_hash
-from .verify import Failure
+from .verify import Failure, FailureList
 
 #: (line in the checkpoint file, checkpoint)
 _Anchor = tuple[int, dict[str, Any]]
 
+@dataclass
+class KeySignatures:
+    """What one trusted key signed in a log: how many checkpoints, of which sessions."""
+
+    checkpoints: int = 0
+    sessions: set[str] = field(default_factory=set)
+
 
 @dataclass
-class CheckpointReport:
-    """What checking a log against its signed checkpoints found."""
+class CheckpointReport(FailureList):
+    """What checking a log against its signed checkpoints found.
+
+    `key_id` is the first key given (the only one, usually); `key_ids` every
+    key given, and `signed_by` what each of them signed.
+    """
 
     path: str
     checkpoints_path: str
     key_id: str
+    key_ids: list[str] = field(default_factory=list)
+    signed_by: dict[str, KeySignatures] = field(default_factory=dict)
     checkpoints: int = 0
     verified_checkpoints: int = 0
     sessions: int = 0
@@ -64,21 +82,11 @@ class CheckpointReport:
     unclosed: list[str] = field(default_factory=list)  # sessions whose last checkpoint is not final
     failures: list[Failure] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def failure_count(self) -> int:
-        return len(self.failures)
-
     def summary(self) -> str:
-        n = self.failure_count
-        state = "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
         tail = sum(self.uncovered.values())
-        text = (f"checkpoints {self.checkpoints_path}: {state}: {self.verified_checkpoints} of {self.checkpoints} "
-                f"checkpoints verify under key {self.key_id}, covering {self.covered_receipts} receipts in "
-                f"{self.sessions} sessions")
+        text = (f"checkpoints {self.checkpoints_path}: {self.state()}: {self.verified_checkpoints} of "
+                f"{self.checkpoints} checkpoints verify under {self.keys_text()}, covering "
+                f"{self.covered_receipts} receipts in {self.sessions} sessions")
         if tail:
             text += f"; {tail} receipts after the last checkpoint of their session are protected by the chain only"
         if self.unclosed:
@@ -86,6 +94,19 @@ class CheckpointReport:
             text += (f"; {k} session{'s' if k != 1 else ''} without a final checkpoint (still open, crashed, or "
                      "cut back together with their last checkpoints: compare with a copy kept elsewhere)")
         return text
+
+
+    def keys_text(self) -> str:
+        """`key <id>` for one key; for several, each key with what it signed."""
+        ids = self.key_ids or [self.key_id]
+        if len(ids) == 1:
+            return f"key {ids[0]}"
+        parts = []
+        for kid in ids:
+            signed = self.signed_by.get(kid, KeySignatures())
+            k = len(signed.sessions)
+            parts.append(f"key {kid} ({signed.checkpoints} checkpoints, {k} session{'s' if k != 1 else ''})")
+        return f"{len(ids)} keys: " + ", ".join(parts)
 
 
 class _SessionCheck:
@@ -112,14 +133,15 @@ def _is_regular(p: str) -> bool:
 class _Verification:
     """One run of `verify_checkpoints`: reads the checkpoints, then streams the log once."""
 
-    def __init__(self, log_path: str, pub: Ed25519PublicKey, cpath: str) -> None:
+    def __init__(self, log_path: str, keys: dict[str, Ed25519PublicKey], cpath: str) -> None:
         self.log_path = log_path
-        self.pub = pub
-        self.kid = key_id(pub)
+        self.keys = keys
+        kids = list(keys)
         self.cpath = cpath
-        self.report = CheckpointReport(log_path, cpath, self.kid)
+        self.report = CheckpointReport(log_path, cpath, kids[0], kids, {kid: KeySignatures() for kid in kids})
         self.sessions: dict[str, _SessionCheck] = {}
         self.wrong_key_sessions: set[str] = set()
+        self.session_keys: dict[str, str] = {}  # session -> the key that signed its first authentic checkpoint
 
     def fail(self, reason: str, detail: str, *, file: str | None = None, line: int | None = None,
              session: str | None = None, seq: int | None = None) -> None:
@@ -165,21 +187,34 @@ class _Verification:
             self.fail(CHECKPOINT_MALFORMED, f"not a checkpoint: {problem}", line=n)
             return
         sid = cp["session_id"]
-        if cp["key_id"] != self.kid:
-            if signature_ok(self.pub, cp):
+        kid = cp["key_id"]
+        pub = self.keys.get(kid)
+        if pub is None:
+            if any(signature_ok(other, cp) for other in self.keys.values()):
                 self.fail(CHECKPOINT_SIGNATURE_INVALID, "the key_id field was edited", line=n, session=sid,
                           seq=cp["sequence_number"])
             elif sid not in self.wrong_key_sessions:
                 self.wrong_key_sessions.add(sid)
-                self.fail(CHECKPOINT_KEY_MISMATCH, f"signed by key {cp['key_id'][:16]}..., not by the given key "
-                          f"{self.kid[:16]}... (wrong public key, or checkpoints from another signer)", line=n,
-                          session=sid, seq=cp["sequence_number"])
+                given = ", ".join(f"{k[:16]}..." for k in self.keys)
+                self.fail(CHECKPOINT_KEY_MISMATCH, f"signed by key {kid[:16]}..., not by the given "
+                          f"key{'s' if len(self.keys) > 1 else ''} {given} (wrong public key, or checkpoints from "
+                          "another signer)", line=n, session=sid, seq=cp["sequence_number"])
             return
-        if not signature_ok(self.pub, cp):
+        if not signature_ok(pub, cp):
             self.fail(CHECKPOINT_SIGNATURE_INVALID, f"checkpoint {cp['index']}: the signature does not verify: "
                       "forged or edited", line=n, session=sid, seq=cp["sequence_number"])
             return
+        first = self.session_keys.setdefault(sid, kid)
+        if first != kid:
+            # The gate never continues a session with another key: one was used to extend the other's session.
+            self.fail(CHECKPOINT_KEY_MISMATCH, f"checkpoint {cp['index']} is signed by key {kid[:16]}..., but the "
+                      f"session's checkpoints before it by key {first[:16]}...: a session is signed by one key",
+                      line=n, session=sid, seq=cp["sequence_number"])
+            return
         self.report.verified_checkpoints += 1
+        signed = self.report.signed_by[kid]
+        signed.checkpoints += 1
+        signed.sessions.add(sid)
         self.session(sid).checkpoints.append((n, cp))
 
     def queue_anchors(self, sid: str, st: _SessionCheck) -> None:
@@ -196,23 +231,14 @@ class _Verification:
     def stream_log(self) -> bool:
         """One pass over the log, comparing each session with its checkpoints as they come; True if any receipt."""
         seen_any = False
-        log_path = self.log_path
-        with open(log_path, "rb") as fh:
-            for n, raw in enumerate(fh, start=1):
-                if not raw.endswith(b"\n"):
-                    break  # a torn last line: the chain verification names it
-                line = raw[:-1].decode("utf-8", errors="replace").rstrip("\r")
-                try:
-                    data = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue
-                if not isinstance(data, dict) or not receipt_like(data) or not isinstance(data.get("session_id"), str):
-                    continue
-                computed = self.receipt_hash_of(data, line, n)
-                if computed is None:
-                    continue  # not serialisable as a receipt: missing from the commitment, so reported below
-                seen_any = True
-                self.fold(data, computed, n)
+        for n, data, line in json_objects(self.log_path):
+            if not receipt_like(data) or not isinstance(data.get("session_id"), str):
+                continue
+            computed = self.receipt_hash_of(data, line, n)
+            if computed is None:
+                continue  # not serialisable as a receipt: missing from the commitment, so reported below
+            seen_any = True
+            self.fold(data, computed, n)
         return seen_any
 
     def receipt_hash_of(self, data: dict[str, Any], line: str, n: int) -> str | None:
@@ -288,9 +314,14 @@ class _Verification:
                               "of it (a signing gate writes one before a session's first receipt): a session added "
                               "to the log, or one whose checkpoints were all deleted", file=self.log_path,
                               line=st.last_line, session=sid)
-        if seen_any and self.report.verified_checkpoints == 0 and not any(
-                f.reason in (CHECKPOINT_FILE_MISSING, CHECKPOINT_KEY_MISMATCH) for f in self.report.failures):
-            self.fail(NO_CHECKPOINTS, "the log holds receipts but no checkpoint verifies under this key")
+        if self.report.verified_checkpoints == 0 and not any(
+                f.reason in (CHECKPOINT_FILE_MISSING, CHECKPOINT_FILE_INVALID, CHECKPOINT_KEY_MISMATCH)
+                for f in self.report.failures):
+            # Even with no receipt: an emptied log with an emptied checkpoint file proves nothing was signed.
+            what = "the log holds receipts, but" if seen_any else "the log holds no receipts, and"
+            self.fail(NO_CHECKPOINTS, f"{what} no checkpoint verifies under the given "
+                      f"key{'s' if len(self.keys) > 1 else ''}: nothing signed vouches for it (a signing gate "
+                      "writes a checkpoint when it opens, even before any receipt)")
 
     def truncated(self, sid: str, st: _SessionCheck) -> None:
         c = st.commitment
@@ -325,17 +356,25 @@ class _Verification:
             report.unclosed.append(sid)
 
 
-def verify_checkpoints(log_path: str | os.PathLike[str], public_key: Ed25519PublicKey | str | os.PathLike[str],
+def verify_checkpoints(log_path: str | os.PathLike[str], public_key: PublicKey | Sequence[PublicKey],
                        checkpoints_path: str | os.PathLike[str] | None = None) -> CheckpointReport:
     """Check a JSONL log against its signed checkpoints, in one streaming pass over the log.
 
+    `public_key` is one trusted key (a PEM file or a loaded key) or several.
     Run it together with the chain verification (`verify_path`): this pass
     checks what the chain cannot, namely that the log still holds exactly the
-    receipts the key holder signed, up to each session's last checkpoint.
+    receipts the key holders signed, up to each session's last checkpoint.
     """
     path = os.fspath(log_path)
     cpath = os.fspath(checkpoints_path) if checkpoints_path is not None else checkpoint_path_for(path)
-    run = _Verification(path, load_public_key(public_key), cpath)
+    given = [public_key] if isinstance(public_key, (str, os.PathLike, Ed25519PublicKey)) else list(public_key)
+    if not given:
+        raise ValueError("verify_checkpoints needs at least one public key")
+    keys: dict[str, Ed25519PublicKey] = {}
+    for one in given:
+        pub = load_public_key(one)
+        keys.setdefault(key_id(pub), pub)
+    run = _Verification(path, keys, cpath)
     run.read_checkpoint_file()
     run.settle(run.stream_log())
     return run.report

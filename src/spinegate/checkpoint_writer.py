@@ -3,10 +3,16 @@
 The emitter folds every receipt it writes into the session's commitment
 (`Checkpointer.add`); a checkpoint is signed after the session's first
 receipt is due (an opening checkpoint, before it), every N receipts and when
-the gate closes. A checkpoint that cannot be written is retried with the
-next receipt; the final one raises if it fails. Continuing a session
-rebuilds the commitment from the store and refuses to sign over a log that
-no longer matches the session's last checkpoint.
+the gate closes. A checkpoint that cannot be written (its file is a
+directory or a pipe, the disk is full, the ledger refuses it) fails the
+receipt that made it due, so the gate denies that call, exactly as for a
+receipt that cannot be written; it is retried with every next receipt, each
+denied until one is signed. Only the opening checkpoint, written when the
+gate opens, waits for the first receipt to be retried (and deny it). With a
+witness (`witness`), every checkpoint is also appended there, and failing
+to do so fails the same way. Continuing a session rebuilds the commitment
+from the store and refuses to sign over a log that no longer matches the
+session's last checkpoint.
 
 Imports nothing from verification: the write path stays small.
 """
@@ -32,11 +38,12 @@ from .checkpoints import (
     signature_ok,
     well_formed,
 )
-from .errors import ReceiptLogError
+from .errors import ReceiptLogError, ReceiptWriteError
 from .keys import SigningKey, key_id, load_private_key
 from .receipt_body import format_timestamp
 from .receipt_hash import recompute_receipt_hash
 from .store import ReceiptStore
+from .witness import Witness
 
 log = logging.getLogger("spinegate")
 
@@ -51,12 +58,15 @@ class Checkpointer:
     """
 
     def __init__(self, key: SigningKey | Ed25519PrivateKey, store: ReceiptStore, *, session_id: str,
-                 every: int = DEFAULT_CHECKPOINT_EVERY, clock: Callable[[], datetime]) -> None:
+                 every: int = DEFAULT_CHECKPOINT_EVERY, clock: Callable[[], datetime],
+                 witness: Witness | None = None) -> None:
         if every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, not {every}")
         self.key = load_private_key(key)
         self.key_id = key_id(self.key.public_key())
         self.store = store
+        self.witness = witness
+        self._unwitnessed: list[tuple[dict[str, Any], str]] = []  # in the store, not yet in the witness
         self.session_id = session_id
         self.every = every
         self.clock = clock
@@ -151,13 +161,28 @@ class Checkpointer:
         self.since = since
 
     def add(self, sequence_number: int, computed_hash: str, previous_hash: str | None) -> None:
-        """Fold one written receipt into the commitment; sign a checkpoint every N (and any owed one)."""
+        """Fold one written receipt into the commitment; sign a checkpoint every N (and any owed one).
+
+        Raises ReceiptWriteError when a checkpoint due now (or a witness copy
+        still owed) cannot be written: the receipt stays counted, and the
+        call it covers is denied. The next receipt tries again.
+        """
         self.commitment.add(computed_hash, previous_hash, sequence_number)
         self.since += 1
-        if self.since >= self.every:
-            self._try_checkpoint(final=False)
-        elif self._owed:  # the opening / reopening checkpoint could not be written: the session still needs it
-            self._settle("owed")
+        try:
+            if self._unwitnessed:
+                self._witness_owed()
+            if self.since >= self.every:
+                self.checkpoint(final=False)
+            elif self._owed:  # the opening / reopening checkpoint could not be written: the session still needs it
+                since = self.since
+                self._write_checkpoint(final=False)
+                self.since = since  # keeps the every-N cadence
+        except (ReceiptLogError, OSError) as exc:
+            self.last_error = exc
+            log.warning("could not write a checkpoint of session %s, so the call is denied: %s", self.session_id,
+                        exc)
+            raise _checkpoint_not_written(exc, self.location) from exc
 
     def checkpoint(self, *, final: bool = False) -> dict[str, Any] | None:
         """Sign and append a checkpoint of everything so far (None for an empty session)."""
@@ -175,14 +200,32 @@ class Checkpointer:
             "tree_head": c.tree.root().hex(), "every": self.every, "final": final,
         }
         cp = sign_checkpoint(self.key, unsigned)
-        self.store.write_checkpoint(cp, canonical_json(cp))
+        line = canonical_json(cp)
+        self.store.write_checkpoint(cp, line)
         self.index += 1
         self.previous = checkpoint_hash(cp)
         self.since = 0
         self.written += 1
         self.last_error = None
         self._owed = False
+        if self.witness is not None:
+            self._unwitnessed.append((cp, line))
+            self._witness_owed()
         return cp
+
+    def _witness_owed(self) -> None:
+        """Append the checkpoints the store holds and the witness does not yet, oldest first."""
+        witness = self.witness
+        assert witness is not None
+        while self._unwitnessed:
+            cp, line = self._unwitnessed[0]
+            try:
+                witness.append(cp, line)
+            except (ReceiptLogError, OSError) as exc:
+                raise ReceiptWriteError(f"checkpoint {cp['index']} of session {self.session_id} could not be "
+                                        f"copied to the witness: {exc}", path=witness.location,
+                                        fix="make the witness writable (or reachable)") from exc
+            self._unwitnessed.pop(0)
 
     def _try_checkpoint(self, *, final: bool) -> None:
         try:
@@ -193,8 +236,25 @@ class Checkpointer:
                         self.session_id, exc)
 
     def close(self) -> None:
-        """Write the final checkpoint. Raises if it cannot be written."""
-        if self.commitment.count:
-            self.checkpoint(final=True)
-        elif self.index:  # a session that never wrote a receipt: close its chain all the same
-            self._write_checkpoint(final=True)
+        """Write the final checkpoint (and any witness copy still owed). Raises ReceiptWriteError if it cannot."""
+        try:
+            if self.commitment.count:
+                self.checkpoint(final=True)
+            elif self.index:  # a session that never wrote a receipt: close its chain all the same
+                self._write_checkpoint(final=True)
+        except (ReceiptLogError, OSError) as exc:
+            raise _checkpoint_not_written(exc, self.location) from exc
+
+
+def _checkpoint_not_written(exc: BaseException, location: str) -> ReceiptWriteError:
+    """The error that denies a call whose checkpoint could not be written, naming the file and the cause once."""
+    if isinstance(exc, ReceiptLogError):
+        text = str(exc)
+        if exc.fix and text.endswith(f" (fix: {exc.fix})"):
+            text = text[: -len(f" (fix: {exc.fix})")]
+        if text.startswith(f"{exc.path}: "):
+            text = text[len(exc.path) + 2:]
+        return ReceiptWriteError(f"the signed checkpoint could not be written: {text}", path=exc.path, fix=exc.fix)
+    return ReceiptWriteError(f"the signed checkpoint could not be written: {exc}", path=location,
+                             fix="make the checkpoint file writable")
+

@@ -61,6 +61,8 @@ from .receipts import Receipt, validate_receipt
 from .recorder import PreparedCall, Recorder
 from .session import RiskRules, Session
 from .store import Durability, ReceiptStore, open_store
+from .telemetry import traced_async_decision, traced_decision, traced_outcome
+from .witness import Witness, open_witness
 from .workspace import path_context
 
 __all__ = ["Gate", "Approval", "ApprovalRequest", "Approver"]
@@ -130,6 +132,8 @@ class Gate:
         executor_type: str | None = None,
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        witness: Witness | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
 
@@ -142,15 +146,21 @@ class Gate:
         `clock`, `monotonic` and `git` replace what the gate would build or
         read itself (for tests and embedding); `executor_type` names the
         executor in every receipt; `signing_key` signs a checkpoint every
-        `checkpoint_every` receipts.
+        `checkpoint_every` receipts, each also appended to `witness` if given
+        (the gate closes it when it closes). `working_dir` is where the agent
+        works (relative paths in its calls resolve against it; default: this
+        process's working directory), for a host that reports it per session.
         """
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         self.store = store
         # What decides, swapped whole (one assignment) by a verified reload: the manifest with its
         # integrity watch, and the classifier built for it (kept as given when the caller gave one).
         # the gate's own files are protected from the calls it governs (spinegate.protected)
         self._context = path_context(protected_files=(
             manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
-            signing_key if isinstance(signing_key, (str, os.PathLike)) else None))
+            signing_key if isinstance(signing_key, (str, os.PathLike)) else None),
+            cwd=os.fspath(working_dir) if working_dir is not None else None)
         self._rules = (ManifestWatch(manifest, manifest_path),
                        classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
@@ -171,7 +181,7 @@ class Gate:
         self.instance_id = str(uuid.uuid4())
         self.emitter = ReceiptEmitter(
             store, session_id=sid, instance_id=self.instance_id,
-            git=git if git is not None else read_git_context(), clock=clock,
+            git=git if git is not None else read_git_context(working_dir), clock=clock,
             sequence=previous["sequence_number"] if previous else 0,
             previous_hash=previous["receipt_hash"] if previous else None,
         )
@@ -184,7 +194,7 @@ class Gate:
         self.checkpointer: Checkpointer | None = None
         if signing_key is not None:
             self.checkpointer = Checkpointer(signing_key, store, session_id=sid, every=checkpoint_every,
-                                             clock=clock or _utc_now)
+                                             clock=clock or _utc_now, witness=witness)
             if previous is not None:
                 self.checkpointer.resume()
             else:
@@ -229,24 +239,35 @@ class Gate:
         signing_key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoints: str | os.PathLike[str] | None = None,
+        witness: Witness | str | os.PathLike[str] | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
+        `receipts` is a JSONL log's path, a `postgresql://` URL (the ledger a
+        fleet shares: every receipt committed before `check` returns,
+        checkpoints in the ledger too; docs/fleet.md), or a ReceiptStore.
         `durability` is "flush" (to the operating system, the default) or
-        "fsync" (to the disk, with group commit). The manifest's v1.1
+        "fsync" (to the disk, with group commit); the ledger commits every
+        receipt whatever it says. The manifest's v1.1
         `budgets` and `risk` settings apply unless given here (`max_*`,
         `elevated_at`, `lockdown_at`; `risk_deltas` are merged over the
         manifest's). `signing_key` (an Ed25519 key from `spinegate keygen`)
         makes the gate sign checkpoints every `checkpoint_every` receipts,
         in `<log>.checkpoints.jsonl` or `checkpoints`; see
-        docs/tamper-evidence.md. `session_id` continues that session's chain.
+        docs/tamper-evidence.md. `witness` (a file on another volume, or a
+        `postgresql://` ledger) receives a copy of every checkpoint, so that
+        `spinegate verify LOG --witness W` catches a log rolled back or
+        missing a session. `session_id` continues that session's chain.
         The other options are `Gate`'s.
 
         Raises ManifestError for a manifest that is unreadable, invalid or whose
         hash does not match, TornLogError for a log that ends in a torn line,
-        KeyFileError for an unusable signing key, and ReceiptLogError when a
-        resumed session's last receipt is not a valid receipt or its log no
-        longer matches its last signed checkpoint.
+        KeyFileError for an unusable signing key, ReceiptLogError when a
+        resumed session's last receipt is not a valid receipt, its log no
+        longer matches its last signed checkpoint, or the ledger holding it
+        cannot be read (or its driver is not installed), and ValueError for
+        a `witness` without a `signing_key`.
         """
         path: str | None
         if isinstance(manifest, Manifest):
@@ -254,7 +275,16 @@ class Gate:
         else:
             path = os.fspath(manifest)
             manifest = load_manifest(path)
+        if witness is not None and signing_key is None:
+            raise ValueError("a witness keeps copies of signed checkpoints: give a signing_key too")
         store = open_store(receipts, durability=durability, checkpoints=checkpoints, signing=signing_key is not None)
+        try:
+            witnessing = open_witness(witness, log_location=store.location, durability=durability) \
+                if witness is not None else None
+        except BaseException:
+            if store is not receipts:
+                store.close()
+            raise
         b, r = manifest.budgets, manifest.risk  # v1.1: the manifest's settings; explicit arguments win
         limits = Limits(
             max_steps=max_steps if max_steps is not None else (b.max_steps if b is not None else None),
@@ -268,10 +298,13 @@ class Gate:
                        elevated_at=elevated_at if elevated_at is not None else (r.elevated_at if r else 0.3),
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
-                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every)
+                       executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
+                       witness=witnessing, working_dir=working_dir)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()
+            if witnessing is not None and witnessing is not witness:
+                witnessing.close()
             raise
 
     # -- public API ------------------------------------------------------------
@@ -339,6 +372,7 @@ class Gate:
     def lookup(self, plugin: str | None, function: str) -> FunctionEntry | None:
         return self.manifest.lookup(plugin, function)
 
+    @traced_decision
     def check(self, call: ToolCall, *, approver: Approver | None = None, host_approval: bool = False) -> Decision:
         """Decide `call` and write its receipt. Never raises for a bad call: it denies.
 
@@ -360,6 +394,7 @@ class Gate:
             prepared = self._escalate_sync(prepared, approver)
         return self._recorder.decision(prepared)
 
+    @traced_async_decision
     async def acheck(self, call: ToolCall, *, approver: Approver | None = None,
                      host_approval: bool = False) -> Decision:
         """`check` for async frameworks; an async approver is awaited on the loop."""
@@ -370,6 +405,7 @@ class Gate:
             prepared = await self._escalate_async(prepared, approver)
         return await self._off_loop(self._recorder.decision, prepared)
 
+    @traced_decision
     def resolve_escalation(self, decision: Decision, approved: bool, by: str, note: str = "") -> Decision:
         """Record a person's answer to an escalation (`check(..., host_approval=True)`) and return the decision.
 
@@ -407,6 +443,7 @@ class Gate:
             return None
         return self._approval_request(prepared)
 
+    @traced_decision
     def deny(self, call: ToolCall, reason: str, rule: str) -> Decision:
         """Record a refusal decided before policy could run, and return it.
 
@@ -429,6 +466,7 @@ class Gate:
         """`deny` for async frameworks: never blocks the event loop on fsync."""
         return await self._off_loop(self.deny, call, reason, rule)
 
+    @traced_outcome
     def record_outcome(self, decision: Decision, *, output: Any = None, error: BaseException | str | None = None,
                        exit_code: int | None = None, status: str | None = None) -> Receipt:
         """Write a receipt for what an approved call did.
@@ -561,7 +599,11 @@ class Gate:
                 if self.checkpointer is not None:
                     self.checkpointer.close()
             finally:
-                self.store.close()
+                try:
+                    self.store.close()
+                finally:
+                    if self.checkpointer is not None and self.checkpointer.witness is not None:
+                        self.checkpointer.witness.close()
 
     def __enter__(self) -> Gate:
         return self

@@ -20,6 +20,10 @@ from .errors import KeyFileError
 
 #: A signing key: a PEM file (as `spinegate keygen` writes it) or a loaded key.
 SigningKey = Union[str, "os.PathLike[str]", Ed25519PrivateKey]
+#: A verification key: a PEM file (NAME.pub from `spinegate keygen`) or a loaded key.
+PublicKey = Union[str, "os.PathLike[str]", Ed25519PublicKey]
+#: How public key files are named in a directory of trusted keys.
+PUBLIC_KEY_SUFFIX = ".pub"
 
 #: Largest key file read (a PEM Ed25519 key is about 120 bytes): a device or huge file is refused, not read.
 MAX_KEY_FILE_BYTES = 16 * 1024
@@ -101,6 +105,26 @@ def load_public_key(path: str | os.PathLike[str] | Ed25519PublicKey) -> Ed25519P
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{p}: not an Ed25519 public key ({type(key).__name__})")
     return key
+
+
+def load_public_keys(paths: list[str | os.PathLike[str]]) -> list[Ed25519PublicKey]:
+    """Every trusted key named: a PEM file, or a directory whose `*.pub` files are each a public key.
+
+    Fleets rotate keys, so a log may hold sessions signed by several. Files
+    in a directory not ending in `.pub` are not read. Raises KeyFileError for
+    a key that does not load, or a directory holding no `.pub` file.
+    """
+    keys: list[Ed25519PublicKey] = []
+    for path in paths:
+        p = os.fspath(path)
+        if os.path.isdir(p):
+            names = sorted(n for n in os.listdir(p) if n.endswith(PUBLIC_KEY_SUFFIX))
+            if not names:
+                raise KeyFileError(f"{p}: a directory of trusted keys, but it holds no {PUBLIC_KEY_SUFFIX} file")
+            keys.extend(load_public_key(os.path.join(p, n)) for n in names)
+        else:
+            keys.append(load_public_key(p))
+    return keys
 
 
 def _read_key_file(p: str, what: str, *, owner_only: bool = False) -> bytes:

@@ -7,7 +7,9 @@ conformance vectors carry:
   `result.blocked_by`, `Decision.reason`), the .NET port's codes where it has
   them. docs/policy.md lists them from here (a test keeps the two equal).
 - `CHAIN_FAILURES`: why a log fails the v1.0.0 chain verification.
-- `CHECKPOINT_FAILURES`: why a log fails its signed checkpoints.
+- `CHECKPOINT_FAILURES`: why a log fails its signed checkpoints (or its witness).
+- `VERIFY_WARNINGS`: what verification reports without failing the log
+  (`spinegate verify --strict` makes them failures).
 
 A code is defined once, here; every other module imports it.
 """
@@ -132,6 +134,10 @@ TAIL_TRUNCATED = "TAIL_TRUNCATED"
 NO_CHECKPOINTS = "NO_CHECKPOINTS"
 CHECKPOINT_FILE_INVALID = "CHECKPOINT_FILE_INVALID"
 SESSION_UNSIGNED = "SESSION_UNSIGNED"
+WITNESS_ROLLBACK = "WITNESS_ROLLBACK"
+WITNESS_SESSION_MISSING = "WITNESS_SESSION_MISSING"
+WITNESS_MISMATCH = "WITNESS_MISMATCH"
+WITNESS_UNREADABLE = "WITNESS_UNREADABLE"
 
 CHECKPOINT_FAILURES: dict[str, str] = {
     CHECKPOINT_FILE_MISSING: "a public key was given but there is no checkpoint file",
@@ -147,16 +153,30 @@ CHECKPOINT_FAILURES: dict[str, str] = {
     RECEIPTS_INSERTED: "more receipts than a checkpoint signed, or receipts after a final checkpoint",
     RECEIPT_NOT_CANONICAL: "a receipt line is not the canonical JSON the gate wrote",
     TAIL_TRUNCATED: "the log ends before a checkpoint that covers more of it",
-    NO_CHECKPOINTS: "the log holds receipts, but no checkpoint verifies under the key",
+    NO_CHECKPOINTS: "no checkpoint verifies under the given keys (an unsigned log, or emptied files)",
     CHECKPOINT_FILE_INVALID: "the checkpoint path is not a regular file (not read)",
     SESSION_UNSIGNED: "a session with receipts and no checkpoint at all",
+    WITNESS_ROLLBACK: "the log is behind a checkpoint its witness holds (rolled back to an older copy)",
+    WITNESS_SESSION_MISSING: "a session the witness saw is not in the log at all",
+    WITNESS_MISMATCH: "the log's receipts or checkpoints differ from what the witness holds",
+    WITNESS_UNREADABLE: "a witness line is not a checkpoint, or not signed by a given key",
+}
+
+# -- warnings: reported, not failures (`spinegate verify --strict` makes them failures) --------------------
+
+LINE_ENDS_CRLF = "LINE_ENDS_CRLF"
+BYTE_ORDER_MARK = "BYTE_ORDER_MARK"
+
+VERIFY_WARNINGS: dict[str, str] = {
+    LINE_ENDS_CRLF: "a receipt line ends in CR LF (as on Windows); its values and hash are unchanged",
+    BYTE_ORDER_MARK: "the log starts with a UTF-8 byte-order mark; the first receipt is read after it",
 }
 
 
 def meaning(code: str) -> str | None:
     """The line of meaning of any reason code (an `EVALUATION_EXCEPTION: ...` text by its prefix), or None."""
     head = code.split(":", 1)[0]
-    for family in (DECISION_REASONS, CHAIN_FAILURES, CHECKPOINT_FAILURES):
+    for family in (DECISION_REASONS, CHAIN_FAILURES, CHECKPOINT_FAILURES, VERIFY_WARNINGS):
         if head in family:
             return family[head]
     return None

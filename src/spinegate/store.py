@@ -20,8 +20,10 @@ sealed, with its canonical line (`Receipt.to_json()`). A store owns:
   covers a receipt that could still be lost).
 
 Implementations: `jsonl_store.JsonlReceiptStore` (a JSONL file and a
-checkpoint sidecar; the default) and `memory_store.MemoryReceiptStore`
-(tests and benchmarks). `open_store` picks one for `Gate.open(receipts=...)`.
+checkpoint sidecar; the default), `postgres_store.PostgresReceiptStore` (a
+PostgreSQL ledger many hosts share, for a `postgresql://` URL; the extra
+`spinegate[postgres]`) and `memory_store.MemoryReceiptStore` (tests and
+benchmarks). `open_store` picks one for `Gate.open(receipts=...)`.
 """
 
 from __future__ import annotations
@@ -99,14 +101,33 @@ class ReceiptStore(Protocol):
         ...
 
 
+#: How a PostgreSQL connection URL starts (libpq accepts both spellings).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(text: str) -> bool:
+    """True for a `postgresql://` (or `postgres://`) connection URL, as opposed to a file path."""
+    return text.startswith(POSTGRES_SCHEMES)
+
+
 def open_store(receipts: ReceiptStore | str | os.PathLike[str], *, durability: Durability = "flush",
                checkpoints: str | os.PathLike[str] | None = None, signing: bool = False) -> ReceiptStore:
-    """The store for `Gate.open(receipts=...)`: a path opens a JSONL store; a store object is used as it is.
+    """The store for `Gate.open(receipts=...)`: a path opens a JSONL store, a `postgresql://` URL the
+    PostgreSQL ledger; a store object is used as it is.
 
     `checkpoints` (the checkpoint file of a JSONL log, default
     `<log>.checkpoints.jsonl`) and `signing` (open the checkpoint file now,
-    so a torn one stops the gate at open) apply to a path only.
+    so a torn one stops the gate at open) apply to a path only: the ledger
+    keeps checkpoints in its own table, and commits every receipt before the
+    call runs whatever `durability` says.
     """
+    if isinstance(receipts, str) and is_postgres_url(receipts):
+        if checkpoints is not None:
+            raise ValueError("checkpoints= names the checkpoint file of a JSONL log; the PostgreSQL ledger keeps "
+                             "its checkpoints in its own table")
+        from .postgres_store import PostgresReceiptStore
+
+        return PostgresReceiptStore(receipts)
     if isinstance(receipts, (str, os.PathLike)):
         from .jsonl_store import JsonlReceiptStore
 

@@ -4,6 +4,11 @@ One chain per `session_id`: the first receipt has sequence 1 and a null
 `previous_receipt_hash`; each next one has sequence +1 and links to the
 previous hash; every recomputed hash matches. The hash is recomputed from the
 parsed receipt, never from how a line happens to be formatted.
+
+What changes no receipt's values is a warning, not a failure: a line ending
+in CR LF (a log written on Windows), or a UTF-8 byte-order mark at the start
+of the log. Each is reported with its line; `spinegate verify --strict`
+counts them as failures.
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ from typing import Any
 from .errors import ReceiptFormatError
 from .reasons import (
     BAD_GENESIS,
+    BYTE_ORDER_MARK,
     CHAIN_BROKEN,
     DUPLICATE_RECEIPT_ID,
     FILENAME_MISMATCH,
     HASH_MISMATCH,
     INVALID_JSON,
+    LINE_ENDS_CRLF,
     SCHEMA_VIOLATION,
     SEQUENCE_GAP,
     SEQUENCE_REGRESSION,
@@ -42,6 +49,8 @@ from .receipt_hash import dotnet_variant, fixed_schema_hash, receipt_hash, sorte
 from .receipts import parse_receipt_line, validate_receipt
 
 MAX_REPORTED = 100
+#: The UTF-8 byte-order mark: tolerated at the very start of a JSONL log, with a warning.
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,25 @@ class Failure:
         return ", ".join(parts) + f": {self.reason}: {self.detail}"
 
 
+class FailureList:
+    """What every report whose failures are all kept in `failures` says about them (checkpoints, witness)."""
+
+    failures: list[Failure]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.failures)
+
+    def state(self) -> str:
+        """`valid`, or `INVALID (N problems)`."""
+        n = self.failure_count
+        return "valid" if self.ok else f"INVALID ({n} problem{'s' if n != 1 else ''})"
+
+
 @dataclass
 class VerifyReport:
     """The result of verifying one log."""
@@ -83,6 +111,9 @@ class VerifyReport:
     failures: list[Failure] = field(default_factory=list)
     failure_count: int = 0
     session_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: What changes no receipt's values (CR LF endings, a byte-order mark): the first MAX_REPORTED, and how many.
+    warnings: list[Failure] = field(default_factory=list)
+    warning_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -101,6 +132,8 @@ class VerifyReport:
             text += f", {self.escalations} escalations"
         if self.session_events:
             text += f", {self.session_events} posture or reload receipts"
+        if self.warning_count:
+            text += f"; {self.warning_count} warning{'s' if self.warning_count != 1 else ''}"
         return text
 
 
@@ -261,12 +294,31 @@ def _verify_jsonl_serial(path: str | os.PathLike[str]) -> VerifyReport:
             checker.fail(Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
                                  "a write was interrupted; `spinegate recover` moves it aside", path, n))
             break
+        raw = _tolerate(raw, n, n == 1, path, report)
         data, problem = _parse(raw)
         if problem is not None:
             checker.fail(Failure(INVALID_JSON, problem, path, n))
             continue
         checker.add(data, file=path, line=n)
     return report
+
+
+def _tolerate(raw: bytes, n: int, at_start: bool, path: str, counts: VerifyReport | _Range) -> bytes:
+    """`raw` without a byte-order mark at the start of the log; a warning for it and for a CR LF ending."""
+    if raw[-2:] == b"\r\n":
+        _warn(counts, Failure(LINE_ENDS_CRLF, "the line ends in CR LF (as written on Windows); the receipt's "
+                              "values and hash are unchanged", path, n))
+    if at_start and raw[:3] == BOM:
+        _warn(counts, Failure(BYTE_ORDER_MARK, "the log starts with a UTF-8 byte-order mark, read past; the "
+                              "receipt's values and hash are unchanged", path, n))
+        return raw[3:]
+    return raw
+
+
+def _warn(counts: VerifyReport | _Range, warning: Failure) -> None:
+    counts.warning_count += 1
+    if len(counts.warnings) < MAX_REPORTED:
+        counts.warnings.append(warning)
 
 
 def verify_directory(path: str | os.PathLike[str]) -> VerifyReport:
@@ -339,6 +391,8 @@ class _Range:
     #: (local line, receipt id, session, seq) of each schema-valid receipt, when not spilled.
     ids: list[tuple[int, str, str, int]] | None = None
     nbytes: int = 0
+    warnings: list[Failure] = field(default_factory=list)  # with local line numbers
+    warning_count: int = 0
 
 
 def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
@@ -364,6 +418,8 @@ def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | No
                 fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({len(raw)} bytes, no newline): "
                                          "a write was interrupted; `spinegate recover` moves it aside", path, n))
                 break
+            if raw[-2:-1] == b"\r" or (start == 0 and n == 1):
+                raw = _tolerate(raw, n, start == 0 and n == 1, path, out)
             # The raw bytes: valid UTF-8 parses as the decoded text would, and the
             # newline or a CR before it is JSON whitespace either way.
             data = parse_receipt_line(raw)
@@ -550,6 +606,11 @@ class _Merger:
         report.escalations += r.escalations
         report.session_events += r.session_events
         self.count += r.failure_count
+        report.warning_count += r.warning_count
+        for w in r.warnings:
+            if len(report.warnings) >= MAX_REPORTED:
+                break
+            report.warnings.append(dataclasses.replace(w, line=(w.line or 0) + offset))
         items = [(n + offset, phase, dataclasses.replace(f, line=n + offset)) for n, phase, f in r.failures]
         for sid, (first_seq, first_prev, n, rid, last_seq, last_hash) in r.sessions.items():
             head = self.heads.get(sid)

@@ -1,7 +1,8 @@
 """The receipt store interface: what every store must do, run against each store spinegate ships.
 
 A new store (a PostgreSQL ledger, a native file writer) adds its factory to
-STORES and must pass the same tests; the gate does not change.
+STORES and must pass the same tests; the gate does not change. The
+PostgreSQL ledger runs on the session's throwaway server (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -21,16 +22,24 @@ from spinegate.keys import write_keypair
 from spinegate.receipt_body import seal
 from spinegate.receipts import Receipt
 
-STORES: dict[str, Callable[[Path], Any]] = {
-    "jsonl": lambda tmp: JsonlReceiptStore(tmp / "r.jsonl"),
-    "jsonl-fsync": lambda tmp: JsonlReceiptStore(tmp / "r.jsonl", durability="fsync"),
-    "memory": lambda tmp: MemoryReceiptStore(),
+
+def _postgres(tmp: Path, request: pytest.FixtureRequest) -> Any:
+    from spinegate.postgres_store import PostgresReceiptStore
+
+    return PostgresReceiptStore(request.getfixturevalue("ledger"))  # one database per test, the same on reopening
+
+
+STORES: dict[str, Callable[[Path, pytest.FixtureRequest], Any]] = {
+    "jsonl": lambda tmp, request: JsonlReceiptStore(tmp / "r.jsonl"),
+    "jsonl-fsync": lambda tmp, request: JsonlReceiptStore(tmp / "r.jsonl", durability="fsync"),
+    "memory": lambda tmp, request: MemoryReceiptStore(),
+    "postgres": _postgres,
 }
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    s = STORES[request.param](tmp_path)
+    s = STORES[request.param](tmp_path, request)
     yield s
     s.close()
 
@@ -81,8 +90,9 @@ def test_receipts_go_in_and_come_back_in_order(store: Any) -> None:
 
 def test_checkpoints_go_in_and_come_back(store: Any) -> None:
     store.sync(store.write_receipt(_chain("aaaaaaaaaaaa", 1)[0]))
-    checkpoints = [{"session_id": sid, "index": i} for sid, i in (("aaaaaaaaaaaa", 1), ("bbbbbbbbbbbb", 1),
-                                                                    ("aaaaaaaaaaaa", 2))]
+    # the fields every checkpoint has, which a store may index
+    checkpoints = [{"session_id": sid, "index": i, "sequence_number": i - 1, "key_id": "k" * 64}
+                   for sid, i in (("aaaaaaaaaaaa", 1), ("bbbbbbbbbbbb", 1), ("aaaaaaaaaaaa", 2))]
     for cp in checkpoints:
         store.write_checkpoint(cp, json.dumps(cp, sort_keys=True, separators=(",", ":")))
     assert [r.data for r in store.session_checkpoints("aaaaaaaaaaaa")] == [checkpoints[0], checkpoints[2]]
@@ -96,8 +106,9 @@ def test_close_is_idempotent(store: Any) -> None:
 
 @pytest.mark.parametrize("name", sorted(STORES))
 def test_a_gate_runs_on_the_store_signed_and_continues_its_session(name: str, tmp_path: Path,
-                                                                    write_manifest: Callable[..., Path]) -> None:
-    store = STORES[name](tmp_path)
+                                                                    write_manifest: Callable[..., Path],
+                                                                    request: pytest.FixtureRequest) -> None:
+    store = STORES[name](tmp_path, request)
     priv, _, _ = write_keypair(tmp_path / "k")
     manifest = write_manifest()
     call = ToolCall(plugin="Files", function="Read", arguments={"path": "a"})
@@ -106,7 +117,7 @@ def test_a_gate_runs_on_the_store_signed_and_continues_its_session(name: str, tm
         gate.record_outcome(gate.check(call), output="x")
     sid = gate.session_id
     gate.close()
-    reopened = STORES[name](tmp_path) if name != "memory" else store
+    reopened = STORES[name](tmp_path, request) if name != "memory" else store
     again = Gate.open(manifest, receipts=reopened, git=GIT, session_id=sid, signing_key=priv, checkpoint_every=2)
     assert again.check(call).receipt["sequence_number"] == 7  # type: ignore[index]
     again.close()

@@ -1,4 +1,7 @@
-"""Fixtures for the tamper-evidence, durability and crash tests: a sealed manifest, keys, signed logs."""
+"""Fixtures for the tamper-evidence, durability and crash tests: a sealed manifest, signed logs.
+
+The key pairs (`keypair`, `other_keypair`) are suite-wide, in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tamper_support import FUNCTIONS, GIT, Clock, read_call
 
 from spinegate import Gate
-from spinegate.keys import write_keypair
 from spinegate.manifest_file import seal_manifest
 
 
@@ -25,18 +27,6 @@ def manifest_path(tmp_path: Path) -> Path:
                                 "manifest_hash": ""}), encoding="utf-8")
     seal_manifest(path)
     return path
-
-
-@pytest.fixture
-def keypair(tmp_path: Path) -> tuple[Path, Path]:
-    priv, pub, _ = write_keypair(tmp_path / "signing.key")
-    return Path(priv), Path(pub)
-
-
-@pytest.fixture
-def other_keypair(tmp_path: Path) -> tuple[Path, Path]:
-    priv, pub, _ = write_keypair(tmp_path / "other.key")
-    return Path(priv), Path(pub)
 
 
 @pytest.fixture

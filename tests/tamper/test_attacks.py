@@ -376,7 +376,7 @@ def test_gate_does_not_follow_a_planted_checkpoint_symlink(manifest_path: Path, 
     sidecar(log).symlink_to(victim)
     gate = Gate.open(manifest_path, receipts=log, signing_key=keypair[0], checkpoint_every=1, clock=Clock(),
                      git=GIT)
-    assert gate.check(read_call(1)).approved  # the receipt is written; the checkpoint cannot be
+    assert not gate.check(read_call(1)).approved  # the receipt is written; the checkpoint cannot be: denied
     with pytest.raises(ReceiptLogError):
         gate.close()  # the final checkpoint cannot be written: the close says so
     assert victim.read_text(encoding="ascii") == "precious\n"
@@ -465,9 +465,11 @@ def test_cli_verify_exit_0_for_an_honest_log(signed_log: Build, keypair: Any) ->
 def test_cli_verify_with_a_bad_public_key_file_exits_2_naming_it(signed_log: Build, keypair: Any,
                                                                   tmp_path: Path, kind: str) -> None:
     log = signed_log(3, every=3)
-    key = {"private-key": keypair[0], "directory": tmp_path, "device": Path("/dev/zero"),
+    key = {"private-key": keypair[0], "directory": tmp_path / "no-keys", "device": Path("/dev/zero"),
            "missing": tmp_path / "nope.pub"}.get(kind, tmp_path / "bad.pub")
-    if kind == "garbage":
+    if kind == "directory":  # a directory of trusted keys with none in it
+        key.mkdir()
+    elif kind == "garbage":
         key.write_bytes(b"-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
     elif kind == "huge":
         key.write_bytes(b"A" * (1 << 20))

@@ -1,81 +1,213 @@
-"""`spinegate verify PATH [--public-key KEY]`: check a receipt log's chains (and its signed checkpoints)."""
+"""`spinegate verify SOURCE [--public-key KEY]... [--witness W] [--strict]`: check a receipt store.
+
+SOURCE is a JSONL log, a per-session directory, or the PostgreSQL ledger (a
+`postgresql://` URL, streamed to a private temporary copy and verified the
+same way: every session, every row; a failure's line is the row's place in
+position order, which is its line in `spinegate export`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..checkpoint_verify import verify_checkpoints
-from ..errors import KeyFileError
+from ..checkpoint_verify import CheckpointReport, verify_checkpoints
+from ..errors import KeyFileError, ReceiptLogError
 from ..jsonl_store import checkpoint_path_for
-from ..verify import verify_path
-from ._common import EXIT_NO, EXIT_OK, InputPath, fail
+from ..keys import load_public_keys
+from ..store import is_postgres_url
+from ..verify import Failure, VerifyReport, verify_path
+from ..witness_check import WitnessReport, check_witness, witness_lines_of_file
+from ._common import EXIT_NO, EXIT_OK, check_input_path, fail
 
 
 @click.command("verify")
-@click.argument("path", type=InputPath("any"))
+@click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--max-failures", default=10, show_default=True, type=click.IntRange(min=0),
-              help="How many failures to print.")
-@click.option("--public-key", "public_key", default=None, type=InputPath("file"),
-              help="Also check the log against its signed checkpoints (PATH.checkpoints.jsonl) with this "
-                   "Ed25519 public key (NAME.pub from `spinegate keygen`).")
-@click.option("--checkpoints", "checkpoints", default=None, type=InputPath("file", must_exist=False),
-              help="The checkpoint file, if not PATH.checkpoints.jsonl.")
-def command(path: Path, as_json: bool, max_failures: int, public_key: Path | None, checkpoints: Path | None) -> None:
-    """Verify a receipt log (JSONL file or per-session directory).
+              help="How many failures (and warnings) to print.")
+@click.option("--public-key", "public_keys", multiple=True,
+              help="Also check the signed checkpoints with this Ed25519 public key (NAME.pub from `spinegate "
+                   "keygen`), or with every NAME.pub in a directory. Repeat for several keys.")
+@click.option("--checkpoints", "checkpoints", default=None,
+              help="The checkpoint file, if not SOURCE.checkpoints.jsonl.")
+@click.option("--witness", "witness", default=None,
+              help="Compare with the witness that holds copies of the checkpoints: a witness file, or a "
+                   "postgresql:// ledger (its witness table, rows of --witness-log).")
+@click.option("--witness-log", "witness_log", default=None,
+              help="The name the gate gave this log in a ledger witness (default: this host and the log's "
+                   "absolute path, as the gate names it).")
+@click.option("--strict", is_flag=True, help="Count warnings (CR LF line endings, a byte-order mark) as failures.")
+def command(source: str, as_json: bool, max_failures: int, public_keys: tuple[str, ...], checkpoints: str | None,
+            witness: str | None, witness_log: str | None, strict: bool) -> None:
+    """Verify a receipt log (JSONL file or per-session directory) or the PostgreSQL ledger.
 
-    With --public-key, also check that the log still holds exactly the
-    receipts the key holder signed (rewritten or deleted receipts, a cut-off
-    tail, forged, edited, reordered or deleted checkpoints, a wrong key).
-    Exits 0 when everything verifies, 1 when something does not, 2 when PATH
-    or the key cannot be read, or PATH is a directory holding no receipt files.
+    With --public-key, also check that the store still holds exactly the
+    receipts the key holders signed (rewritten or deleted receipts, a cut-off
+    tail, forged, edited, reordered or deleted checkpoints, a wrong key);
+    give several keys (repeat the option, or a directory) when a fleet has
+    rotated keys: the report says which key signed what. With --witness,
+    also catch a store rolled back to an older copy or missing a session the
+    witness saw. Exits 0 when everything verifies, 1 when something does not
+    (or, with --strict, a warning), 2 when SOURCE, a key or the witness
+    cannot be read, or SOURCE is a directory holding no receipt files.
     """
-    if public_key is not None and path.is_dir():
-        fail(f"{path}: --public-key applies to a JSONL log, not a directory",
+    ledger = is_postgres_url(source)
+    path = Path(source) if ledger else check_input_path(Path(source), kind="any")
+    if checkpoints is not None:
+        if ledger:
+            fail("--checkpoints names the checkpoint file of a JSONL log; the ledger keeps its checkpoints in its "
+                 "own table", "leave --checkpoints out")
+        check_input_path(Path(checkpoints), kind="file", must_exist=False)
+    if not ledger and path.is_dir() and (public_keys or witness):
+        option = "--public-key" if public_keys else "--witness"
+        fail(f"{path}: {option} applies to a JSONL log or the ledger, not a directory",
              "pass the JSONL log the signing gate wrote")
     try:
-        report = verify_path(path)
-        signed = verify_checkpoints(path, public_key, checkpoints) if public_key is not None else None
+        keys = load_public_keys([check_input_path(Path(k), kind="any") for k in public_keys])
     except KeyFileError as exc:
-        fail(str(exc), "pass the public key file `spinegate keygen` wrote (NAME.pub)")
+        fail(str(exc), "pass the public key file `spinegate keygen` wrote (NAME.pub), or a directory of them")
+    try:
+        with _as_files(source, ledger) as (log, cpath, name):
+            report = verify_path(log)
+            signed = verify_checkpoints(log, keys, checkpoints or cpath) if keys else None
+            witnessed = _check_witness(log, name, witness, witness_log, keys, checkpoints or cpath) \
+                if witness else None
+            if ledger:
+                _rename(report, signed, log, name, cpath)
+    except (ReceiptLogError, KeyFileError) as exc:
+        fail(str(exc), "check the source and its permissions")
     except OSError as exc:
-        fail(f"{path}: cannot read: {exc.strerror or exc}", "check the path and its permissions")
-    if path.is_dir() and report.receipts == 0:  # most likely the wrong directory: do not call that valid
+        fail(f"{source}: cannot read: {exc.strerror or exc}", "check the path and its permissions")
+    if not ledger and path.is_dir() and report.receipts == 0:  # most likely the wrong directory
         fail(f"{path}: no receipt files (<session>/NNNN_<receipt_id>.json) in this directory",
              "to verify a JSONL log, pass the file itself")
-    failures = list(report.failures) + (signed.failures if signed is not None else [])
-    failure_count = report.failure_count + (signed.failure_count if signed is not None else 0)
-    ok = report.ok and (signed is None or signed.ok)
+    failures = list(report.failures) + (signed.failures if signed else []) + (witnessed.failures if witnessed else [])
+    failure_count = report.failure_count + (signed.failure_count if signed else 0) + \
+        (witnessed.failure_count if witnessed else 0)
+    ok = failure_count == 0 and not (strict and report.warning_count)
     if as_json:
-        doc: dict[str, Any] = {
-            "path": report.path, "valid": ok, "receipts": report.receipts, "sessions": report.sessions,
-            "approvals": report.approvals, "denials": report.denials, "outcomes": report.outcomes,
-            "escalations": report.escalations, "session_events": report.session_events,
-            "failure_count": failure_count,
-            "failures": [dataclasses.asdict(f) for f in failures],
-        }
-        if signed is not None:
-            doc["checkpoints"] = {
-                "path": signed.checkpoints_path, "valid": signed.ok, "key_id": signed.key_id,
-                "checkpoints": signed.checkpoints, "verified": signed.verified_checkpoints,
-                "covered_receipts": signed.covered_receipts, "uncovered_receipts": signed.uncovered,
-                "unclosed_sessions": signed.unclosed,
-            }
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(_document(report, signed, witnessed, failures, failure_count, ok, strict), indent=2))
     else:
-        click.echo(report.summary())
-        if signed is not None:
-            click.echo(signed.summary())
-        elif path.is_file() and Path(checkpoint_path_for(path)).exists():
-            click.echo(f"note: {checkpoint_path_for(path)} holds signed checkpoints; pass --public-key KEY.pub "
-                       "to check that no receipt was rewritten or cut off")
-        for failure in failures[:max_failures]:
-            click.echo(f"  {failure}")
-        if failure_count > max_failures:
-            click.echo(f"  ... and {failure_count - max_failures} more")
+        _print(report, signed, witnessed, failures, failure_count, max_failures, path, ledger, strict)
     raise SystemExit(EXIT_OK if ok else EXIT_NO)
+
+
+@contextmanager
+def _as_files(source: str, ledger: bool) -> Iterator[tuple[str, str | None, str]]:
+    """(log file, its checkpoint file, the name to report) for SOURCE; a ledger is copied to a private temp dir."""
+    if not ledger:
+        yield source, None, source
+        return
+    from ..export import export_receipts
+    from ..postgres_schema import display_dsn
+
+    directory = tempfile.mkdtemp(prefix="spinegate-verify-")
+    try:
+        log = os.path.join(directory, "ledger.jsonl")
+        export_receipts(source, log, verbatim=True)
+        yield log, checkpoint_path_for(log), display_dsn(source)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _check_witness(log: str, name: str, witness: str, witness_log: str | None, keys: list[Any],
+                   cpath: str | None) -> WitnessReport:
+    if is_postgres_url(witness):
+        from ..postgres_read import ledger_lines, snapshot
+        from ..postgres_schema import display_dsn
+        from ..witness import witness_log_name
+
+        log_name = witness_log or witness_log_name(name)
+        with snapshot(witness) as conn:
+            lines = ((n, _canonical_or_none(text)) for n, text in
+                     ledger_lines(conn, "witness", "log_name = %(log)s", {"log": log_name}))
+            return check_witness(log, lines, f"{display_dsn(witness)} (witness of {log_name})", keys=keys,
+                                 checkpoints_path=cpath, log_name=name)
+    check_input_path(Path(witness), kind="file")
+    return check_witness(log, witness_lines_of_file(witness), witness, keys=keys, checkpoints_path=cpath,
+                         log_name=name)
+
+
+def _canonical_or_none(text: str) -> Any:
+    from ..canonical import canonical_json
+
+    try:
+        data = json.loads(text)
+        return data if canonical_json(data) == text else None
+    except (ValueError, RecursionError, TypeError):
+        return None
+
+
+def _rename(report: VerifyReport, signed: CheckpointReport | None, log: str, name: str, cpath: str | None) -> None:
+    """Report a ledger's failures under its URL, not the temporary copy's path."""
+    def fix(f: Failure) -> Failure:
+        if f.file == log:
+            return dataclasses.replace(f, file=name)
+        if cpath is not None and f.file == cpath:
+            return dataclasses.replace(f, file=f"{name} (checkpoints)")
+        return f
+
+    report.path = name
+    report.failures = [fix(f) for f in report.failures]
+    report.warnings = [fix(f) for f in report.warnings]
+    if signed is not None:
+        signed.path, signed.checkpoints_path = name, f"{name} (checkpoints)"
+        signed.failures = [fix(f) for f in signed.failures]
+
+
+def _document(report: VerifyReport, signed: CheckpointReport | None, witnessed: WitnessReport | None,
+              failures: list[Failure], failure_count: int, ok: bool, strict: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "path": report.path, "valid": ok, "receipts": report.receipts, "sessions": report.sessions,
+        "approvals": report.approvals, "denials": report.denials, "outcomes": report.outcomes,
+        "escalations": report.escalations, "session_events": report.session_events,
+        "failure_count": failure_count,
+        "failures": [dataclasses.asdict(f) for f in failures],
+        "warning_count": report.warning_count, "strict": strict,
+        "warnings": [dataclasses.asdict(w) for w in report.warnings],
+    }
+    if signed is not None:
+        doc["checkpoints"] = {
+            "path": signed.checkpoints_path, "valid": signed.ok, "key_id": signed.key_id,
+            "keys": {kid: {"checkpoints": s.checkpoints, "sessions": len(s.sessions)}
+                     for kid, s in signed.signed_by.items()},
+            "checkpoints": signed.checkpoints, "verified": signed.verified_checkpoints,
+            "covered_receipts": signed.covered_receipts, "uncovered_receipts": signed.uncovered,
+            "unclosed_sessions": signed.unclosed,
+        }
+    if witnessed is not None:
+        doc["witness"] = {"witness": witnessed.witness, "valid": witnessed.ok, "lines": witnessed.lines,
+                          "sessions": witnessed.sessions, "checked": witnessed.checked}
+    return doc
+
+
+def _print(report: VerifyReport, signed: CheckpointReport | None, witnessed: WitnessReport | None,
+           failures: list[Failure], failure_count: int, max_failures: int, path: Path, ledger: bool,
+           strict: bool) -> None:
+    click.echo(report.summary())
+    if signed is not None:
+        click.echo(signed.summary())
+    elif not ledger and path.is_file() and Path(checkpoint_path_for(path)).exists():
+        click.echo(f"note: {checkpoint_path_for(path)} holds signed checkpoints; pass --public-key KEY.pub "
+                   "to check that no receipt was rewritten or cut off")
+    if witnessed is not None:
+        click.echo(witnessed.summary())
+    for failure in failures[:max_failures]:
+        click.echo(f"  {failure}")
+    if failure_count > max_failures:
+        click.echo(f"  ... and {failure_count - max_failures} more")
+    label = "warning (a failure with --strict)" if strict else "warning"
+    for warning in report.warnings[:max_failures]:
+        click.echo(f"  {label}: {warning}")
+    if report.warning_count > max_failures:
+        click.echo(f"  ... and {report.warning_count - max_failures} more warnings")

@@ -1,4 +1,4 @@
-"""The command-line hook: one proposed call on stdin, exit 0 allow / 2 block."""
+"""`spinegate hook --manifest M --receipts R`: one event on stdin, gated against explicit files, in process."""
 
 from __future__ import annotations
 
@@ -25,29 +25,41 @@ def manifest(tmp_path: Path) -> Path:
     return target
 
 
-def run(manifest: Path, log: Path, payload: object) -> tuple[int, str, str]:
+def run(manifest: Path, log: Path, payload: object, *extra: str) -> tuple[int, str, str]:
     text = payload if isinstance(payload, str) else json.dumps(payload)
-    result = CliRunner().invoke(main, ["hook", "--manifest", str(manifest), "--receipts", str(log)], input=text)
+    result = CliRunner().invoke(main, ["hook", "--manifest", str(manifest), "--receipts", str(log), *extra],
+                                input=text)
     return result.exit_code, result.stdout, result.stderr
+
+
+def decision_of(out: str) -> dict[str, str]:
+    answer = json.loads(out)["hookSpecificOutput"]
+    assert answer["hookEventName"] == "PreToolUse"
+    return answer
 
 
 def test_declared_call_is_allowed_with_a_receipt(manifest: Path, tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    code, out, _ = run(manifest, log, {"tool_name": "search", "tool_input": {"q": "x"},
-                                       "session_id": "s1", "tool_use_id": "toolu_1"})
+    code, out, _ = run(manifest, log, {"hook_event_name": "PreToolUse", "tool_name": "search",
+                                       "tool_input": {"q": "x"}, "session_id": "s1", "tool_use_id": "toolu_1"})
     assert code == 0
-    decision = json.loads(out)
-    assert decision["decision"] == "allow" and decision["session_id"] == "s1"
+    answer = decision_of(out)
     receipt = json.loads(log.read_text().splitlines()[0])
-    assert receipt["proposal_id"] == "toolu_1" and receipt["executor"]["type"] == "hook"
+    assert answer["permissionDecision"] == "allow" and receipt["receipt_id"] in answer["permissionDecisionReason"]
+    assert receipt["proposal_id"] == "toolu_1" and receipt["executor"]["type"] == "claude-code"
+    assert receipt["session_id"] == "s1"
 
 
-def test_undeclared_call_is_blocked_with_reason_on_stderr(manifest: Path, tmp_path: Path) -> None:
+def test_undeclared_call_is_denied_with_a_reason_the_model_can_use(manifest: Path, tmp_path: Path) -> None:
     log = tmp_path / "r.jsonl"
-    code, out, err = run(manifest, log, {"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}})
-    assert code == 2
-    assert json.loads(out)["reason"] == "TOOL_NOT_IN_MANIFEST"
-    assert "TOOL_NOT_IN_MANIFEST" in err and "did not run" in err
+    code, out, _ = run(manifest, log, {"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}})
+    assert code == 0
+    answer = decision_of(out)
+    receipt = json.loads(log.read_text().splitlines()[0])
+    reason = answer["permissionDecisionReason"]
+    assert answer["permissionDecision"] == "deny"
+    assert "TOOL_NOT_IN_MANIFEST" in reason and "not declared in the manifest" in reason
+    assert receipt["receipt_id"] in reason and "did not run" in reason and "Instead:" in reason
     assert verify_path(log).ok
 
 
@@ -88,14 +100,14 @@ def test_one_session_across_processes_stays_one_chain(manifest: Path, tmp_path: 
 def test_any_unexpected_failure_blocks_with_exit_2(manifest: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Exit 1 tells such agents "hook error, run the tool anyway": the hook must exit 2 whatever goes wrong."""
-    import spinegate.hook
+    from spinegate.hosts import service
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(spinegate.hook, "run_hook", explode)
+    monkeypatch.setattr(service.HookService, "answer", explode)
     code, _, err = run(manifest, tmp_path / "r.jsonl", {"tool_name": "search", "tool_input": {}})
-    assert code == 2 and "blocked: RuntimeError: disk on fire" in err
+    assert code == 2 and "blocked this call: RuntimeError: disk on fire" in err
 
 
 def test_unusable_log_blocks(manifest: Path, tmp_path: Path) -> None:
@@ -110,12 +122,18 @@ def test_lock_held_by_a_stuck_hook_blocks_instead_of_hanging(manifest: Path, tmp
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from filelock import FileLock
 
-    import spinegate.hook
+    from spinegate.cli import hook
 
     log = tmp_path / "r.jsonl"
-    monkeypatch.setattr(spinegate.hook, "LOCK_TIMEOUT", 0.05)
+    monkeypatch.setattr(hook, "LOCK_WAIT", 0.05)
     with FileLock(f"{log}.hook.lock"):  # another hook process, stuck while holding the lock
         with ThreadPoolExecutor(1) as pool:  # filelock locks are per thread: ask from another one
             code, _, err = pool.submit(run, manifest, log, {"tool_name": "search", "tool_input": {}}).result()
-    assert code == 2 and "blocked: Timeout" in err
+    assert code == 2 and "hook.lock" in err
     assert not log.exists()
+
+
+@pytest.mark.parametrize("host", ["codex", "gemini", "cursor"])
+def test_every_host_blocks_bad_input_with_exit_2(manifest: Path, tmp_path: Path, host: str) -> None:
+    code, _, err = run(manifest, tmp_path / "r.jsonl", "{", "--host", host)
+    assert code == 2 and "not JSON" in err
