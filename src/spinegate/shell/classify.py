@@ -532,35 +532,29 @@ class ShellClassifier:
         The pattern is matched against the restricted and protected patterns (any name it allows may be
         written); otherwise `stem` plus `sample` stands for the files written.
         """
-        if stem.literal:
-            for base in ((None,) if st.cwd is None else st.cwd):
-                try:
-                    normalised = self.paths.normalise_glob(pattern, base)
-                except PathError as exc:
-                    st.add(DANGEROUS, part, f"{verb} something that is not a path: {exc}")
-                    return
-                hit = self.paths.restricted_match(normalised, glob=True)
-                if hit is not None:
-                    st.add(RESTRICTED, part, f"{verb} {pattern}, and such a name may match restricted or "
-                                             f"protected pattern {hit!r}")
-                    return
-        self.target(Word(stem.text + sample, stem.source, stem.dynamic, stem.glob), part, st, verb)
+        if not stem.literal or not self._restricted_glob(pattern, part, st, verb):
+            self.target(Word(stem.text + sample, stem.source, stem.dynamic, stem.glob), part, st, verb)
 
     def _glob_target(self, word: Word, part: str, st: State, verb: str) -> None:
-        bases: tuple[str | None, ...] = (None,) if st.cwd is None else st.cwd
-        for base in bases:
+        if not self._restricted_glob(word.text, part, st, verb):
+            st.add(DANGEROUS, part, f"{verb} a glob pattern ({word.text}): the files it matches decide what is "
+                                    "written")
+
+    def _restricted_glob(self, pattern: str, part: str, st: State, verb: str) -> bool:
+        """Report (and return True) when a written glob may match a restricted or protected pattern, or is
+        not a path pattern at all."""
+        for base in ((None,) if st.cwd is None else st.cwd):
             try:
-                pattern = self.paths.normalise_glob(word.text, base)
+                normalised = self.paths.normalise_glob(pattern, base)
             except PathError as exc:
                 st.add(DANGEROUS, part, f"{verb} a glob that is not a path pattern: {exc}")
-                return
-            hit = self.paths.restricted_match(pattern, glob=True)
+                return True
+            hit = self.paths.restricted_match(normalised, glob=True)
             if hit is not None:
-                st.add(RESTRICTED, part, f"{verb} the glob {word.text}, which may match restricted or protected "
+                st.add(RESTRICTED, part, f"{verb} the glob {pattern}, which may match restricted or protected "
                                          f"pattern {hit!r}")
-                return
-        st.add(DANGEROUS, part, f"{verb} a glob pattern ({word.text}): the files it matches decide what is "
-                                "written")
+                return True
+        return False
 
     def _target_from(self, raw: str, base: str | None, part: str, st: State, verb: str, delete: bool,
                      replaces: bool = False) -> None:

@@ -67,22 +67,13 @@ def sed_script_effect(script: str) -> str | None:
             end = script.find("\n", i)
             i = n if end < 0 else end + 1
             continue
-        if c == "y":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses y with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated y command"
-            i = end
-            continue
-        if c == "s":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses s with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated s command"
+        if c in "ys":
+            end, problem = _two_delimited(script, i, c)
+            if problem is not None:
+                return problem
+            if c == "y":
+                i = end
+                continue
             j = end
             while j < n and script[j] not in ";\n}#":
                 flag = script[j]
@@ -98,6 +89,17 @@ def sed_script_effect(script: str) -> str | None:
                     "r": "reads a file (r)", "R": "reads a file (R)"}[c]
         return f"uses a command ({c!r}) the classifier does not know to be harmless"
     return None
+
+
+def _two_delimited(script: str, i: int, command: str) -> tuple[int, str | None]:
+    """`y/a/b/` and `s/a/b/`: the index after the second delimited part, or why the command is unreadable."""
+    delim = script[i + 1:i + 2]
+    if not delim or delim in "\\\n":
+        return i, f"uses {command} with a bad delimiter"
+    pieces, end = _split_delimited(script, i + 2, delim, 2)
+    if pieces is None:
+        return i, f"has an unterminated {command} command"
+    return end, None
 
 
 def _end_of_label(script: str, i: int) -> int:
