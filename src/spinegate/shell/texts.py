@@ -269,18 +269,14 @@ def _awk_tokens(text: str, brackets: bool) -> list[_AwkToken] | None:
             out.append(_AwkToken("regex", text[i:end]))
             i = end
             continue
-        if c.isalpha() or c == "_":
+        kind = "name" if c.isalpha() or c == "_" else \
+            "number" if c.isdigit() or (c == "." and text[i + 1:i + 2].isdigit()) else ""
+        if kind:
+            also = "_" if kind == "name" else "."
             j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
+            while j < n and (text[j].isalnum() or text[j] == also):
                 j += 1
-            out.append(_AwkToken("name", text[i:j]))
-            i = j
-            continue
-        if c.isdigit() or (c == "." and text[i + 1:i + 2].isdigit()):
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "."):
-                j += 1
-            out.append(_AwkToken("number", text[i:j]))
+            out.append(_AwkToken(kind, text[i:j]))
             i = j
             continue
         op = next((o for o in _AWK_OPERATORS if text.startswith(o, i)), c)
