@@ -88,7 +88,7 @@ def _xargs(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     # runs whatever the input says), so a word holding it is only known at run time
     replace = [parsed.value.text if parsed.value is not None and parsed.value.literal else
                ("" if parsed.value is not None else "{}")
-               for parsed in r.options if any(o.name in ("-I", "--replace") for o in parsed.options)]
+               for parsed in r.options if any(o.name in ("-I", "--replace", "-J") for o in parsed.options)]
     for marker in replace:
         command = [Word("", w.source, dynamic="a word xargs fills in from its input")
                    if w.dynamic is None and (not marker or marker in w.text) else w for w in command]

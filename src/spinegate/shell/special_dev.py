@@ -211,7 +211,7 @@ def _git_paths(verb: str, skip_first: bool = False) -> Handler:
             r.operands = []  # only the index changes, not the files
             return
         for w in r.operands[1 if skip_first else 0:]:
-            sc.target(w, part, st, f"{name} {verb}", delete=(verb == "deletes"))
+            sc.target(w, part, st, f"{name} {verb}", delete=(verb == "deletes"), replaces=True)
         r.operands = []
 
     return handle
@@ -457,7 +457,7 @@ def _git_checkout(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     _base(p, name, part, st)
     # `git checkout X` may restore a file X over its current content: every operand may be a path
     for w in r.operands:
-        sc.target(w, part, st, "git checkout may restore")
+        sc.target(w, part, st, "git checkout may restore", replaces=True)
     r.operands = []
 
 
@@ -483,7 +483,8 @@ def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
             if w.dynamic is not None:
                 st.add(DANGEROUS, part, f"{name} reads a revision or path computed at run time ({w.source})")
             continue
-        sc.read(_pathspec(w), part, st, f"{name} prints", recursive=recursive)
+        for path in _pathspecs(w):
+            sc.read(path, part, st, f"{name} prints", recursive=recursive)
     for parsed in r.options:
         if parsed.value is not None and parsed.value.literal and "-L" in parsed.options[0].names and \
                 ":" in parsed.value.text:
@@ -501,6 +502,18 @@ def _git_add(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
         if w.literal:
             sc.read(_pathspec(w), part, st, f"{name} stages")
     r.operands = []
+
+
+def _pathspecs(w: Word) -> list[Word]:
+    """Every path an operand may name: the revision before `REV:PATH` may hold a colon itself
+    (`HEAD^{/fix: x}:.env`), so each text after a colon is a candidate too."""
+    found = [_pathspec(w)]
+    text = w.text
+    at = text.find(":", text.find(":") + 1) if not text.startswith(":(") else -1
+    while at >= 0:
+        found.append(_pathspec(Word(text[at:], w.source)))
+        at = text.find(":", at + 1)
+    return found
 
 
 def _pathspec(w: Word) -> Word:
