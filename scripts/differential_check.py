@@ -16,8 +16,9 @@ hold on this machine?), and any files given with --lines (one line each).
 Never run candidate lines any other way: they include hostile ones.
 
     python scripts/differential_check.py [--observer PATH] [--all] [--lines FILE]... [--report OUT.json]
+    python scripts/differential_check.py --attempts FILE...   (classify only: lines below their expected class)
 
-Not part of the test suite: it needs root, bubblewrap and strace.
+Not part of the test suite: it needs root, bubblewrap and strace (except --attempts).
 """
 
 from __future__ import annotations
@@ -154,8 +155,39 @@ def observe(observer: str, lines: list[str], setup: str, timeout: float) -> list
     return reports
 
 
+def check_attempts(paths: list[str]) -> int:
+    """Red-team attempts (`[family]` headers, then EXPECTED<TAB>LINE[<TAB>why], `json:` lines as in the corpus):
+    how many lines each family tried and how many the classifier puts below their expected class. No sandbox."""
+    sc = classifier()
+    tried: dict[str, int] = {}
+    low: list[tuple[str, str, str, str]] = []
+    for path in paths:
+        family = ""
+        for raw in Path(path).read_text(encoding="utf-8").splitlines():
+            if not raw.strip() or raw.startswith("#"):
+                continue
+            if raw.startswith("[") and raw.endswith("]"):
+                family = raw[1:-1]
+                continue
+            expected, line = raw.split("\t")[:2]
+            text = json.loads(line[5:]) if line.startswith("json:") else line
+            result = sc.classify(text)
+            tried[family] = tried.get(family, 0) + 1
+            if result.effect.rank < EffectClass(expected).rank or (expected != "SHELL_SAFE" and
+                                                                   result.effect is EffectClass.SHELL_SAFE):
+                low.append((family, expected, result.effect.value, text))
+    for family, n in tried.items():
+        print(f"{family:<40} tried {n:4}  below the expected class {sum(1 for x in low if x[0] == family):4}")
+    print(f"attempts: {sum(tried.values())}; below the expected class: {len(low)}")
+    for family, expected, got, text in low:
+        print(f"  [{family}] expected {expected}, got {got}: {text!r}")
+    return 1 if low else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--attempts", action="append", default=[],
+                    help="red-team attempts to classify only (no sandbox): report lines below their expected class")
     ap.add_argument("--observer", default=DEFAULT_OBSERVER, help="the sandbox runner (observe-command)")
     ap.add_argument("--all", action="store_true", help="run every candidate, not only SHELL_SAFE ones")
     ap.add_argument("--lines", action="append", default=[], help="a file of extra candidate lines")
@@ -163,6 +195,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--report", help="write every flagged line with its trace to this JSON file")
     a = ap.parse_args()
+    if a.attempts:
+        return check_attempts(a.attempts)
     if not os.path.exists(a.observer) or os.geteuid() != 0 or not shutil.which("bwrap"):
         print(f"differential_check: needs root, bubblewrap, strace and the observer {a.observer}", file=sys.stderr)
         return 2
