@@ -488,8 +488,8 @@ def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
     for parsed in r.options:
         if parsed.value is not None and parsed.value.literal and "-L" in parsed.options[0].names and \
                 ":" in parsed.value.text:
-            path = parsed.value.text.rpartition(":")[2]
-            sc.read(Word(path, parsed.value.source), part, st, f"{name} -L prints")
+            ranged = parsed.value.text.rpartition(":")[2]
+            sc.read(Word(ranged, parsed.value.source), part, st, f"{name} -L prints")
     r.operands = [] if not r.has("readops") else r.operands
 
 
