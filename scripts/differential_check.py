@@ -16,8 +16,9 @@ hold on this machine?), and any files given with --lines (one line each).
 Never run candidate lines any other way: they include hostile ones.
 
     python scripts/differential_check.py [--observer PATH] [--all] [--lines FILE]... [--report OUT.json]
+    python scripts/differential_check.py --attempts FILE...   (classify only: lines below their expected class)
 
-Not part of the test suite: it needs root, bubblewrap and strace.
+Not part of the test suite: it needs root, bubblewrap and strace (except --attempts).
 """
 
 from __future__ import annotations
@@ -89,11 +90,22 @@ def option_lines() -> Iterable[str]:
 
 # Programs that run others as part of what they are: egrep/fgrep are scripts around grep, man formats
 # pages with a groff pipeline and a pager. Their helpers are expected, not surprises.
+_MAN = {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "grops", "locale", "whatis", "apropos", "less",
+        "pager", "zsoelim", "eqn", "pic", "man", "manconv", "gzip", "mandb", "catman", "sh"}
 HELPERS = {
-    "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"},
-    "man": {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "locale", "whatis", "apropos", "less",
-            "pager", "zsoelim", "eqn", "pic", "man", "manconv", "gzip", "mandb", "catman", "sh"},
+    "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"}, "gunzip": {"gzip"},
+    "man": _MAN,
+    "lsb_release": {"getopt", "cut", "tr", "sed", "grep", "head", "python3"},
+    # npm, npx and the other node package managers are scripts that node runs
+    "npm": {"node"}, "npx": {"node"}, "yarn": {"node"}, "pnpm": {"node"},
+    # git's shell-script commands (submodule) and `git help`, which runs man
+    "git": {"git-submodule", "basename", "sed", "gettext", "envsubst", "uname", "git"} | _MAN,
 }
+# Scratch files programs keep for themselves, not named by the line: the JVM's performance data, man's page
+# cache, groff's temporary files. A SHELL_SAFE line may leave these; anything else it writes is a surprise.
+INCIDENTAL_WRITES = ("/tmp/hsperfdata_", "/proc/self/coredump_filter", "/var/cache/man/", "/tmp/groff")
+# Not files: the terminal and the standard streams.
+STREAMS = ("/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/1", "/dev/fd/2")
 
 
 def seen_programs(result: CommandClassification) -> set[str]:
@@ -101,15 +113,21 @@ def seen_programs(result: CommandClassification) -> set[str]:
     return seen.union(*(HELPERS.get(name, set()) for name in list(seen)))
 
 
+def _incidental(path: str) -> bool:
+    return path in STREAMS or path.startswith(INCIDENTAL_WRITES)
+
+
 def surprises(report: dict[str, Any], result: CommandClassification) -> list[str]:
     """What the trace shows that a SHELL_SAFE line must not do."""
     found: list[str] = []
     for w in report.get("writes", []):
-        found.append(f"writes {w['path']}" + ("" if w.get("ok") else " (refused by the sandbox)"))
+        if not _incidental(w["path"]):
+            found.append(f"writes {w['path']}" + ("" if w.get("ok") else " (refused by the sandbox)"))
     for r in report.get("removes", []):
         found.append(f"{r['call']} {' '.join(r['paths'])}")
     for d in report.get("created_dirs", []):
-        found.append(f"mkdir {d['path']}")
+        if not _incidental(d["path"]):
+            found.append(f"mkdir {d['path']}")
     for link in report.get("links", []):
         found.append(f"links {' '.join(link['paths'])}")
     for c in report.get("chmods", []):
@@ -137,8 +155,39 @@ def observe(observer: str, lines: list[str], setup: str, timeout: float) -> list
     return reports
 
 
+def check_attempts(paths: list[str]) -> int:
+    """Red-team attempts (`[family]` headers, then EXPECTED<TAB>LINE[<TAB>why], `json:` lines as in the corpus):
+    how many lines each family tried and how many the classifier puts below their expected class. No sandbox."""
+    sc = classifier()
+    tried: dict[str, int] = {}
+    low: list[tuple[str, str, str, str]] = []
+    for path in paths:
+        family = ""
+        for raw in Path(path).read_text(encoding="utf-8").splitlines():
+            if not raw.strip() or raw.startswith("#"):
+                continue
+            if raw.startswith("[") and raw.endswith("]"):
+                family = raw[1:-1]
+                continue
+            expected, line = raw.split("\t")[:2]
+            text = json.loads(line[5:]) if line.startswith("json:") else line
+            result = sc.classify(text)
+            tried[family] = tried.get(family, 0) + 1
+            if result.effect.rank < EffectClass(expected).rank or (expected != "SHELL_SAFE" and
+                                                                   result.effect is EffectClass.SHELL_SAFE):
+                low.append((family, expected, result.effect.value, text))
+    for family, n in tried.items():
+        print(f"{family:<40} tried {n:4}  below the expected class {sum(1 for x in low if x[0] == family):4}")
+    print(f"attempts: {sum(tried.values())}; below the expected class: {len(low)}")
+    for family, expected, got, text in low:
+        print(f"  [{family}] expected {expected}, got {got}: {text!r}")
+    return 1 if low else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--attempts", action="append", default=[],
+                    help="red-team attempts to classify only (no sandbox): report lines below their expected class")
     ap.add_argument("--observer", default=DEFAULT_OBSERVER, help="the sandbox runner (observe-command)")
     ap.add_argument("--all", action="store_true", help="run every candidate, not only SHELL_SAFE ones")
     ap.add_argument("--lines", action="append", default=[], help="a file of extra candidate lines")
@@ -146,6 +195,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--report", help="write every flagged line with its trace to this JSON file")
     a = ap.parse_args()
+    if a.attempts:
+        return check_attempts(a.attempts)
     if not os.path.exists(a.observer) or os.geteuid() != 0 or not shutil.which("bwrap"):
         print(f"differential_check: needs root, bubblewrap, strace and the observer {a.observer}", file=sys.stderr)
         return 2

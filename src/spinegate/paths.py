@@ -70,6 +70,12 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     ".config/gh/", ".config/hub", ".terraformrc", "*.tfstate", "*.tfstate.backup", ".vault-token", "pip.conf",
     ".pip/", ".yarnrc", ".yarnrc.yml", ".m2/settings.xml", ".dockercfg", ".s3cfg", ".boto", ".my.cnf",
     "*service-account*.json", ".passwd-s3fs",
+    # project configuration of tools that run the commands it names (cargo's rustc wrapper, for one)
+    ".cargo/config", ".cargo/config.toml",
+    # startup files of programs that run commands from them, and places on PATH or Python's startup path
+    ".curlrc", ".wgetrc", ".lesskey", ".config/lesskey", ".psqlrc", ".sqliterc", ".gdbinit", ".lldbinit", ".pdbrc",
+    ".inputrc", ".vimrc", ".exrc", ".gvimrc", ".vim/", ".config/nvim/", ".emacs", ".emacs.d/", ".tmux.conf",
+    ".screenrc", ".Rprofile", ".irbrc", ".pryrc", ".local/bin/", "*.pth", "sitecustomize.py", "usercustomize.py",
 )
 
 
@@ -93,6 +99,16 @@ DEFAULT_SECRETS: tuple[str, ...] = (
     ".cargo/credentials.toml", ".config/pip/pip.conf", ".pip/pip.conf", ".git-credential-cache/",
     ".local/share/keyrings/", "Library/Keychains/", ".password-store/",
     ".claude/.credentials.json", ".codex/auth.json", ".config/op/",
+    # more credential stores: container secrets, sync and registry tokens, browser password stores
+    "/run/secrets/", "/var/run/secrets/", ".config/rclone/", ".composer/auth.json", ".config/composer/auth.json",
+    ".config/github-copilot/", ".wakatime.cfg", ".mozilla/", ".config/google-chrome/", ".config/chromium/",
+    ".config/BraveSoftware/", "Library/Application Support/Google/Chrome/", "logins.json", "key4.db",
+    "*_rsa", "*_dsa", "*_ecdsa", "*_ed25519", "*_key", "*_token", "*.token",
+    ".authinfo", ".Xauthority", ".m2/settings-security.xml", ".nuget/NuGet/NuGet.Config", ".dbt/profiles.yml",
+    ".databrickscfg", ".snowsql/", ".config/doctl/", ".config/hcloud/", ".oci/", ".config/ngrok/", ".ngrok2/",
+    ".msmtprc", ".fetchmailrc", ".muttrc", ".bundle/config", ".config/fish/fish_variables",
+    # shell and REPL histories hold the tokens people typed
+    ".*_history", "*_history", ".history", ".histfile", ".viminfo", ".lesshst",
     "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
     "/etc/ssh/", "/proc/*/environ", "/proc/self/", "/proc/thread-self/", "/proc/*/mem", "/proc/kcore",
     "/dev/mem", "/dev/kmem", "/dev/sd*", "/dev/nvme*",
@@ -253,7 +269,7 @@ class PathPolicy:
     # -- matching ---------------------------------------------------------------------
 
     def _parts(self, normalised: str) -> tuple[str, list[str]]:
-        folded = normalised.casefold()
+        folded = _without_ignorables(normalised.casefold())
         # Below the base directory only the components under it count, so a
         # project that happens to live in, say, ~/secrets/app is still usable.
         base = self.base_dir.casefold().rstrip("/")
@@ -278,7 +294,7 @@ class PathPolicy:
 
     def protected_match(self, normalised: str, *, glob: bool = False) -> str | None:
         """The protected pattern or gate file `normalised` is (or may be, for a glob), or None."""
-        folded = normalised.casefold()
+        folded = _without_ignorables(normalised.casefold())
         for f in self.protected_files:
             if (_overlap(folded, f.casefold()) if glob else folded == f.casefold()):
                 return f
@@ -297,6 +313,29 @@ class PathPolicy:
         for anchor in (self.base_dir, self._resolve(self.home, "/")):
             if (anchor.casefold().rstrip("/") + "/").startswith(folded):
                 return f"{anchor} (it holds the project's or the user's protected files)"
+        return self.parent_of_pattern(normalised)
+
+    def parent_of_pattern(self, normalised: str) -> str | None:
+        """A protected or restricted pattern that a path *inside* the directory `normalised` would match.
+
+        `.claude` is the parent of `.claude/settings.json`, `.git` of `.git/hooks/`:
+        moving, copying or linking a directory to such a name puts whatever it holds
+        there, and deleting it takes the protected files with it.
+        """
+        folded, parts = self._parts(normalised)
+        for patterns in (self._protected, self._patterns):
+            for pattern, kind, compiled in patterns.items:
+                comps = [c for c in compiled.split("/") if c]
+                if kind == "absolute":
+                    whole = "/" + "/".join(comps)
+                    if whole.startswith(folded.rstrip("/") + "/") and folded.rstrip("/") != whole:
+                        return pattern
+                    continue
+                if kind != "tail" or len(comps) < 2:
+                    continue
+                for k in range(1, len(comps)):
+                    if len(parts) >= k and all(fnmatchcase(p, c) for p, c in zip(parts[-k:], comps[:k])):
+                        return pattern
         return None
 
     def secret_match(self, normalised: str, *, glob: bool = False) -> str | None:
@@ -336,6 +375,15 @@ class PathPolicy:
         if roots is None:
             return self.writable_roots
         return tuple(self.normalise(r) for r in roots)
+
+
+# Code points HFS+ ignores in file names (the list git checks for `.git` spoofing): `.g\u200cit` is `.git`
+# there. They are removed before matching on every platform: matching more is the safe direction.
+_IGNORABLE = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def _without_ignorables(text: str) -> str:
+    return text.translate(_IGNORABLE) if any(ord(c) >= 0x200C for c in text) else text
 
 
 def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:
@@ -420,16 +468,41 @@ def _single(ta: list[str], i: int, token: str, j: int) -> bool:
     return True
 
 
+def _bracket_end(glob: str, i: int) -> int:
+    """The index after the bracket expression opening at glob[i] (`[`), or -1 when it is not one.
+
+    As bash and fnmatch read it: an optional `!` or `^`, then a `]` that is the
+    first member is literal, and `[:class:]`, `[=c=]` and `[.c.]` are members
+    whose own `]` does not close the expression (`.en[[:alpha:]]` matches `.env`).
+    """
+    j = i + 1
+    if j < len(glob) and glob[j] in "!^":
+        j += 1
+    if j < len(glob) and glob[j] == "]":
+        j += 1
+    while j < len(glob):
+        c = glob[j]
+        if c == "[" and j + 1 < len(glob) and glob[j + 1] in ":=.":
+            close = glob.find(glob[j + 1] + "]", j + 2)
+            if close != -1:
+                j = close + 2
+                continue
+        if c == "]":
+            return j + 1
+        j += 1
+    return -1
+
+
 def _tokens(glob: str) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(glob):
         c = glob[i]
         if c == "[":
-            end = glob.find("]", i + 2)
+            end = _bracket_end(glob, i)
             if end != -1:
-                out.append(glob[i:end + 1])
-                i = end + 1
+                out.append(glob[i:end])
+                i = end
                 continue
         if c == "*" and out and out[-1] == "*":
             i += 1
@@ -442,9 +515,23 @@ def _tokens(glob: str) -> list[str]:
 def _compatible(x: str, y: str, first: bool) -> bool:
     if first and "." in (x, y) and (x in ("?",) or x.startswith("[")):
         return False  # ? and [..] do not match a leading dot either
-    if x == "?" or y == "?" or x.startswith("[") and len(x) > 1 or y.startswith("[") and len(y) > 1:
+    if x == "?" or y == "?":
         return True
+    x_class, y_class = x.startswith("[") and len(x) > 1, y.startswith("[") and len(y) > 1
+    if x_class and y_class:
+        return True
+    if x_class or y_class:
+        return _in_class(y if x_class else x, x if x_class else y)
     return x == y
+
+
+def _in_class(char: str, bracket: str) -> bool:
+    """Whether a bracket expression may match `char` (a class with [:name:] and the like: assume it does)."""
+    if "[:" in bracket or "[=" in bracket or "[." in bracket:
+        return True
+    if bracket.startswith("[^"):
+        bracket = "[!" + bracket[2:]  # bash's negation; fnmatch spells it `!`
+    return fnmatchcase(char, bracket)
 
 
 def _compile(pattern: str) -> tuple[str, str, str]:

@@ -52,6 +52,8 @@ PROTECTED_PATTERNS: tuple[ProtectedPattern, ...] = (
     ProtectedPattern(".codex/config.toml", "hook", "Codex configuration and MCP servers"),
     ProtectedPattern(".codex/hooks.json", "hook", "Codex hooks"),
     ProtectedPattern(".vscode/mcp.json", "mcp", "VS Code MCP servers"),
+    ProtectedPattern(".vscode/settings.json", "hook", "VS Code settings: agent tool auto-approval, terminal profiles"),
+    ProtectedPattern(".vscode/tasks.json", "hook", "VS Code tasks, which can run when the folder opens"),
 )
 
 

@@ -259,7 +259,7 @@ def test_too_many_directories_fail_closed(shell: ShellClassifier) -> None:
     ("tar -xf a.tar", DANG), ("tar -tf a.tar", SAFE), ("/usr/bin/ls -la", SAFE), ("cat x | /bin/grep y", SAFE),
     ("cp a.txt docs/", MUT),
     ("rsync -a src/ host:dst/", NET), ("curl -o out.json https://x.example", NET), ("f() { ls; }; f", SAFE),
-    ("npm config get registry", SAFE), ("sed -n '1{p}' f", SAFE), ("ls > /dev/null", SAFE),
+    ("npm config get registry --no-update-notifier", MUT), ("sed -n '1{p}' f", SAFE), ("ls > /dev/null", SAFE),
     ("npm install --ignore-scripts left-pad", NET), ("pip install requests", NET), ("env -i ls", SAFE),
 ])
 def test_ordinary_commands_stay_usable(shell: ShellClassifier, command: str, expected: EffectClass) -> None:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from .model import DANGEROUS, MUTATING, SAFE
+from .options import Grammar, grammar, parse
 from .syntax import Source
 from .tables import lookup
-from .words import Word
+from .words import Word, decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .classify import ShellClassifier, State
@@ -33,11 +34,11 @@ Builtin = Callable[["ShellClassifier", str, list[Word], str, "State", int], None
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _EXPANSION = re.compile(r"^\$\{(!?)(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(\[[^\]]*\])?(.*)\}$", re.S)
 _SAFE_SET_FLAGS = frozenset("euxvECTfBbhHmn")
-_SAFE_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "errtrace", "functrace",
+SAFE_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "errtrace", "functrace",
                                "noclobber", "noglob", "braceexpand", "hashall", "histexpand", "monitor",
                                "notify", "noexec", "posix", "emacs", "vi", "ignoreeof", "interactive-comments",
                                "physical", "privileged", "onecmd", "history"})
-_SAFE_SHOPT = frozenset({"nullglob", "failglob", "globstar", "nocasematch", "nocaseglob", "extglob", "lastpipe",
+SAFE_SHOPT = frozenset({"nullglob", "failglob", "globstar", "nocasematch", "nocaseglob", "extglob", "lastpipe",
                          "inherit_errexit", "xpg_echo", "checkwinsize", "histappend", "cmdhist", "lithist",
                          "checkhash", "checkjobs", "globasciiranges", "huponexit", "promptvars", "progcomp"})
 
@@ -171,64 +172,37 @@ def _assigning(sc: ShellClassifier, name: str, words: list[Word], part: str, st:
             sc.assigns(w.text, part, st, via=name)
 
 
+_READ_GRAMMAR = grammar("-a=:assign -d= -e -E -i= -n= -N= -p= -r -s -t= -u=", permute=False)
+_MAPFILE_GRAMMAR = grammar("-d= -n= -O= -s= -t -u= -C=:exec -c=", permute=False)
+
+
 def _read(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
-    names: list[Word] = []
-    i = 0
-    with_value = set("adinNptu")
-    while i < len(args):
-        w = args[i]
-        if not w.literal:
-            names.append(w)
-            i += 1
-            continue
-        t = w.text
-        if t == "--":
-            names.extend(args[i + 1:])
-            break
-        if t.startswith("-") and len(t) > 1:
-            k = 1
-            while k < len(t):
-                c = t[k]
-                if c in with_value:
-                    value = t[k + 1:] or (args[i + 1].text if i + 1 < len(args) else "")
-                    if not t[k + 1:]:
-                        i += 1
-                    if c == "a":
-                        names.append(Word(value, value))
-                    if c == "u" and not value.isdigit():
-                        st.add(DANGEROUS, part, "read -u with a descriptor computed at run time")
-                    break
-                if c not in "ers":
-                    st.add(DANGEROUS, part, f"read: -{c} is not an option of read")
-                k += 1
-            i += 1
-            continue
-        names.append(w)
-        i += 1
-    _assigning(sc, name, names or [Word("REPLY", "REPLY")], part, st)
-    st.add(SAFE, part, "read reads a line into variables")
+    _assigning_builtin(sc, name, _READ_GRAMMAR, args, Word("REPLY", "REPLY"), "reads a line into variables", part, st)
 
 
 def _mapfile(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
-    names: list[Word] = []
-    i = 0
-    while i < len(args):
-        w = args[i]
-        if w.literal and w.text.startswith("-") and len(w.text) > 1:
-            c = w.text[1]
-            if c == "C":
-                st.add(DANGEROUS, part, f"{name} -C runs a callback command for each line")
-            if c in "dnOsuCc":
-                i += 1 if len(w.text) > 2 else 2
-                continue
-            if c != "t":
-                st.add(DANGEROUS, part, f"{name}: {w.text} is not an option of {name}")
-            i += 1
-            continue
-        names.append(w)
-        i += 1
-    _assigning(sc, name, names or [Word("MAPFILE", "MAPFILE")], part, st)
-    st.add(SAFE, part, f"{name} reads lines into an array")
+    _assigning_builtin(sc, name, _MAPFILE_GRAMMAR, args, Word("MAPFILE", "MAPFILE"), "reads lines into an array",
+                       part, st)
+
+
+def _assigning_builtin(sc: ShellClassifier, name: str, g: Grammar, args: list[Word], default: Word, what: str,
+                       part: str, st: State) -> None:
+    """read and mapfile: options read with the builtin's own grammar (clusters such as `-tC cmd` included);
+    the operands and `-a NAME` are the variables assigned."""
+    r = parse(g, args)
+    for unknown in r.unknown:
+        st.add(DANGEROUS, part, f"{name}: {unknown} is not an option of {name}")
+    if r.uncertain:
+        st.add(DANGEROUS, part, f"{name}: the word {r.uncertain[0].source} may be an option (-C runs a command)")
+    for parsed in r.options:
+        if any(o.role == "exec" for o in parsed.options):
+            st.add(DANGEROUS, part, f"{name} {parsed.spelled} runs a callback command for each line")
+        elif parsed.spelled == "-u" and parsed.value is not None and not (parsed.value.literal and
+                                                                          parsed.value.text.isdigit()):
+            st.add(DANGEROUS, part, f"{name} -u with a descriptor computed at run time")
+    names = r.values("assign") + list(r.operands)
+    _assigning(sc, name, names or [default], part, st)
+    st.add(SAFE, part, f"{name} {what}")
 
 
 def _getopts(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
@@ -275,8 +249,9 @@ def _declare_words(sc: ShellClassifier, name: str, words: list[Word], part: str,
                                     "run commands")
     if "n" in flags and name != "export":
         st.add(DANGEROUS, part, f"{name} -n makes a name reference, which can assign any variable (PATH, ...)")
-    if "f" in flags and name == "export":
-        st.add(DANGEROUS, part, "export -f exports a function, which child shells run in place of a command")
+    if "f" in flags and (name == "export" or "x" in flags):
+        st.add(DANGEROUS, part, f"{name} -f{'x' if name != 'export' else ''} exports a function, which child "
+                                "shells run in place of a command")
 
 
 def _declare(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
@@ -304,7 +279,7 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
         if t in ("-o", "+o"):
             if i + 1 < len(args):
                 option = args[i + 1].text
-                if not args[i + 1].literal or option not in _SAFE_SET_OPTIONS:
+                if not args[i + 1].literal or option not in SAFE_SET_OPTIONS:
                     st.add(DANGEROUS, part, f"set {t} {args[i + 1].source} changes how the shell reads commands")
                     return
             i += 2
@@ -314,7 +289,7 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
             if "o" in flags:
                 # `set -euo pipefail`: o takes the next word as an option name
                 named = args[i + 1] if i + 1 < len(args) else None
-                if named is not None and (not named.literal or named.text not in _SAFE_SET_OPTIONS):
+                if named is not None and (not named.literal or named.text not in SAFE_SET_OPTIONS):
                     st.add(DANGEROUS, part, f"set -o {named.source} changes how the shell reads commands")
                     return
                 flags = flags.replace("o", "")
@@ -335,7 +310,7 @@ def _shopt(sc: ShellClassifier, name: str, args: list[Word], part: str, st: Stat
         st.add(SAFE, part, "shopt only lists options")
         return
     for w in names:
-        if not w.literal or w.text not in _SAFE_SHOPT:
+        if not w.literal or w.text not in SAFE_SHOPT:
             st.add(DANGEROUS, part, f"shopt {w.source} changes how the shell reads commands or expands words")
             return
     st.add(SAFE, part, "shopt sets harmless shell options")
@@ -357,6 +332,26 @@ def _flagged(letters: str, danger: str, safe: str) -> Builtin:
             st.add(SAFE, part, f"{name} {safe}")
 
     return handle
+
+
+def _history(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+    """history: lists, or (-a, -w) writes the history to a file, (-r, -n) reads one, (-c, -d, -s, -p) edits
+    or expands entries in memory."""
+    letters = "".join(w.text[1:] for w in args if w.literal and w.text.startswith("-") and w.text != "-")
+    files = [w for w in args if not (w.literal and w.text.startswith("-"))]
+    if any(not w.literal for w in args) or set(letters) - set("cdanrwsp"):
+        st.add(DANGEROUS, part, f"{name} with an option computed at run time or not known")
+        return
+    if set(letters) & set("aw"):
+        for w in files[:1]:
+            sc.target(w, part, st, f"{name} -{letters} writes the history to")
+        st.add(MUTATING, part, f"{name} -{letters} writes the history file")
+    elif set(letters) & set("rn"):
+        for w in files[:1]:
+            sc.read(w, part, st, f"{name} -{letters} reads")
+        st.add(SAFE, part, f"{name} -{letters} reads history into the shell")
+    else:
+        st.add(SAFE, part, f"{name} lists or edits the history in memory")
 
 
 def _umask(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
@@ -394,7 +389,7 @@ BUILTINS: dict[str, Builtin] = {
     "fc": _dangerous("runs commands from the history"), "bind": _dangerous("binds keys to commands"),
     "kill": _dangerous("signals processes"),
     "enable": _only_listing("loads or disables builtins, which changes what names mean", "aps"),
-    "history": _only_listing("changes or writes the history"),
+    "history": _history,
     "read": _read, "mapfile": _mapfile, "readarray": _mapfile, "getopts": _getopts, "let": _let,
     "declare": _declare, "typeset": _declare, "local": _declare, "export": _declare, "readonly": _declare,
     "set": _set, "shopt": _shopt, "alias": _alias, "umask": _umask, "test": _test,
@@ -418,6 +413,14 @@ def test_command(sc: ShellClassifier, node: Node, src: Source, st: State, depth:
         sc.substitutions(n, src, st, depth)
         op = n.child_by_field_name("operator")
         op_text = src.text_of(op) if op is not None else ""
+        if n.type == "binary_expression" and not double and op_text in (">", ">>", "<", ">|", "&>", "&>>"):
+            # `[` is a command: bash reads `[ a > f ]` as a redirection of its output to f, not a comparison
+            right = n.child_by_field_name("right")
+            for w in (decode(src.text_of(right)) if right is not None else []):
+                if op_text == "<":
+                    sc.read(w, part, st, "[ ... ] redirects input from")
+                else:
+                    sc.target(w, part, st, "[ ... ] redirects output to")
         if n.type == "binary_expression" and double and op_text in ("-eq", "-ne", "-lt", "-le", "-gt", "-ge"):
             for side in ("left", "right"):
                 operand = n.child_by_field_name(side)
@@ -460,4 +463,4 @@ def _harmless_index(text: str) -> bool:
     return t in ("@", "*") or all(c.isdigit() or c in " -+" for c in t)
 
 
-__all__ = ["BUILTINS", "KEYWORDS", "declaration", "test_command", "expansion"]
+__all__ = ["BUILTINS", "KEYWORDS", "declaration", "test_command", "expansion", "SAFE_SET_OPTIONS", "SAFE_SHOPT"]

@@ -39,10 +39,38 @@ MAX_CWD_CANDIDATES = 8
 #: Most paths resolved and matched per line; a line naming more fails closed (bounds the cost).
 MAX_WRITE_CHECKS = 512
 
+# Shells whose language is bash's (sh as its subset), and their harmless single-letter options with -c:
+# not -k (assignments anywhere in a command go to its environment), -i (interactive), -s (reads its input),
+# -l (a login shell runs the profile scripts, which cannot be seen into), -r, -D. Other POSIX shells (zsh,
+# ksh) give letters other meanings: only the common harmless ones there.
+BASH_LIKE_SHELLS = frozenset({"bash", "sh", "dash", "ash", "rbash", "busybox-sh"})
+POSIX_SHELLS = frozenset({"zsh", "ksh", "mksh", "yash", "posh", "oksh", "loksh"})
+_BASH_FLAGS = "abefhmnptuvxBCEHPTc"
+_POSIX_SHELL_FLAGS = "cefnuvx"
+_SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--verbose"})
+# What each interpreter prints its version or help with; anything else may run code (`python3 -v` is verbose
+# mode, which then runs its input as a program).
+INTERPRETER_VERSION_FLAGS: dict[str, tuple[str, ...]] = {
+    "python": ("-V", "--version", "-VV", "-h", "--help"), "python2": ("-V", "--version", "-h", "--help"),
+    "python3": ("-V", "--version", "-VV", "-h", "--help"), "pypy": ("-V", "--version", "-h", "--help"),
+    "pypy3": ("-V", "--version", "-h", "--help"), "ipython": ("--version", "-h", "--help"),
+    "node": ("-v", "--version", "-h", "--help"), "nodejs": ("-v", "--version", "-h", "--help"),
+    "deno": ("-V", "--version", "-h", "--help"), "bun": ("-v", "--version", "-h", "--help"),
+    "perl": ("-v", "-V"), "ruby": ("-v", "--version", "-h", "--help"), "irb": ("-v", "--version"),
+    "php": ("-v", "--version", "-h", "--help"), "lua": ("-v",), "luajit": ("-v",),
+    "java": ("-version", "--version", "-help", "--help"), "jshell": ("--version", "--help"),
+    "julia": ("-v", "--version", "-h", "--help"), "sqlite3": ("-version", "--version", "-help", "--help"),
+    "psql": ("-V", "--version", "--help"), "mysql": ("-V", "--version", "--help"),
+    "bc": ("-v", "--version", "-h", "--help"), "dc": ("-V", "--version", "-h", "--help"),
+}
 # A program named by a path in one of these is the system's own; any other path may be anything.
 SYSTEM_BIN_DIRS = frozenset({"/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
                              "/opt/homebrew/bin"})
+# Options of busybox and toybox that only print (their applet list, help or an embedded script).
+MULTICALL_LISTING = frozenset({"--list", "--list-full", "--help", "--long", "--version", "--show"})
 VERSION_FLAGS = frozenset({"--version", "-v", "-V", "--help", "-h", "-version", "-help"})
+# Builtins for which a prefix `IFS=...` only changes how they split their own input.
+_FIELD_SPLITTERS = frozenset({"read", "mapfile", "readarray"})
 WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>", "&>|"})
 _REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 # Word-like nodes: their text is decoded; substitutions inside them are walked.
@@ -62,12 +90,20 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
     "net": (NETWORK, "talks to the network"),
     "mut": (MUTATING, "changes files or the repository"),
 }
+# Roles that are harmless whatever word they take (for a word that may be any option).
+_HARMLESS_ROLES = frozenset({"", "pattern", "data"})
+# Roles that read a file (or more): a secret if the word is chosen at run time.
+_READ_ROLES = frozenset({"read", "pattern-read", "readops", "recursive", "grep-directories", "curl-url",
+                         "curl-format", "curl-data", "curl-form", "curl-cookie", "curl-header", "script",
+                         "awk-assign", "tar-file"})
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
                             "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
                             "curl-cookie",
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
-                            "zip-move", "data", "recursive"})
+                            "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
+                            "curl-url", "curl-format", "sh-argv", "name-suffix", "name-format", "name-prefix",
+                            "suffix-length"})
 
 
 @dataclass(slots=True)
@@ -85,6 +121,8 @@ class State:
     views: list[CommandView] = field(default_factory=list)
     functions: set[str] = field(default_factory=set)
     exact_cd: bool = False  # set while walking a `cd` followed by `&&`
+    # words tree-sitter put under a redirection (`sort > f -o x`): arguments of the next simple command walked
+    pending_words: tuple[Node, ...] = ()
     checked: int = 0  # paths checked so far (bounded by MAX_WRITE_CHECKS)
 
     def add(self, effect: EffectClass, part: str, why: str) -> None:
@@ -173,10 +211,18 @@ class ShellClassifier:
         elif t == "redirected_statement":
             body = node.child_by_field_name("body")
             redirects = [c for c in node.children if c.type in _REDIRECT_NODES]
+            # tree-sitter files the words after a redirection's target (`sort > out -o x`) under the
+            # redirection; bash passes them to the command
+            extra = [w for r in redirects for w in _redirect_words(r)]
             if body is not None and body.type == "list":
                 # tree-sitter hangs `a && b > f`'s redirection on the list; bash binds it to b
-                self._list(body, src, st, depth, trailing=redirects)
+                self._list(body, src, st, depth, trailing=redirects, extra=extra)
                 return
+            if extra and (body is None or body.type != "command"):
+                st.add(DANGEROUS, _span(src, node), "words after the redirection of a compound command "
+                                                    "(bash refuses them), which the classifier does not model")
+            elif extra:
+                st.pending_words = tuple(extra)
             for child in node.children:
                 if child.type in _REDIRECT_NODES:
                     self._redirect(child, src, st, depth)
@@ -231,7 +277,8 @@ class ShellClassifier:
         else:
             st.add(DANGEROUS, _span(src, node), f"shell syntax `{t}` that the classifier does not model")
 
-    def _list(self, node: Node, src: Source, st: State, depth: int, trailing: Sequence[Node] = ()) -> None:
+    def _list(self, node: Node, src: Source, st: State, depth: int, trailing: Sequence[Node] = (),
+              extra: Sequence[Node] = ()) -> None:
         """Walk `a && b; c`, following directories exactly where a `cd` is known to have succeeded.
 
         In `cd X && w`, w runs only if the cd succeeded, so it runs in X. Once the
@@ -255,6 +302,12 @@ class ShellClassifier:
                 else:
                     st.exact_cd = True
             last = not any(c.is_named for c in parts[idx + 1:])
+            if last and extra:
+                if child.type == "command":
+                    st.pending_words = tuple(extra)
+                else:
+                    st.add(DANGEROUS, _span(src, child), "words after a redirection that the classifier cannot "
+                                                         "give to a command")
             try:
                 self.walk(child, src, st, depth)
                 if last:
@@ -283,6 +336,9 @@ class ShellClassifier:
         while stack:
             n = stack.pop()
             t = n.type
+            if t == "command_substitution" and src.text_of(n).startswith("`"):
+                self._backquoted(src.text_of(n), st, depth)
+                continue
             if t in ("command_substitution", "process_substitution"):
                 for child in n.children:
                     if child.is_named:
@@ -311,6 +367,20 @@ class ShellClassifier:
                 else:
                     st.add(DANGEROUS, _span(src, n), f"shell syntax `{t}` inside a word that the classifier "
                                                      "does not model")
+
+    def _backquoted(self, text: str, st: State, depth: int) -> None:
+        """A backquoted substitution: bash removes the backslash before `$`, a backquote and a backslash,
+        then parses what is left, so an escaped backquote inside is a substitution of its own (echo
+        backslash-backquote id backslash-backquote runs id). Inside double quotes a backslash before `"`
+        may go too: both readings are classified."""
+        if len(text) < 2 or not text.endswith("`"):
+            st.add(DANGEROUS, _short(text), "an unterminated backquote")
+            return
+        body = text[1:-1]
+        readings = {_unescape_backquoted(body, '$`\\'), _unescape_backquoted(body, '$`\\"')}
+        for inner in sorted(readings):
+            if inner.strip():
+                self.parse_line(inner, st, depth + 1)
 
     def arithmetic(self, node: Node, src: Source, st: State, depth: int) -> None:
         """Arithmetic evaluates variables' values as expressions, whose array subscripts can run commands."""
@@ -342,10 +412,23 @@ class ShellClassifier:
             st.add(DANGEROUS, part, f"{via} to {name}: an array subscript is evaluated arithmetically and can "
                                     "run commands")
 
-    def _assignment(self, node: Node, src: Source, st: State, depth: int) -> None:
+    def _assignment(self, node: Node, src: Source, st: State, depth: int, scoped_to: str = "") -> None:
+        """`NAME=value`, alone or before a command (`scoped_to`: that command's name)."""
         name_node = node.child_by_field_name("name")
         name = src.text_of(name_node) if name_node is not None else ""
-        self.assigns(name, _span(src, node), st)
+        st.add(SAFE, _span(src, node), f"sets the shell variable {name}")
+        if not (name == "IFS" and scoped_to in _FIELD_SPLITTERS):
+            # `IFS=, read -r a b` only changes how that read splits its line
+            self.assigns(name, _span(src, node), st)
+        value = node.child_by_field_name("value")
+        if value is not None and value.type == "array":
+            # `a=([EXPR]=v)`: an indexed array's subscripts are evaluated arithmetically, and a variable
+            # named there has its value evaluated too (an array subscript in it runs commands)
+            for element in value.children:
+                text = src.text_of(element)
+                if text.startswith("[") and "]=" in text and not _harmless_subscript(text[1:text.index("]=")]):
+                    st.add(DANGEROUS, _span(src, node), f"the subscript in {text[:40]} is evaluated "
+                                                        "arithmetically and can run commands")
         for child in node.children:
             if child is not name_node and child.is_named:
                 self.substitutions(child, src, st, depth)
@@ -355,7 +438,9 @@ class ShellClassifier:
     def _redirect(self, node: Node, src: Source, st: State, depth: int) -> None:
         part = _span(src, node)
         if node.type == "herestring_redirect":
-            self.substitutions(node, src, st, depth)
+            for child in node.children:
+                if child.is_named:
+                    self.substitutions(child, src, st, depth)  # the string is data; what runs inside it is not
             return
         if node.type == "heredoc_redirect":
             start = next((c for c in node.children if c.type == "heredoc_start"), None)
@@ -385,6 +470,12 @@ class ShellClassifier:
                 dest = child
         if dest is None:
             return
+        extra = _redirect_words(node)
+        if op in WRITE_REDIRECTS and src.text_of(dest) == "!" and extra:
+            # zsh reads `>!` (and `>>!`, `&>!`) as a redirection that overrides noclobber: the next word is written
+            self.substitutions(extra[0], src, st, depth)
+            for w in decode(src.text_of(extra[0])):
+                self.target(w, part, st, "redirects output (zsh's >!) to")
         self.substitutions(dest, src, st, depth)
         words = decode(src.text_of(dest))
         if len(words) != 1:
@@ -403,13 +494,19 @@ class ShellClassifier:
 
     # -- paths ------------------------------------------------------------------------------
 
-    def target(self, word: Word, part: str, st: State, verb: str = "writes", *, delete: bool = False) -> None:
-        """Record a path the line writes (or deletes) and classify it."""
+    def target(self, word: Word, part: str, st: State, verb: str = "writes", *, delete: bool = False,
+               replaces: bool = False) -> None:
+        """Record a path the line writes (or deletes) and classify it.
+
+        `delete`: the path (and all it holds) goes away; `replaces`: the path may be
+        replaced by a directory tree (a copy, move or link destination), so whatever
+        a protected pattern names inside it may be written.
+        """
         raw = word.text
         if word.dynamic is not None:
             st.add(DANGEROUS, part, f"{verb} a path computed at run time ({word.source}: {word.dynamic})")
             return
-        if raw in HARMLESS_TARGETS or raw == "" or raw.startswith("/dev/fd/"):
+        if raw in HARMLESS_TARGETS or raw == "" or _is_fd_path(raw):
             return  # not a file: the terminal, nothing, or a pipe into a process substitution
         if word.glob:
             self._glob_target(word, part, st, verb)
@@ -423,25 +520,44 @@ class ShellClassifier:
             return
         bases: tuple[str | None, ...] = (None,) if st.cwd is None else (st.cwd[:1] if absolute else st.cwd)
         for base in bases:
-            self._target_from(raw, base, part, st, verb, delete)
+            self._target_from(raw, base, part, st, verb, delete, replaces)
+
+    def prefix_target(self, prefix: Word, part: str, st: State, verb: str, sample: str = "00") -> None:
+        """Files named PREFIX followed by names the line does not show (`patch -B PREFIX` backups)."""
+        self.generated_target(prefix.text.replace("[", "?") + "*", prefix, sample, part, st, verb)
+
+    def generated_target(self, pattern: str, stem: Word, sample: str, part: str, st: State, verb: str) -> None:
+        """Files whose names the program makes, matching the glob `pattern` (split's PREFIXaa, PREFIXab, ...).
+
+        The pattern is matched against the restricted and protected patterns (any name it allows may be
+        written); otherwise `stem` plus `sample` stands for the files written.
+        """
+        if not stem.literal or not self._restricted_glob(pattern, part, st, verb):
+            self.target(Word(stem.text + sample, stem.source, stem.dynamic, stem.glob), part, st, verb)
 
     def _glob_target(self, word: Word, part: str, st: State, verb: str) -> None:
-        bases: tuple[str | None, ...] = (None,) if st.cwd is None else st.cwd
-        for base in bases:
+        if not self._restricted_glob(word.text, part, st, verb):
+            st.add(DANGEROUS, part, f"{verb} a glob pattern ({word.text}): the files it matches decide what is "
+                                    "written")
+
+    def _restricted_glob(self, pattern: str, part: str, st: State, verb: str) -> bool:
+        """Report (and return True) when a written glob may match a restricted or protected pattern, or is
+        not a path pattern at all."""
+        for base in ((None,) if st.cwd is None else st.cwd):
             try:
-                pattern = self.paths.normalise_glob(word.text, base)
+                normalised = self.paths.normalise_glob(pattern, base)
             except PathError as exc:
                 st.add(DANGEROUS, part, f"{verb} a glob that is not a path pattern: {exc}")
-                return
-            hit = self.paths.restricted_match(pattern, glob=True)
+                return True
+            hit = self.paths.restricted_match(normalised, glob=True)
             if hit is not None:
-                st.add(RESTRICTED, part, f"{verb} the glob {word.text}, which may match restricted or protected "
+                st.add(RESTRICTED, part, f"{verb} the glob {pattern}, which may match restricted or protected "
                                          f"pattern {hit!r}")
-                return
-        st.add(DANGEROUS, part, f"{verb} a glob pattern ({word.text}): the files it matches decide what is "
-                                "written")
+                return True
+        return False
 
-    def _target_from(self, raw: str, base: str | None, part: str, st: State, verb: str, delete: bool) -> None:
+    def _target_from(self, raw: str, base: str | None, part: str, st: State, verb: str, delete: bool,
+                     replaces: bool = False) -> None:
         if not self._budget(part, st):
             return
         try:
@@ -455,13 +571,16 @@ class ShellClassifier:
             st.add(NETWORK, part, f"{verb} {check.normalised}, a network connection opened by the shell")
             return
         st.targets.append(check.normalised)
-        holder = self.paths.holds_protected(check.normalised) if delete else None
+        holder = self.paths.holds_protected(check.normalised) if delete else \
+            self.paths.parent_of_pattern(check.normalised) if replaces else None
         if check.restricted_by is not None:
             kind = "protected" if check.protected else "restricted"
             st.add(RESTRICTED, part, f"{verb} {check.normalised}, which matches {kind} pattern "
                                      f"{check.restricted_by!r}")
         elif holder is not None:
-            st.add(RESTRICTED, part, f"{verb} {check.normalised}, which holds {holder}")
+            held = f"which holds {holder}" if delete else f"a directory there holds (or would hold) what " \
+                                                           f"{holder!r} names"
+            st.add(RESTRICTED, part, f"{verb} {check.normalised}, {held}")
         else:
             st.add(MUTATING, part, f"{verb} {check.normalised}")
         if st.roots is not None and not check.inside_roots:
@@ -474,7 +593,7 @@ class ShellClassifier:
             st.add(DANGEROUS, part, f"{verb} a path computed at run time ({word.source}: {word.dynamic}), which "
                                     "may be a secret")
             return
-        if raw in ("-", "") or raw in HARMLESS_TARGETS or raw.startswith("/dev/fd/"):
+        if raw in ("-", "") or raw in HARMLESS_TARGETS or _is_fd_path(raw):
             return  # standard input, nothing, or a pipe from a process substitution
         if _is_bash_network_path(raw):
             st.add(NETWORK, part, f"{verb} {raw}, a network connection opened by the shell")
@@ -524,13 +643,20 @@ class ShellClassifier:
 
     def _command(self, node: Node, src: Source, st: State, depth: int) -> None:
         part = _span(src, node)
-        word_nodes: list[Node] = []
+        word_nodes: list[Node] = list(st.pending_words)  # words tree-sitter filed under a redirection
+        st.pending_words = ()
+        if word_nodes:
+            part = _short(src.data[node.start_byte:max(node.end_byte, word_nodes[-1].end_byte)].decode(
+                "utf-8", errors="surrogateescape"))
+        name_node = node.child_by_field_name("name")
+        command_name = src.text_of(name_node) if name_node is not None else ""
         for child in node.children:
             t = child.type
             if t == "variable_assignment":
-                self._assignment(child, src, st, depth)
+                self._assignment(child, src, st, depth, scoped_to=command_name)
             elif t in _REDIRECT_NODES:
                 self._redirect(child, src, st, depth)
+                word_nodes.extend(_redirect_words(child))
             elif t == "command_name":
                 word_nodes.extend(c for c in child.children if c.is_named)
             elif child.is_named and t in _WORD_NODES:
@@ -557,10 +683,14 @@ class ShellClassifier:
         if not words:
             st.add(SAFE, part, "only assignments or redirections")
             return
-        self.argv(words, part, st, depth)
+        self.argv(words, part, st, depth, direct=True)
 
-    def argv(self, words: list[Word], part: str, st: State, depth: int) -> None:
-        """Classify one simple command given as decoded words (also a wrapper's inner command)."""
+    def argv(self, words: list[Word], part: str, st: State, depth: int, direct: bool = False) -> None:
+        """Classify one simple command given as decoded words (also a wrapper's inner command).
+
+        `direct`: the words are a command of the line itself, where an unquoted `time` or `coproc`
+        is bash's keyword; through a wrapper or quoted, `time` is the program /usr/bin/time.
+        """
         st.views.append(CommandView(part, tuple(w.text if w.dynamic is None else "?" for w in words)))
         prog = words[0]
         if prog.dynamic is not None:
@@ -595,8 +725,9 @@ class ShellClassifier:
                 return
             # The definition may sit in a branch that does not run or in a subshell; then the
             # real program runs, so a function shadowing a known program is classified as both.
-        if "/" not in prog.text and (name in KEYWORDS or name in BUILTINS):
-            handler = KEYWORDS.get(name) or BUILTINS[name]
+        keyword = direct and prog.source == name and name in KEYWORDS
+        if "/" not in prog.text and (keyword or name in BUILTINS):
+            handler = KEYWORDS[name] if keyword else BUILTINS[name]
             handler(self, name, args, part, st, depth)
             return
         fam = family(name)
@@ -607,8 +738,12 @@ class ShellClassifier:
             self._interpreter(name, args, part, st)
             return
         if name in ("busybox", "toybox"):
-            if not args or args[0].may_be_option():
-                st.add(SAFE if not args or args[0].literal else DANGEROUS, part, f"{name} lists its applets")
+            if not args or (args[0].literal and args[0].text in MULTICALL_LISTING):
+                st.add(SAFE, part, f"{name} lists its applets")
+                return
+            if args[0].may_be_option():
+                st.add(DANGEROUS, part, f"{name} {args[0].source}: not an option the classifier knows to be harmless "
+                                        "(--install writes links to itself)")
                 return
             st.add(SAFE, part, f"{name} runs the applet that follows")
             self.argv(args, part, st, depth)
@@ -647,9 +782,8 @@ class ShellClassifier:
                 st.add(p.effect, part, f"{name} {p.why}")
             self.operands(p, name, r, part, st, depth)
         finally:
-            if saved_cwd is not None and st.cwd is None and any(
-                    o.role == "chdir" for parsed in r.options for o in parsed.options):
-                st.cwd = saved_cwd
+            if any(o.role == "chdir" for parsed in r.options for o in parsed.options):
+                st.cwd = saved_cwd  # the option changed the directory of this program only
 
     def _subcommand(self, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
         if not r.rest:
@@ -681,24 +815,37 @@ class ShellClassifier:
             worst, why = self._worst_option(p, r)
             for w in r.uncertain[:1]:
                 st.add(worst, part, f"{name}: the word {w.source} may be any option ({why})")
-        for parsed in r.options:
+        # a change of directory (`patch -d`, `git -C`) applies before the program opens anything
+        ordered = sorted(r.options, key=lambda parsed: not any(o.role == "chdir" for o in parsed.options))
+        for parsed in ordered:
             for opt in parsed.options:
                 self._role(opt, parsed.spelled, parsed.value, p, name, part, st, depth)
 
     def _worst_option(self, p: Program, r: ParseResult) -> tuple[EffectClass, str]:
+        """The class of the program's worst option, for a word that may be any option.
+
+        Default-deny: a role that is neither harmless nor a read is counted as
+        SHELL_DANGEROUS (NETWORK_ATTEMPT or SHELL_MUTATING where the role says no
+        more); reads count when the word may come from run time (a glob only
+        matches names in the directory, which the reads of its operands cover).
+        """
         assert p.grammar is not None
         glob_only = all(w.dynamic is None for w in r.uncertain)
         worst, why = p.effect, "each option is harmless"
         for opt in p.grammar.options:
             role = opt.role
-            if role in _ROLE_CLASS or role in ("sh",):
-                effect, what = _ROLE_CLASS.get(role, (DANGEROUS, "runs a command"))
-            elif role in ("write", "writedir", "write-prefix", "inplace", "target", "assign", "chdir"):
-                effect, what = DANGEROUS, "writes to a path it names"
-            elif role in ("read", "pattern-read", "readops") and not glob_only:
-                effect, what = DANGEROUS, "reads a file it names, which may be a secret"
-            else:
+            if role in _HARMLESS_ROLES:
                 continue
+            if role in _ROLE_CLASS:
+                effect, what = _ROLE_CLASS[role]
+            elif role in _READ_ROLES:
+                if glob_only:
+                    continue
+                effect, what = DANGEROUS, "reads a file it names, which may be a secret"
+            elif role in ("write", "writedir", "write-prefix", "inplace", "target", "chdir"):
+                effect, what = DANGEROUS, "writes to a path it names"
+            else:
+                effect, what = DANGEROUS, "does more than the program usually does"
             if effect.rank > worst.rank:
                 worst, why = effect, f"{opt.name} {what}"
         return worst, why
@@ -717,9 +864,12 @@ class ShellClassifier:
             else:
                 st.add(SAFE, part, f"{name} {spelled} runs a command line")
                 self.parse_line(value.text, st, depth + 1)
-        elif role in ("write", "write-prefix"):
+        elif role == "write":
             if value is not None:
                 self.target(value, part, st, f"{name} {spelled} writes")
+        elif role == "write-prefix":
+            if value is not None:
+                self.prefix_target(value, part, st, f"{name} {spelled} writes files starting with")
         elif role == "writedir":
             if value is not None:
                 self.target(value, part, st, f"{name} {spelled} writes into")
@@ -727,13 +877,35 @@ class ShellClassifier:
             if value is not None:
                 self.read(value, part, st, f"{name} {spelled} reads")
         elif role == "chdir":
-            st.cwd = None  # relative paths are now relative to a directory the line chose
+            self.enter_dir(value, st)  # the program's relative paths are relative to this directory
+        elif role == "git-dir":
+            # git reads the configuration of the repository it is pointed at (core.fsmonitor, diff.external,
+            # core.pager run commands): only a `.git` directory's configuration is protected from the agent
+            if value is None or not value.literal or posixpath.basename(
+                    posixpath.normpath(value.text)) != ".git":
+                st.add(DANGEROUS, part, f"{name} {spelled} uses the configuration of a repository the line names, "
+                                        "which can run commands")
         elif role == "assign":
             if value is not None:
                 self.assigns(value.text if value.dynamic is None else "$?", part, st, via=f"{name} {spelled}")
         elif role == "exec-path":
             if value is not None:
                 st.add(DANGEROUS, part, f"{name} {spelled} runs programs from another directory")
+        elif role == "names-read":
+            # a file that names more files to read: those are not on the line, and may be secrets
+            if value is not None:
+                self.read(value, part, st, f"{name} {spelled} reads the list")
+            st.add(DANGEROUS, part, f"{name} {spelled} reads files named in a list, not on the command line "
+                                    "(they may be secrets)")
+        elif role == "names-stdin":
+            st.add(DANGEROUS, part, f"{name} {spelled} reads files named on its input, not on the command line "
+                                    "(they may be secrets)")
+        elif role == "local-socket":
+            st.add(DANGEROUS, part, f"{name} {spelled} talks to a local service through a socket (docker, "
+                                    "systemd, ...), which may run commands")
+        elif role == "link-dir":
+            if value is not None:
+                self.target(value, part, st, f"{name} {spelled} hard-links to the files in", delete=True)
         elif role not in _HANDLED_ROLES:
             st.add(DANGEROUS, part, f"{name} {spelled} has a role ({role}) the classifier does not interpret")
 
@@ -741,7 +913,9 @@ class ShellClassifier:
         """Classify the operands of a program by the role its table gives them."""
         role = p.operands
         ops = r.operands
-        recursive = r.has("recursive")
+        recursive = r.has("recursive") or any(
+            v.dynamic is not None or ("recurse".startswith(v.text) and not "read".startswith(v.text))
+            for v in r.values("grep-directories"))
         if role == "data" and r.has("readops"):
             role = "read"
         if role in ("data", "none"):
@@ -766,7 +940,7 @@ class ShellClassifier:
                 self.target(w, part, st, f"{name} deletes", delete=True)
         elif role == "mode-write":
             for w in ops[1:]:
-                self.target(w, part, st, f"{name} changes")
+                self.target(w, part, st, f"{name} changes", replaces=True)
         elif role == "pattern-read":
             files = ops if (r.has("pattern") or r.has("pattern-read")) else ops[1:]
             for w in files:
@@ -780,6 +954,21 @@ class ShellClassifier:
     # -- shells and interpreters ------------------------------------------------------------
 
     def _shell(self, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
+        """A shell: only `sh -c STRING` (its options harmless) is looked into; the string is parsed as a line.
+
+        bash reads all its options first, then takes the first operand as the command string (with -c) or
+        a script; anything it reads from its input or a file cannot be seen into. Shells of another
+        language (fish, csh, PowerShell, ...) are not read at all.
+        """
+        family_name = family(name)
+        if len(args) == 1 and args[0].literal and args[0].text in ("--version", "--help"):
+            st.add(SAFE, part, f"{name} only prints its version or help")
+            return
+        if family_name not in BASH_LIKE_SHELLS and family_name not in POSIX_SHELLS:
+            st.add(DANGEROUS, part, f"{name} is a shell whose language the classifier does not read")
+            return
+        letters = _BASH_FLAGS if family_name in BASH_LIKE_SHELLS else _POSIX_SHELL_FLAGS
+        command = False
         i = 0
         while i < len(args):
             w = args[i]
@@ -787,35 +976,54 @@ class ShellClassifier:
                 st.add(DANGEROUS, part, f"{name} with an option or script computed at run time ({w.source})")
                 return
             t = w.text
-            if t in ("-c", "--command") or (t.startswith("-") and not t.startswith("--") and "c" in t[1:]):
-                string = args[i + 1] if i + 1 < len(args) else None
-                if string is None or not string.literal:
-                    st.add(DANGEROUS, part, f"{name} -c runs a command string computed at run time or read "
-                                            "from elsewhere")
+            if t == "--" or t == "-":
+                i += 1
+                break
+            if not t.startswith(("-", "+")):
+                break
+            if t[-1:] in ("o", "O") and not t.startswith("--"):
+                # `-o NAME`, `-O NAME`, and clusters ending in o (`-euo pipefail`)
+                from .builtins import SAFE_SET_OPTIONS, SAFE_SHOPT
+                option = args[i + 1] if i + 1 < len(args) else None
+                allowed = SAFE_SET_OPTIONS if t.endswith("o") else SAFE_SHOPT
+                unknown = set(t[1:-1]) - set(letters)
+                if unknown or option is None or not option.literal or option.text not in allowed:
+                    st.add(DANGEROUS, part, f"{name} {t} {option.source if option else ''} changes how the shell "
+                                            "reads commands")
                     return
-                bad = [c for c in t[1:] if c not in "cilrsxveuhBCEHPTabfhkmnptu" or c in "ri"] \
-                    if not t.startswith("--") else []
-                if bad:
-                    st.add(DANGEROUS, part, f"{name} {t}: options the classifier does not model with -c")
-                st.add(SAFE, part, f"{name} -c runs a command string")
-                self.parse_line(string.text, st, depth + 1)
-                return
-            if t.startswith(("-", "+")):
-                if t in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
-                    i += 2
-                    st.add(DANGEROUS, part, f"{name} {t} changes how the shell reads commands")
-                    continue
+                command = command or "c" in t[1:-1]
+                i += 2
+                continue
+            if t.startswith("--"):
+                if t == "--command":
+                    command = True
+                elif t not in _SHELL_LONG_OPTIONS:
+                    st.add(DANGEROUS, part, f"{name} {t} is not an option the classifier knows to be harmless")
+                    return
                 i += 1
                 continue
-            break
-        if args and all(w.literal and w.text in VERSION_FLAGS for w in args):
-            st.add(SAFE, part, f"{name} only prints its version")
+            unknown = set(t[1:]) - set(letters)
+            if unknown:
+                st.add(DANGEROUS, part, f"{name} {t}: -{''.join(sorted(unknown))} changes how the shell reads "
+                                        "commands or where it reads them from (-k, -i, -s, ...)")
+                return
+            command = command or "c" in t[1:]
+            i += 1
+        if not command:
+            st.add(DANGEROUS, part, f"{name} runs a script or reads commands from its input, which cannot be seen "
+                                    "into")
             return
-        st.add(DANGEROUS, part, f"{name} runs a script or reads commands from its input, which cannot be seen into")
+        string = args[i] if i < len(args) else None
+        if string is None or not string.literal:
+            st.add(DANGEROUS, part, f"{name} -c runs a command string computed at run time or read from elsewhere")
+            return
+        st.add(SAFE, part, f"{name} -c runs a command string")
+        self.parse_line(string.text, st, depth + 1)
 
     def _interpreter(self, name: str, args: list[Word], part: str, st: State) -> None:
-        if args and all(w.literal and w.text in VERSION_FLAGS for w in args):
-            st.add(SAFE, part, f"{name} only prints its version")
+        flags = INTERPRETER_VERSION_FLAGS.get(family(name.lower()), ("--version", "--help"))
+        if len(args) == 1 and args[0].literal and args[0].text in flags:
+            st.add(SAFE, part, f"{name} only prints its version or help")
             return
         inline = next((w.text for w in args if w.text in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print",
                                                           "-command", "-Command", "-x")), None)
@@ -826,6 +1034,20 @@ class ShellClassifier:
                                     "into")
 
     # -- working directory ----------------------------------------------------------------------
+
+    def enter_dir(self, directory: Word | None, st: State) -> None:
+        """Follow a program's own change of directory (`git -C DIR`, `env -C DIR`, `tar -C DIR`)."""
+        if directory is None or not directory.literal:
+            st.cwd = None
+            return
+        absolute = directory.text.startswith(("/", "~"))
+        try:
+            if absolute:
+                st.cwd = (self.paths.normalise(directory.text),)
+            elif st.cwd is not None:
+                st.cwd = tuple(dict.fromkeys(self.paths.normalise(directory.text, c) for c in st.cwd))
+        except PathError:
+            st.cwd = None
 
     def cd(self, name: str, args: list[Word], part: str, st: State) -> None:
         """Follow the working directory, so later relative paths resolve where the shell would use them.
@@ -871,6 +1093,40 @@ def _opaque(args: list[Word]) -> ParseResult:
             continue
         r.operands.append(w)
     return r
+
+
+def _unescape_backquoted(body: str, specials: str) -> str:
+    """The text of a backquoted substitution as bash parses it: `\\X` is X for X in `specials`."""
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in specials:
+            out.append(body[i + 1])
+            i += 2
+            continue
+        out.append(body[i])
+        i += 1
+    return "".join(out)
+
+
+def _harmless_subscript(text: str) -> bool:
+    """A subscript that evaluates to itself: digits, signs and blanks, or `@`/`*`."""
+    t = text.strip()
+    return t in ("@", "*") or all(c.isdigit() or c in " -+" for c in t)
+
+
+def _redirect_words(node: Node) -> list[Node]:
+    """The words tree-sitter files under a redirection that bash gives to the command.
+
+    `sort > out -o x` is parsed as a redirection with three destinations, and
+    `cat <<EOF x` as a here-document with an argument; bash writes to the first
+    destination only and passes the other words to the command.
+    """
+    if node.type == "file_redirect":
+        return list(node.children_by_field_name("destination"))[1:]
+    if node.type == "heredoc_redirect":
+        return [c for c in node.children if c.is_named and c.type in _WORD_NODES]
+    return []
 
 
 def _adjacent_groups(nodes: list[Node]) -> list[list[Node]]:
@@ -936,6 +1192,14 @@ def _is_cd(node: Node, src: Source) -> bool:
         return False
     name = node.child_by_field_name("name")
     return name is not None and src.text_of(name) == "cd"
+
+
+def _is_fd_path(path: str) -> bool:
+    """`/dev/fd/N`: an open descriptor (a pipe of a process substitution), not a file by name.
+
+    Only the exact form: `/dev/fd/../../x` is a path like any other.
+    """
+    return path.startswith("/dev/fd/") and path[8:].isdigit() and path[8:].isascii()
 
 
 def _is_bash_network_path(path: str) -> bool:

@@ -22,8 +22,10 @@ unknown option, never skipped: the caller lifts the part to the program's
 worst class (default-deny at the option level).
 
 Notation for `grammar()`: whitespace-separated entries `names[arg][:role]`;
-names joined by `|` (`-o|--output`); arg suffix `=` (required value) or `?`
-(optional, attached only); role after `:` (empty: harmless). Roles are
+names joined by `|` (`-o|--output`); arg suffix `=` (required value), `?`
+(optional, attached only) or `==` (two values, the next two words: jq's
+`--rawfile NAME FILE`; the role applies to the second); role after `:`
+(empty: harmless). Roles are
 interpreted by the classifier (see `roles.py`).
 """
 
@@ -35,7 +37,7 @@ from typing import Literal
 
 from .words import Word
 
-Arity = Literal["none", "required", "optional"]
+Arity = Literal["none", "required", "optional", "pair"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,9 @@ def grammar(spec: str, *, permute: bool = True, single_dash_long: bool = False, 
     for entry in spec.split():
         names_part, _, role = entry.partition(":")
         arity: Arity = "none"
-        if names_part.endswith("="):
+        if names_part.endswith("=="):
+            arity, names_part = "pair", names_part[:-2]
+        elif names_part.endswith("="):
             arity, names_part = "required", names_part[:-1]
         elif names_part.endswith("?"):
             arity, names_part = "optional", names_part[:-1]
@@ -222,6 +226,12 @@ def _long_option(g: Grammar, words: Sequence[Word], i: int, r: ParseResult) -> i
         return i + 1
     arity = arities.pop()
     value: Word | None = None
+    if arity == "pair":
+        if eq or i + 2 >= len(words):
+            r.unknown.append(f"{t} (it takes two words)")
+            return i + 1
+        r.options.append(Parsed(tuple(candidates), t, words[i + 2]))
+        return i + 3
     if eq:
         if arity == "none":
             r.unknown.append(f"{t} (takes no value)")
@@ -251,6 +261,12 @@ def _short_cluster(g: Grammar, words: Sequence[Word], i: int, r: ParseResult) ->
             k += 1
             continue
         rest = t[k + 1:]
+        if opt.arity == "pair":
+            if rest or i + 2 >= len(words):
+                r.unknown.append(f"-{t[k]} (it takes two words)")
+                return i + 1
+            r.options.append(Parsed((opt,), f"-{t[k]}", words[i + 2]))
+            return i + 3
         if rest:
             r.options.append(Parsed((opt,), f"-{t[k]}", Word(rest, words[i].source, words[i].dynamic,
                                                               words[i].glob)))

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..paths import HARMLESS_TARGETS
 from .model import DANGEROUS, MUTATING, SAFE, Program
 from .options import ParseResult, grammar, parse
+from .texts import awk_program_effect, sed_script_effect
 from .words import Word
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,10 +45,18 @@ def env(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, 
     r = parse(g, args)
     for unknown in r.unknown:
         st.add(DANGEROUS, part, f"env: {unknown} is not an option the classifier knows to be harmless")
+    saved = st.cwd
+    try:
+        _env(sc, r, part, st, depth)
+    finally:
+        st.cwd = saved  # env -C changes the directory of the program it runs only
+
+
+def _env(sc: ShellClassifier, r: ParseResult, part: str, st: State, depth: int) -> None:
     for parsed in r.options:
         opt = parsed.options[0]
         if opt.role == "chdir":
-            st.cwd = None
+            sc.enter_dir(parsed.value, st)
         elif opt.role == "sh":
             if parsed.value is None or not parsed.value.literal:
                 st.add(DANGEROUS, part, "env -S runs a command string computed at run time")
@@ -73,7 +84,16 @@ def _xargs(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
            depth: int) -> None:
     st.add(SAFE, part, "xargs runs the program that follows with arguments from its input")
     command = list(r.rest) or [Word("echo", "echo")]
-    sc.argv(command + [_placeholder("arguments xargs reads from its input")], part, st, depth)
+    # -I STR / -i[STR] / --replace[=STR]: each input line replaces STR inside the words (`sh -c 'echo {}'`
+    # runs whatever the input says), so a word holding it is only known at run time
+    replace = [parsed.value.text if parsed.value is not None and parsed.value.literal else
+               ("" if parsed.value is not None else "{}")
+               for parsed in r.options if any(o.name in ("-I", "--replace", "-J") for o in parsed.options)]
+    for marker in replace:
+        command = [Word("", w.source, dynamic="a word xargs fills in from its input")
+                   if w.dynamic is None and (not marker or marker in w.text) else w for w in command]
+    # without -I, the words read from the input are appended to the command
+    sc.argv(command + ([] if replace else [_placeholder("arguments xargs reads from its input")]), part, st, depth)
     r.rest = []
     r.operands = []
 
@@ -138,6 +158,12 @@ def find(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
             if i + 1 < len(args):
                 sc.target(args[i + 1], part, st, f"find {t} writes")
             i += 2 + (1 if t == "-fprintf" else 0)
+            continue
+        elif t == "-files0-from":
+            # the names to start from are read from a file (its content shows in find's messages)
+            if i + 1 < len(args):
+                sc.read(args[i + 1], part, st, "find -files0-from reads")
+            i += 2
             continue
         elif t in FIND_VALUE_TESTS:
             i += 2
@@ -222,114 +248,6 @@ def _program_texts(given: list[Word], operands: list[Word], what: str, part: str
     return [w.text for w in given]
 
 
-_SED_ADDRESS = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\\(.)(?:(?!\1).|\\.)*\1[IM]*)"
-                          r"(?:\s*[,~]\s*(?:\d+|\$|/(?:[^/\\]|\\.)*/[IM]*|\+\d+|~\d+))?)?\s*!?\s*")
-
-
-def sed_script_effect(script: str) -> str | None:
-    """Why a sed script is not harmless (runs commands, reads or writes files), or None.
-
-    Default-deny: every command is parsed; only `p P d D n N g G h H x = l q Q z b t T : { } y s a i c #`
-    with harmless flags are accepted. `e`, `w`, `W`, `r`, `R`, `F`?, and the `e`/`w` flags of `s` are not.
-    """
-    i = 0
-    n = len(script)
-    while i < n:
-        while i < n and script[i] in " \t\n;":
-            i += 1
-        if i >= n:
-            return None
-        m = _SED_ADDRESS.match(script, i)
-        if m is not None:
-            i = m.end()
-        if i >= n:
-            return "ends in an address without a command"
-        c = script[i]
-        if c in "{}":
-            i += 1
-            continue
-        if c == "#":
-            end = script.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c in "pPdDnNgGhHxlzF=":
-            i += 1
-            continue
-        if c in "qQ":
-            i += 1
-            while (i < n and script[i].isdigit()) or (i < n and script[i] == " "):
-                i += 1
-            continue
-        if c in "btT:":
-            end = _end_of_command(script, i + 1)
-            i = end
-            continue
-        if c in "aic":
-            end = script.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if c == "y":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses y with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated y command"
-            i = end
-            continue
-        if c == "s":
-            delim = script[i + 1:i + 2]
-            if not delim or delim in "\\\n":
-                return "uses s with a bad delimiter"
-            pieces, end = _split_delimited(script, i + 2, delim, 2)
-            if pieces is None:
-                return "has an unterminated s command"
-            j = end
-            while j < n and script[j] not in ";\n}#":
-                flag = script[j]
-                if flag in "ew":
-                    return f"uses the s///{flag} flag, which {'runs a command' if flag == 'e' else 'writes a file'}"
-                if flag not in "gpiImM0123456789 \t":
-                    return f"uses an s flag ({flag!r}) the classifier does not know"
-                j += 1
-            i = j
-            continue
-        if c in "ewWrR":
-            return {"e": "runs a command (e)", "w": "writes a file (w)", "W": "writes a file (W)",
-                    "r": "reads a file (r)", "R": "reads a file (R)"}[c]
-        return f"uses a command ({c!r}) the classifier does not know to be harmless"
-    return None
-
-
-def _end_of_command(script: str, i: int) -> int:
-    while i < len(script) and script[i] not in ";\n}":
-        i += 1
-    return i
-
-
-def _split_delimited(script: str, i: int, delim: str, count: int) -> tuple[list[str] | None, int]:
-    pieces: list[str] = []
-    cur: list[str] = []
-    while i < len(script):
-        ch = script[i]
-        if ch == "\\" and i + 1 < len(script):
-            cur.append(script[i:i + 2])
-            i += 2
-            continue
-        if ch == delim:
-            pieces.append("".join(cur))
-            cur = []
-            i += 1
-            if len(pieces) == count:
-                return pieces, i
-            continue
-        cur.append(ch)
-        i += 1
-    return None, i
-
-
-
-
 def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
          depth: int) -> None:
     if r.has("script-file") or r.has("danger"):
@@ -354,10 +272,11 @@ def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
     if texts is None:
         return
     for text in texts:
-        why, outputs = awk_program_effect(text)
-        if why is not None:
-            st.add(DANGEROUS, part, f"the {name} program {why}")
+        effect = awk_program_effect(text)
+        if effect.why is not None:
+            st.add(DANGEROUS, part, f"the {name} program {effect.why}")
             continue
+        outputs = [o for o in effect.outputs if o not in HARMLESS_TARGETS]
         for path in outputs:
             sc.target(Word(path, path), part, st, f"the {name} program writes")
         if outputs:
@@ -371,72 +290,6 @@ def _awk(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
             sc.read(w, part, st, f"{name} reads")
 
 
-_AWK_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_AWK_RUNS = re.compile(r"\bsystem\b|\bENVIRON\b|@|/inet|\bclose\b|\bfflush\b|\bgetline\b|\bARGV\b|\bARGC\b|"
-                       r"\bPROCINFO\b|\bFILENAME\b")
-_AWK_PRINT = re.compile(r"\bprintf?\b([^;}\n]*)")
-
-
-def awk_program_effect(text: str) -> tuple[str | None, list[str]]:
-    """(why the awk program is not harmless, or None; the literal files it prints into).
-
-    Strings and regular expressions are set aside first, so `/a|b/`, `"x>y"`
-    and comparisons (`NR>1`, `if (a > b)`) are not mistaken for pipes or
-    redirections; `>`/`>>` at the top level of a print statement is a
-    redirection, `|` outside `||` a pipe.
-    """
-    strings: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        strings.append(m.group(0))
-        return f'"{len(strings) - 1}"'
-
-    code = _blank_awk_regexes(_AWK_STRING.sub(keep, text))
-    if _AWK_RUNS.search(code):
-        return ("runs commands (system, getline, @include/@load, an indirect call), opens network connections or "
-                "changes which files it reads (ARGV)"), []
-    if re.search(r"(?<!\|)\|(?!\|)", code.replace("||", "  ")):
-        return "pipes into or out of a command (|)", []
-    outputs: list[str] = []
-    for m in _AWK_PRINT.finditer(code):
-        statement = m.group(1)
-        flat = statement
-        while re.search(r"\([^()]*\)", flat):
-            flat = re.sub(r"\([^()]*\)", " ", flat)  # a parenthesised `>` is a comparison
-        target = re.search(r">>?\s*(.*)$", flat)
-        if target is None:
-            continue
-        literal = re.fullmatch(r'"(\d+)"\s*', target.group(1))
-        if literal is None:
-            return "prints into a file named at run time (>)", []
-        outputs.append(_awk_string_value(strings[int(literal.group(1))]))
-    return None, outputs
-
-
-def _blank_awk_regexes(code: str) -> str:
-    """Blank out /regex/ literals: a `/` opens one where an operand is expected, not after an operand (division)."""
-    out = list(code)
-    i = 0
-    while i < len(code):
-        if code[i] == "/":
-            before = code[:i].rstrip(" \t")
-            if not before or before[-1] in "(,~!{;&|\n":
-                j = i + 1
-                while j < len(code) and code[j] not in "/\n":
-                    j += 2 if code[j] == "\\" else 1
-                if j < len(code) and code[j] == "/":
-                    out[i:j + 1] = " " * (j + 1 - i)
-                    i = j + 1
-                    continue
-        i += 1
-    return "".join(out)
-
-
-def _awk_string_value(quoted: str) -> str:
-    body = quoted[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
-
-
 def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: State) -> None:
     """awk -v NAME=VALUE and NAME=VALUE operands: ENVIRON-free, but a few names change how files are read."""
     var = w.text.split("=", 1)[0] if w.literal else ""
@@ -447,12 +300,19 @@ def _awk_assignment(sc: ShellClassifier, name: str, w: Word, part: str, st: Stat
 def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     st.add(SAFE, part, f"{name} filters JSON")
-    spelled = {parsed.spelled for parsed in r.options}
+    given = {o.name for parsed in r.options for o in parsed.options}
     operands = list(r.operands)
-    if operands and not spelled & {"-f", "--from-file"}:
-        operands.pop(0)  # the program text: jq programs cannot run commands or write files
-    files_too = bool(spelled & {"--rawfile", "--slurpfile"})
-    if files_too or not spelled & {"--args", "--jsonargs"}:
+    if "--from-file" in given:
+        st.add(DANGEROUS, part, f"{name} -f runs a program file the classifier cannot see into (its import and "
+                                "include directives read other files)")
+    elif operands:
+        program = operands.pop(0)  # jq programs cannot run commands or write files; they can read modules
+        if not program.literal:
+            st.add(DANGEROUS, part, f"{name} runs a program computed at run time ({program.source})")
+        elif re.search(r"\b(import|include)\b", program.text):
+            st.add(DANGEROUS, part, f"{name}: the program imports modules or data files (import, include), which "
+                                    "the line does not name")
+    if not given & {"--args", "--jsonargs"}:  # after --args the operands are values, not files
         for w in operands:
             sc.read(w, part, st, f"{name} reads")
     r.operands = []
@@ -463,7 +323,13 @@ def _jq(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, s
 
 def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                   depth: int) -> None:
-    """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written."""
+    """cp/mv/ln/install: sources are read; the destination (or -t DIR) and DIR/<source name> are written.
+
+    A destination may be replaced by a directory tree (`mv dir .claude`), so it is
+    checked as a place a protected path may be put under. A backup suffix (`-S`)
+    names more files written: each destination with the suffix appended. `cp -l`
+    and `cp -s` link the sources instead of copying them, as `ln` does.
+    """
     base = name.split()[-1]
     operands = list(r.operands)
     target_dirs = r.values("target")
@@ -477,16 +343,23 @@ def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     if base == "ln" and len(operands) == 1 and not r.values("target"):
         target_dirs = [Word(".", ".")]
         sources = operands
+    written: list[Word] = []
     for d in target_dirs:
-        sc.target(d, part, st, f"{name} writes")
+        sc.target(d, part, st, f"{name} writes", replaces=True)
+        written.append(d)
         for src in sources:
             leaf = posixpath.basename(src.text.rstrip("/")) if src.dynamic is None else ""
             if src.dynamic is not None or d.dynamic is not None:
                 sc.target(Word("", src.source, dynamic="a file name taken from a source computed at run time"),
                           part, st, f"{name} may write")
             elif leaf and leaf not in (".", ".."):
-                sc.target(Word(posixpath.join(d.text, leaf), d.source, glob=d.glob or src.glob), part, st,
-                          f"{name} may write")
+                inside = Word(posixpath.join(d.text, leaf), d.source, glob=d.glob or src.glob)
+                sc.target(inside, part, st, f"{name} may write", replaces=True)
+                written.append(inside)
+    for suffix in r.values("backup-suffix"):
+        for w in written:
+            sc.target(Word(w.text + suffix.text, w.source, w.dynamic or suffix.dynamic, w.glob or suffix.glob),
+                      part, st, f"{name} keeps a backup as")
     symbolic = base == "ln" and any(parsed.spelled in ("-s", "--symbolic") or parsed.spelled.startswith("--sym")
                                     for parsed in r.options)
     for src in sources:
@@ -498,9 +371,11 @@ def copy_operands(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
             if symbolic and link_dir and src.literal and not src.text.startswith(("/", "~")):
                 pointed = Word(posixpath.join(link_dir, src.text), src.source)
             sc.target(pointed, part, st, "ln links to")
+        elif r.has("link"):
+            # the copy is a (hard or symbolic) link: writing it later writes the source, and everything in it
+            sc.target(src, part, st, f"{name} links to", delete=True)
         else:
-            sc.read(src, part, st, f"{name} reads", recursive=any(
-                parsed.spelled in ("-r", "-R", "-a", "--recursive", "--archive") for parsed in r.options))
+            sc.read(src, part, st, f"{name} reads", recursive=r.has("recursive"))
 
 
 def _mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
@@ -516,6 +391,51 @@ def _second_operand_written(sc: ShellClassifier, p: Program, name: str, r: Parse
         r.operands = r.operands[:1]
 
 
+def _arch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """arch: on Linux it prints the architecture; on macOS `arch [-ARCH...] [-e NAME=VALUE] [-d NAME] PROGRAM ...`
+    runs PROGRAM (for another architecture, with those variables): the program is classified too."""
+    words = list(r.raw)
+    r.operands = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{name} with a word computed at run time ({w.source}): it may be the program")
+            return
+        if w.text in ("-e", "-d", "-arch"):
+            value = words[i + 1] if i + 1 < len(words) else None
+            if w.text == "-e":
+                if value is None or not value.literal:
+                    st.add(DANGEROUS, part, f"{name} -e sets a variable computed at run time")
+                    return
+                sc.assigns(value.text.split("=", 1)[0], part, st, via=f"{name} -e")
+            i += 2
+            continue
+        if w.text.startswith("-"):
+            i += 1  # an architecture (-x86_64, -arm64, -i386) or -c, -h, --help
+            continue
+        break
+    rest = words[i:]
+    if not rest:
+        _base(p, name, part, st)
+        return
+    st.add(SAFE, part, f"{name} runs the program that follows (macOS)")
+    sc.argv(rest, part, st, depth)
+
+
+def _sets_with_operands(what: str) -> Handler:
+    """A program that only prints without operands and sets something with them (`hostname NAME`)."""
+    def handle(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+               depth: int) -> None:
+        if r.operands:
+            st.add(DANGEROUS, part, f"{name} {r.operands[0].source} {what}")
+        else:
+            _base(p, name, part, st)
+        r.operands = []
+
+    return handle
+
+
 def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
     for w in r.operands:
@@ -526,6 +446,38 @@ def _date(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
         st.add(DANGEROUS, part, "date -s sets the clock")
         return
     _base(p, name, part, st)
+
+
+# ps options that take the next word as their value (a format, a list of ids or names).
+_PS_VALUES = frozenset({"-o", "-O", "-p", "-q", "-u", "-U", "-g", "-G", "-t", "-C", "-s", "-k", "--format",
+                        "--sort", "--pid", "--ppid", "--user", "--group", "--sid", "--tty", "-N"})
+
+
+def _ps(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """ps lists processes; BSD-style `e` (`ps e`, `ps auxe`) and macOS `-E` print their environments,
+    which hold the secrets /proc/*/environ does."""
+    words = list(r.raw)
+    r.operands = []
+    for i, w in enumerate(words):
+        if not w.literal:
+            st.add(DANGEROUS, part, f"{name} with a word computed at run time ({w.source})")
+            return
+        previous = words[i - 1].text if i else ""
+        bsd = not w.text.startswith("-") and previous not in _PS_VALUES and w.text.isalpha()
+        if (bsd and "e" in w.text) or (w.text.startswith("-") and not w.text.startswith("--") and "E" in w.text
+                                       and previous not in _PS_VALUES):
+            st.add(DANGEROUS, part, f"{name} {w.text} prints the environment of processes, which holds secrets")
+            return
+    _base(p, name, part, st)
+
+
+def _man(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State, depth: int) -> None:
+    """man formats installed pages; a page file the line names (`man -l x.1`, `man ./x.1`) is formatted too,
+    and its `.so` requests include any other file (a secret) in what is printed."""
+    _base(p, name, part, st)
+    local = r.has("readops") or any(not w.literal or "/" in w.text for w in r.operands)
+    if local:
+        st.add(DANGEROUS, part, f"{name} formats a page file the line names, whose .so requests read other files")
 
 
 def _pager(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -555,8 +507,20 @@ def _split(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     if ops:
         sc.read(ops[0], part, st, "split reads")
     prefix = ops[1] if len(ops) >= 2 else Word("x", "x")
-    sc.target(Word(prefix.text + "aa", prefix.source, prefix.dynamic, prefix.glob), part, st,
-              "split writes files starting with")
+    extra = r.values("name-suffix")
+    suffix = extra[-1] if extra else Word("", "")
+    lengths = r.values("suffix-length")
+    if prefix.dynamic is not None or suffix.dynamic is not None or any(not w.literal for w in lengths):
+        st.add(DANGEROUS, part, "split writes files named by words computed at run time")
+        return
+    # the pieces are PREFIX, then letters (digits with -d, hex digits with -x) of the suffix length (2,
+    # growing when they run out unless -a fixes it), then --additional-suffix: every such name is checked
+    numeric = any(o.name in ("--numeric-suffixes", "--hex-suffixes") for parsed in r.options for o in parsed.options)
+    letter = "[0-9a-f]" if numeric else "[a-z]"
+    fixed = [int(w.text) for w in lengths if w.text.isdigit()]
+    for n in fixed[-1:] or range(2, 7):
+        sc.generated_target(_glob_literal(prefix.text) + letter * max(n, 1) + _glob_literal(suffix.text), prefix,
+                            ("0" if numeric else "a") * max(n, 1) + suffix.text, part, st, "split writes files named")
 
 
 def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -564,8 +528,39 @@ def _csplit(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
     _base(p, name, part, st)
     if r.operands:
         sc.read(r.operands[0], part, st, "csplit reads")
-    if not r.values("write-prefix"):
-        sc.target(Word("xx00", "xx00"), part, st, "csplit writes")
+    prefixes = r.values("name-prefix")
+    prefix = prefixes[-1] if prefixes else Word("xx", "xx")
+    formats = r.values("name-format")
+    fmt = formats[-1] if formats else Word("%02d", "%02d")
+    if not fmt.literal:
+        st.add(DANGEROUS, part, f"csplit -b with a format computed at run time ({fmt.source})")
+        return
+    for number in _printf_numbers(fmt.text):
+        sc.target(Word(prefix.text + number, prefix.source, prefix.dynamic, prefix.glob), part, st,
+                  "csplit writes files named")
+
+
+def _glob_literal(text: str) -> str:
+    """`text` as a glob that matches only itself (its glob characters in brackets)."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+_PRINTF_CONVERSION = re.compile(r"%([-+ #0']*)(\d*)(?:\.(\d*))?([diouxX])")
+
+
+def _printf_numbers(fmt: str) -> list[str]:
+    """The file-name suffixes csplit makes from its -b format: the format with the number printed (0, 1, 10);
+    a precision of 0 prints nothing for 0 (`%.0d.json` makes `.json`)."""
+    out: list[str] = []
+    for n in (0, 1, 10):
+        def number(m: re.Match[str], n: int = n) -> str:
+            if m.group(3) is not None and (m.group(3) or "0") == "0" and n == 0:
+                return ""
+            return str(n).rjust(int(m.group(2) or 0), "0" if "0" in m.group(1) else " ")
+        text = _PRINTF_CONVERSION.sub(number, fmt.replace("%%", "\0")).replace("\0", "%")
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -590,7 +585,7 @@ def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
     spelled = {parsed.spelled for parsed in r.options}
     to_stdout = bool(spelled & {"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"}) or \
         name.endswith("cat")
-    decompress = bool(spelled & {"-d", "--decompress", "--uncompress"}) or name.startswith("un") or \
+    decompress = bool(spelled & {"-d", "--decompress", "--uncompress"}) or name.startswith(("un", "gun", "bun")) or \
         name.endswith("cat")
     suffix = _SUFFIXES.get(name, ".gz")
     if to_stdout:
@@ -600,6 +595,9 @@ def _compress(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: 
         r.operands = []
         return
     _base(p, name, part, st)
+    if decompress and any("--name" in o.names for parsed in r.options for o in parsed.options):
+        st.add(DANGEROUS, part, f"{name} -N names the file it writes after the name stored in the archive, not the "
+                                "command line (it may be a protected file)")
     for w in r.operands:
         sc.read(w, part, st, f"{name} reads")
         if not spelled & {"-k", "--keep"}:
@@ -644,8 +642,14 @@ def _tar(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
         st.add(MUTATING, part, "tar creates or changes an archive")
         for f in files:
             sc.target(f, part, st, "tar writes the archive")
-        for w in r.operands:
-            sc.read(w, part, st, "tar reads", recursive=True)
+        saved = st.cwd
+        try:
+            for d in r.values("writedir")[-1:]:
+                sc.enter_dir(d, st)  # `tar -C DIR -c .` archives DIR
+            for w in r.operands:
+                sc.read(w, part, st, "tar reads", recursive=True)
+        finally:
+            st.cwd = saved
     elif extract:
         st.add(DANGEROUS, part, "tar extracts files named inside the archive, not on the command line (they may "
                                 "include protected files such as .git/hooks/)")
@@ -741,7 +745,13 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
     for v in r.values("curl-header"):
         if v.literal and v.text.startswith("@"):
             sc.read(Word(v.text[1:], v.source), part, st, "curl reads headers from")
-    for u in r.operands:
+    for v in r.values("curl-format"):
+        if not v.literal:
+            st.add(DANGEROUS, part, f"curl -w with a format computed at run time ({v.source}), which may name a file")
+        elif v.text.startswith("@"):
+            sc.read(Word(v.text[1:], v.source), part, st, "curl -w reads its format (printed) from")
+    urls = list(r.operands) + r.values("curl-url")
+    for u in urls:
         if u.literal and u.text.lower().startswith("file:"):
             path = u.text[5:].lstrip("/")
             sc.read(Word("/" + path.split("/", 1)[-1] if path.startswith("localhost/") else "/" + path, u.source),
@@ -749,7 +759,7 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
     if r.has("curl-remote"):
         dirs = r.values("writedir")
         base = dirs[0].text if dirs else ""
-        for u in r.operands:
+        for u in urls:
             if not u.literal:
                 st.add(DANGEROUS, part, f"curl -O saves under a name computed at run time ({u.source})")
                 continue
@@ -759,19 +769,41 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
 
 def _wget(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
           depth: int) -> None:
+    """wget saves each URL under its last segment (`--default-page` for a URL ending in `/`), under
+    HOST/PATH with `-x` (PATH alone with `-nH`), below `-P`; URLs read from a file (`-i`) save under names
+    the line does not show."""
     _base(p, name, part, st)
-    if any(parsed.spelled in ("-O", "--output-document") or parsed.spelled.startswith("--output-doc")
-           for parsed in r.options) or any(parsed.spelled == "--spider" for parsed in r.options):
+    given = {o.name for parsed in r.options for o in parsed.options}
+    if given & {"--output-document", "--spider"}:
+        return
+    if "--input-file" in given:
+        st.add(DANGEROUS, part, "wget -i saves the URLs listed in a file, under names the line does not show")
+        return
+    if given & {"--cut-dirs", "--protocol-directories"}:
+        st.add(DANGEROUS, part, "wget --cut-dirs/--protocol-directories choose directories the classifier does "
+                                "not follow")
         return
     dirs = r.values("writedir")
     base = dirs[0].text if dirs and dirs[0].literal else ""
+    pages = [v for parsed in r.options if "--default-page" in parsed.options[0].names and parsed.value is not None
+             for v in [parsed.value]]
+    tree = "--force-directories" in given and "--no-directories" not in given
     for u in r.operands:
-        if not u.literal:
+        if not u.literal or any(not v.literal for v in pages):
             st.add(DANGEROUS, part, f"wget saves under a name computed at run time ({u.source})")
             continue
         leaf = _url_leaf(u.text)
-        sc.target(Word(posixpath.join(base, leaf) if base else leaf, u.source), part, st, "wget saves")
-        if any(parsed.spelled in ("-r", "--recursive", "-m", "--mirror", "-x") for parsed in r.options):
+        if leaf == "index.html" and pages:
+            leaf = pages[-1].text
+        local = leaf
+        if tree:
+            host, _, path = u.text.split("://", 1)[-1].partition("/")
+            path = path.split("?", 1)[0].split("#", 1)[0]
+            path = posixpath.join(posixpath.dirname("/" + path).lstrip("/"), leaf)
+            local = path if "--no-host-directories" in given else posixpath.join(host, path)
+        sc.target(Word(posixpath.join(base, local) if base else local, u.source), part, st, "wget saves",
+                  replaces=tree)
+        if given & {"--recursive", "--mirror", "--force-directories"}:
             st.add(MUTATING, part, "wget saves a tree of files named by the server")
 
 
@@ -787,13 +819,31 @@ _SSH_SAFE_OPTIONS = frozenset({
 
 
 def _ssh_options(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
-    for v in r.values("ssh-option"):
-        key = v.text.split("=", 1)[0].split()[0].lower() if v.literal and v.text.strip() else ""
+    """`-o Key=Value` options: harmless keys only; the files some of them name are read or written."""
+    options = [_ssh_option(v) for v in r.values("ssh-option")]
+    master = any(k == "controlmaster" and v.lower() not in ("no", "") for k, v, _ in options)
+    for key, value, v in options:
         if key not in _SSH_SAFE_OPTIONS:
             st.add(DANGEROUS, part, f"{name} -o {v.source}: an option that can run a local command or is not "
                                     "known to be harmless")
         elif key == "identityfile":
-            sc.read(Word(v.text.split("=", 1)[-1].split(None, 1)[-1], v.source), part, st, f"{name} uses the key")
+            sc.read(Word(value, v.source), part, st, f"{name} uses the key")
+        elif key == "userknownhostsfile":
+            for path in value.split():
+                sc.target(Word(path, v.source), part, st, f"{name} records host keys in")
+        elif key == "controlpath" and master and value.lower() != "none":
+            sc.target(Word(value, v.source, dynamic="a path with %-tokens ssh expands" if "%" in value else None),
+                      part, st, f"{name} creates its control socket at")
+
+
+def _ssh_option(v: Word) -> tuple[str, str, Word]:
+    """(key in lower case, value, the word) of an ssh_config option written `Key=Value` or `Key Value`."""
+    if not v.literal or not v.text.strip():
+        return "", "", v
+    m = re.match(r"\s*([A-Za-z0-9]+)\s*(?:=\s*|\s+)?(.*)$", v.text, re.S)
+    if m is None:
+        return "", "", v
+    return m.group(1).lower(), m.group(2).strip(), v
 
 
 def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -804,10 +854,24 @@ def _ssh(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
 
 def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                  depth: int) -> None:
-    """scp/rsync: local sources are read; a local destination (no `host:`) is written."""
+    """scp/rsync: local sources are read; a local destination (no `host:`) is written.
+
+    rsync's remote shell (`-e CMD`) is run as `CMD [-l USER] HOST rsync --server ...`:
+    the words rsync appends are part of the command classified (`-e env` runs HOST).
+    """
     _base(p, name, part, st)
     _ssh_options(sc, name, r, part, st)
     ops = r.operands
+    for shell in r.values("sh-argv"):
+        if not shell.literal:
+            st.add(DANGEROUS, part, f"{name} runs a remote shell computed at run time ({shell.source})")
+            continue
+        remote = next((w for w in ops if _is_remote(w)), None)
+        host = remote.text.split(":", 1)[0] if remote is not None else ""
+        user, _, host = host.rpartition("@")
+        appended = (f"-l {shlex.quote(user)} " if user else "") + (shlex.quote(host) if host else '"$HOST"')
+        st.add(SAFE, part, f"{name} runs a remote shell command")
+        sc.parse_line(f"{shell.text} {appended} rsync --server", st, depth + 1)
     recursive = any(parsed.spelled in ("-r", "-a", "--recursive", "--archive") for parsed in r.options)
     if len(ops) < 2:
         for w in ops:
@@ -819,7 +883,7 @@ def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, par
         if not _is_remote(w):
             sc.read(w, part, st, f"{name} reads", recursive=recursive)
     if not _is_remote(dest):
-        sc.target(dest, part, st, f"{name} writes")
+        sc.target(dest, part, st, f"{name} writes", replaces=True)
         for w in ops[:-1]:
             if w.literal:
                 leaf = posixpath.basename(w.text.split(":", 1)[-1].rstrip("/"))
@@ -837,6 +901,10 @@ def _is_remote(w: Word) -> bool:
 def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
             depth: int) -> None:
     _base(p, name, part, st)
+    given = {o.name for parsed in r.options for o in parsed.options}
+    if "--download" in given and "--output" not in given:
+        st.add(DANGEROUS, part, f"{name} --download saves under the name the server sends (Content-Disposition), "
+                                "which may be a protected file")
     for w in r.operands[1:]:
         if w.literal and ("@" in w.text or "=@" in w.text or ":=@" in w.text):
             sc.read(Word(w.text.split("@", 1)[1], w.source), part, st, f"{name} sends the file")
@@ -844,13 +912,14 @@ def _httpie(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
             st.add(DANGEROUS, part, f"{name} request item computed at run time ({w.source})")
 
 
-__all__ = ["HANDLERS", "env", "find", "copy_operands", "sed_script_effect"]
+__all__ = ["HANDLERS", "env", "find", "copy_operands"]
 
 from .special_dev import DEV_HANDLERS  # noqa: E402 - the developer tools' handlers live beside these
 
 HANDLERS: dict[str, Handler] = {
     "xargs": _xargs, "watch": _watch, "sed": _sed_dual, "awk": _awk, "jq": _jq, "mv": _mv, "ln": _mv,
-    "uniq": _second_operand_written, "date": _date, "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
+    "uniq": _second_operand_written, "date": _date, "arch": _arch, "ps": _ps, "man": _man,
+    "hostname": _sets_with_operands("sets the host name"), "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
     "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
     "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,

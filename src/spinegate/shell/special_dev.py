@@ -105,11 +105,19 @@ def _git_stash(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
         st.add(DANGEROUS, part, f"{name} sub-command computed at run time")
     elif sub in ("list", "show"):
         st.add(SAFE, part, f"{name} {sub} only reads")
+        for w in r.operands[1:]:  # `stash show -p STASH -- PATH` prints the stashed content of PATH
+            if w.literal:
+                sc.read(_pathspec(w), part, st, f"{name} {sub} prints")
     elif sub in ("drop", "clear"):
         st.add(DANGEROUS, part, f"{name} {sub} discards stashed work")
     elif any(parsed.spelled in ("-a", "--all") for parsed in r.options):
         st.add(RESTRICTED, part, f"{name} --all moves ignored files away, which include the gate's receipt logs "
                                  "and the agent hosts' local settings")
+    elif any(parsed.spelled == "-u" or (parsed.spelled.startswith("--incl") and
+                                         "--include-untracked".startswith(parsed.spelled.split("=", 1)[0]))
+             for parsed in r.options):
+        st.add(RESTRICTED, part, f"{name} -u moves untracked files away, which may include the gate's files and "
+                                 "the agent hosts' local settings (as git clean deletes them)")
     elif sub in ("", "push", "save", "pop", "apply", "branch", "create", "store"):
         st.add(MUTATING, part, f"{name} {sub or 'push'} changes the working tree")
     else:
@@ -184,6 +192,10 @@ def _git_config(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part
     else:
         st.add(DANGEROUS, part, f"git config sets {key or 'a key'}, which may run commands, change hooks, "
                                 "credentials or where the repository talks to")
+        if not files and not set(flags) & {"--global", "--system"}:
+            # the repository's own configuration: .git/config, which the gate protects
+            st.add(RESTRICTED, part, f"git config sets {key or 'a key'} in the repository's .git/config, which "
+                                     "matches protected pattern '.git/config'")
     if "--global" in flags:
         sc.target(Word("~/.gitconfig", "~/.gitconfig"), part, st, "git config writes")
     if "--system" in flags:
@@ -199,7 +211,7 @@ def _git_paths(verb: str, skip_first: bool = False) -> Handler:
             r.operands = []  # only the index changes, not the files
             return
         for w in r.operands[1 if skip_first else 0:]:
-            sc.target(w, part, st, f"{name} {verb}", delete=(verb == "deletes"))
+            sc.target(w, part, st, f"{name} {verb}", delete=(verb == "deletes"), replaces=True)
         r.operands = []
 
     return handle
@@ -209,7 +221,7 @@ def _git_mv(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: st
             depth: int) -> None:
     _base(p, name, part, st)
     if len(r.operands) >= 2:
-        sc.target(r.operands[-1], part, st, "git mv writes")
+        sc.target(r.operands[-1], part, st, "git mv writes", replaces=True)
         for w in r.operands[:-1]:
             sc.target(w, part, st, "git mv moves away", delete=True)
     r.operands = []
@@ -232,7 +244,7 @@ def _git_worktree(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     elif sub == "add":
         _base(p, name, part, st)
         if len(ops) >= 2:
-            sc.target(ops[1], part, st, "git worktree checks out into")
+            sc.target(ops[-1] if len(ops) == 2 else ops[1], part, st, "git worktree checks out into", replaces=True)
     elif sub in ("remove", "prune"):
         st.add(DANGEROUS, part, f"{name} {sub} deletes a working tree")
         for w in ops[1:2]:
@@ -258,6 +270,9 @@ def _git_reflog(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part
 def _git_format_patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
                       depth: int) -> None:
     _base(p, name, part, st)
+    for w in r.operands:  # the patches hold the content of the paths they cover
+        if w.literal:
+            sc.read(_pathspec(w), part, st, f"{name} prints")
     if not r.values("writedir") and not any(parsed.spelled == "--stdout" for parsed in r.options):
         sc.target(Word("0001-patch.patch", "0001-*.patch"), part, st, "git format-patch writes")
 
@@ -378,11 +393,11 @@ def _git_clone(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part:
         i += 1
     _base(p, name, part, st)
     if len(operands) >= 2:
-        sc.target(operands[1], part, st, "git clone clones into")
+        sc.target(operands[1], part, st, "git clone clones into", replaces=True)
     elif operands:
         leaf = _url_leaf(operands[0].text)
         if leaf and leaf not in (".", ".."):
-            sc.target(Word(leaf, operands[0].source), part, st, "git clone clones into")
+            sc.target(Word(leaf, operands[0].source), part, st, "git clone clones into", replaces=True)
 
 
 def _git_submodule(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -405,7 +420,7 @@ def _git_submodule(sc: ShellClassifier, p: Program, name: str, r: ParseResult, p
             st.add(DANGEROUS, part, f"{name} {sub} with options that set configuration")
         st.add(NETWORK, part, f"{name} {sub} clones submodules (their .gitmodules may run update commands)")
         if sub == "add" and len(subs) >= 3:
-            sc.target(Word(subs[-1], subs[-1]), part, st, "git submodule clones into")
+            sc.target(Word(subs[-1], subs[-1]), part, st, "git submodule clones into", replaces=True)
     else:
         st.add(DANGEROUS, part, f"{name} {sub} is not a submodule sub-command the classifier knows")
 
@@ -442,8 +457,77 @@ def _git_checkout(sc: ShellClassifier, p: Program, name: str, r: ParseResult, pa
     _base(p, name, part, st)
     # `git checkout X` may restore a file X over its current content: every operand may be a path
     for w in r.operands:
-        sc.target(w, part, st, "git checkout may restore")
+        sc.target(w, part, st, "git checkout may restore", replaces=True)
     r.operands = []
+
+
+# git sub-commands that print the content of the files their operands name.
+_PRINTS_CONTENT = frozenset({"show", "log", "diff", "whatchanged", "blame", "annotate", "grep", "cat-file", "archive",
+                             "diff-tree", "diff-index", "diff-files", "range-diff"})
+
+
+def _git_read(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+              depth: int) -> None:
+    """git show/log/diff/blame/grep/cat-file/archive print file contents from the repository: an operand
+    `REV:PATH` (or `:PATH`, the index) and every pathspec name a file whose content is printed, and a secret
+    committed to history is a secret still. `-L RANGE:FILE` names one too."""
+    _base(p, name, part, st)
+    if name.split()[-1] not in _PRINTS_CONTENT:
+        return  # ls-tree, check-ignore, rev-parse, describe, ...: names and ids, not content
+    operands = list(r.operands)
+    if name.endswith("grep") and operands and not (r.has("pattern") or r.has("read") or r.has("pattern-read")):
+        operands = operands[1:]  # the pattern
+    recursive = name.endswith("grep")
+    for w in operands:
+        if not w.literal:
+            if w.dynamic is not None:
+                st.add(DANGEROUS, part, f"{name} reads a revision or path computed at run time ({w.source})")
+            continue
+        for path in _pathspecs(w):
+            sc.read(path, part, st, f"{name} prints", recursive=recursive)
+    for parsed in r.options:
+        if parsed.value is not None and parsed.value.literal and "-L" in parsed.options[0].names and \
+                ":" in parsed.value.text:
+            ranged = parsed.value.text.rpartition(":")[2]
+            sc.read(Word(ranged, parsed.value.source), part, st, f"{name} -L prints")
+    r.operands = [] if not r.has("readops") else r.operands
+
+
+def _git_add(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+             depth: int) -> None:
+    """git add copies the content of the paths it names into the repository, where `git diff --cached`
+    prints it: adding a secret (`git add -f .env`) reads it."""
+    _base(p, name, part, st)
+    for w in r.operands:
+        if w.literal:
+            sc.read(_pathspec(w), part, st, f"{name} stages")
+    r.operands = []
+
+
+def _pathspecs(w: Word) -> list[Word]:
+    """Every path an operand may name: the revision before `REV:PATH` may hold a colon itself
+    (`HEAD^{/fix: x}:.env`), so each text after a colon is a candidate too."""
+    found = [_pathspec(w)]
+    text = w.text
+    at = text.find(":", text.find(":") + 1) if not text.startswith(":(") else -1
+    while at >= 0:
+        found.append(_pathspec(Word(text[at:], w.source)))
+        at = text.find(":", at + 1)
+    return found
+
+
+def _pathspec(w: Word) -> Word:
+    """The path a git operand names: `REV:PATH`, `:PATH`, `:N:PATH` (a stage), `:(magic)PATH` or a pathspec,
+    whose `*`, `?` and `[` git matches itself."""
+    text = w.text
+    if text.startswith(":("):
+        text = text.partition(")")[2]
+    elif ":" in text:
+        text = text.split(":", 1)[1]
+        if text[:1].isdigit() and text[1:2] == ":":
+            text = text[2:]
+    text = text.lstrip("!^") if w.text.startswith((":!", ":^")) else text
+    return Word(text or ".", w.source, glob=any(c in text for c in "*?["))
 
 
 # -- package managers -----------------------------------------------------------------------
@@ -461,7 +545,7 @@ _PIP_INSTALL_FLAGS = frozenset({"-U", "--upgrade", "--user", "-q", "--quiet", "-
                                 "--root-user-action", "--timeout", "--retries", "--no-build-isolation",
                                 "--compile", "--no-compile", "-qq", "-qqq", "-vv", "--report"})
 _PIP_VALUE_FLAGS = frozenset({"--upgrade-strategy", "--only-binary", "--progress-bar", "--root-user-action",
-                              "--timeout", "--retries", "--report"})
+                              "--timeout", "--retries"})
 
 
 def _pip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -498,9 +582,14 @@ def _pip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
         while j < len(rest):
             t = rest[j]
             key = t.split("=", 1)[0]
-            if key in ("-t", "--target", "-d", "--dest", "--prefix", "--root", "--src", "-w", "--wheel-dir"):
+            if key in ("-t", "--target", "-d", "--dest", "--prefix", "--root", "--src", "-w", "--wheel-dir",
+                       "--report"):
                 value = rest[j + 1] if "=" not in t and j + 1 < len(rest) else t.split("=", 1)[-1]
-                sc.target(Word(value, value), part, st, f"{name} {sub} writes into")
+                if key == "--report":
+                    if value != "-":  # `--report -` prints the report
+                        sc.target(Word(value, value), part, st, f"{name} {sub} --report writes")
+                else:
+                    sc.target(Word(value, value), part, st, f"{name} {sub} writes into", replaces=True)
                 j += 1 if "=" in t else 2
                 continue
             if key in _PIP_VALUE_FLAGS:
@@ -545,6 +634,28 @@ _NPM_COMMANDS = {
 }
 
 
+# Options of npm, yarn and pnpm that change nothing but what is installed, where from, and how it is shown.
+_NODE_PM_FLAGS = frozenset({
+    "-D", "--save-dev", "-P", "--save-prod", "-O", "--save-optional", "-E", "--save-exact", "-B", "--save-bundle",
+    "--no-save", "--save", "-S", "--save-peer", "--legacy-peer-deps", "--strict-peer-deps", "--force", "-f",
+    "--no-audit", "--audit", "--no-fund", "--fund", "--silent", "-s", "--quiet", "-q", "--verbose", "-d", "-dd",
+    "--loglevel", "--dry-run", "--package-lock-only", "--no-package-lock", "--prefer-offline", "--prefer-online",
+    "--offline", "--production", "--global-style", "--install-strategy", "--omit", "--include", "--workspaces",
+    "-ws", "--workspace", "-w", "--include-workspace-root", "--json", "--parseable", "-p", "--long", "-l",
+    "--all", "-a", "--depth", "--no-bin-links", "--no-optional", "--foreground-scripts", "--ignore-scripts",
+    "--no-update-notifier", "--progress", "--no-progress", "--color", "--no-color", "--frozen-lockfile",
+    "--immutable", "--pure-lockfile", "--prefer-frozen-lockfile", "--no-frozen-lockfile", "--shamefully-hoist",
+    "--strict-peer-dependencies", "--filter", "-r", "--recursive", "--dev", "--prod", "--exact", "--tilde",
+    "--peer", "--optional", "--check-files", "--non-interactive", "--no-lockfile", "--network-timeout",
+    "--registry", "--tag", "-g", "--global", "--prefix", "--version", "-v", "-V", "--help", "-h", "--yes", "-y",
+    "--lockfile-only", "--fix-lockfile", "--ignore-engines", "--ignore-optional", "--ignore-platform",
+    "--production=false", "--save-prefix", "--audit-level", "--omit-lockfile-registry-resolved",
+})
+# A dependency fetched with git (git URLs, github:/gitlab:/bitbucket: and `owner/repo` shorthands).
+_GIT_SPEC = re.compile(r"^(git(\+[a-z]+)?:|git@|github:|gitlab:|bitbucket:|gist:|https?://.*\.git(#.*)?$|"
+                       r"[A-Za-z0-9][\w.-]*/[\w.-]+(#.*)?$)")
+
+
 def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
              depth: int) -> None:
     texts = _literal_texts(name, r, part, st)
@@ -559,10 +670,28 @@ def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
     for i, t in enumerate(texts):
         if t.split("=", 1)[0] == "--prefix":
             value = texts[i + 1] if "=" not in t and i + 1 < len(texts) else t.split("=", 1)[-1]
-            sc.target(Word(value, value), part, st, f"{name} --prefix writes into")
+            sc.target(Word(value, value), part, st, f"{name} --prefix writes into", replaces=True)
+    for t in texts:
+        key, eq, value = t.partition("=")
+        if not t.startswith("-") or t == "-":
+            continue
+        if key == "--ignore-scripts" and eq and value != "true":
+            st.add(DANGEROUS, part, f"{name} {t} runs the packages' install scripts")
+            return
+        if key not in _NODE_PM_FLAGS:
+            st.add(DANGEROUS, part, f"{name} {t} is not an option the classifier knows to be harmless (--git, "
+                                    "--script-shell, --userconfig and --node-options run or configure programs)")
+            return
+    if sub == "audit" and "fix" in subs[1:]:
+        sub = "install"  # audit fix installs the fixed versions (and runs their scripts)
+    if sub in ("install", "i", "add", "ci", "update", "up", "upgrade") and any(
+            _GIT_SPEC.match(t) for t in subs[1:]):
+        st.add(DANGEROUS, part, f"{name} {sub} of a git dependency builds it with its prepare script")
+        return
     if sub == "config" or sub == "c":
         action = subs[1] if len(subs) > 1 else ""
         if action in ("get", "list", "ls"):
+            _npm_side_effects(name, flags, part, st)
             st.add(SAFE, part, f"{name} config {action} only reads")
         else:
             st.add(DANGEROUS, part, f"{name} config {action} changes configuration that can run commands "
@@ -582,7 +711,21 @@ def _node_pm(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: s
     if "-g" in flags or "--global" in flags:
         st.add(DANGEROUS, part, f"{name} {sub} -g changes globally installed programs")
         return
+    if effect is SAFE:
+        _npm_side_effects(name, flags, part, st)
     st.add(effect, part, f"{name} {sub} {why}")
+
+
+def _npm_side_effects(name: str, flags: set[str], part: str, st: State) -> None:
+    """npm writes a debug log under ~/.npm/_logs for every command, and asks the registry whether a newer
+    npm exists (the update notifier) unless told not to: seen in the differential check."""
+    if name != "npm":
+        return
+    if flags & {"--offline", "--no-update-notifier"}:
+        st.add(MUTATING, part, "npm writes a debug log under ~/.npm/_logs")
+    else:
+        st.add(NETWORK, part, "npm asks the registry for a newer npm (update notifier; --no-update-notifier "
+                              "stops it) and writes a debug log under ~/.npm/_logs")
 
 
 def _go(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -603,9 +746,33 @@ def _go(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, s
         st.add(DANGEROUS, part, f"go {sub} builds or runs code (cgo, generators, tests, tool flags)")
 
 
+# cargo options that change neither what runs nor which configuration is read (`--config`, `-Z`, `+toolchain`,
+# `--target-dir` and the rest are not here: `--config build.rustc-wrapper=...` runs a program even for metadata).
+_CARGO_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "--verbose", "--color", "--frozen", "--locked", "--offline",
+                          "--manifest-path", "--format-version", "--no-deps", "--all-features", "--no-default-features",
+                          "--features", "-F", "--workspace", "--package", "-p", "--depth", "--prefix", "--edges",
+                          "-e", "--invert", "-i", "--duplicates", "-d", "--charset", "--limit", "--registry", "--index",
+                          "--dev", "--build", "--optional", "--dry-run", "--rename", "--aggressive", "--precise",
+                          "--recursive", "--help", "-h", "--version", "-V", "--list"})
+
+
 def _cargo(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
            depth: int) -> None:
-    sub, _ = _subcommand(r)
+    sub, texts = _subcommand(r)
+    if not r.raw:
+        st.add(SAFE, part, "cargo without a command prints its help")
+        return
+    if sub == "?":
+        st.add(DANGEROUS, part, "cargo with a word computed at run time")
+        return
+    for t in texts:
+        if t == "--":
+            break
+        if t.startswith("+") or (t.startswith("-") and t.split("=", 1)[0] not in _CARGO_FLAGS):
+            st.add(DANGEROUS, part, f"cargo {t} is not an option the classifier knows to be harmless (--config, -Z "
+                                    "and +toolchain choose what runs)")
+            return
+    sub = next((t for t in texts if not t.startswith("-")), sub)
     if sub in ("--version", "-V", "version", "help", "--help", "-h", "--list"):
         st.add(SAFE, part, "cargo only prints information")
     elif sub in ("fetch", "search", "add", "remove", "update", "tree", "metadata", "generate-lockfile", "info"):
@@ -649,8 +816,8 @@ DEV_HANDLERS: dict[str, Handler] = {
     "git-mv": _git_mv, "git-init": _git_init, "git-worktree": _git_worktree, "git-reflog": _git_reflog,
     "git-format-patch": _git_format_patch, "git-clean": _git_clean, "git-remote-op": _git_remote_op,
     "git-push": _git_push, "git-clone": _git_clone, "git-submodule": _git_submodule, "git-bisect": _git_bisect,
-    "git-checkout": _git_checkout, "git-apply": _git_apply, "pip": _pip, "node-pm": _node_pm, "go": _go,
-    "cargo": _cargo, "uv": _uv,
+    "git-checkout": _git_checkout, "git-apply": _git_apply, "git-read": _git_read, "git-add": _git_add, "pip": _pip,
+    "node-pm": _node_pm, "go": _go, "cargo": _cargo, "uv": _uv,
     "gem": _simple_pm(frozenset({"list", "help", "env", "which", "contents"}),
                       frozenset({"search", "fetch", "info", "specification", "outdated"})),
     "brew": _simple_pm(frozenset({"list", "--prefix", "config", "leaves", "deps", "--cellar", "--repository"}),

@@ -40,6 +40,12 @@ SENSITIVE_NAMES = frozenset({
     "YARN_RC_FILENAME", "COREPACK_HOME", "DOCKER_HOST", "DOCKER_CONFIG", "KUBECONFIG", "PROXY_COMMAND",
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
     "no_proxy", "ftp_proxy", "FTP_PROXY", "BASH_FUNC",
+    # programs that read their options (or their archive) from the environment
+    "ZIP", "ZIPOPT", "UNZIP", "UNZIPOPT", "ZIPINFO", "ZIPINFOOPT", "TAPE", "MORE", "SIMPLE_BACKUP_SUFFIX",
+    "VERSION_CONTROL", "GLIBC_TUNABLES", "EXINIT", "VIMINIT", "MYVIMRC", "GVIMINIT", "LESSEDIT", "LESSHISTFILE",
+    # zsh: commands run for a bare redirection or before each command, prompts, and arrays tied to PATH & co.
+    "NULLCMD", "READNULLCMD", "STTY", "PROMPT", "PROMPT2", "PROMPT3", "PROMPT4", "RPROMPT", "RPROMPT2", "RPS1",
+    "RPS2", "path", "fpath", "cdpath", "manpath", "mailpath", "module_path", "psvar", "TMPPREFIX", "PERIOD",
 })
 
 #: Name patterns (fnmatch, case-sensitive) that are sensitive too.
@@ -52,6 +58,8 @@ SENSITIVE_PATTERNS: tuple[str, ...] = (
     "MAVEN_*", "GRADLE_*", "ANSIBLE_*", "TF_*", "DOCKER_*", "KUBE*", "AWS_*", "GOOGLE_*", "AZURE_*",
     "*RC", "*rc", "*_DIR", "*_DIRS", "*_FILE", "*_CMD", "*_SHELL", "*_BIN", "*_EXEC*", "*_PROG*",
     "*_TOOL*", "*_HOOK*", "*_PLUGIN*", "*_MODULE*", "*_INIT*", "*_STARTUP*", "*_LOADER*", "*_WRAPPER*",
+    "*_BROWSER", "*_OPT", "*_ARGS", "MAN*", "GROFF_*", "RUBY*", "LUA_*", "TCL*", "PHP*", "R_*", "JULIA_*",
+    "*_functions", "TRAP*",
 )
 
 

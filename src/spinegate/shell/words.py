@@ -208,9 +208,13 @@ def _ansi_c(s: str, i: int, out: list[_Char]) -> int:
             if i + 2 >= n:
                 raise _Dynamic("an unterminated $'...' string")
             ch = s[i + 2]
+            if not ch.isascii():
+                # bash applies \c to the first byte of a multibyte character and keeps the rest raw
+                raise _Dynamic("\\c before a non-ASCII character in $'...' (bash makes bytes of it)")
             if ch == "\\" and i + 3 < n and s[i + 3] == "\\":
                 i += 1  # \c\\ is control-backslash
-            i = _code(ord(ch.upper()) ^ 0x40 if ch != "?" else 0x7F, i + 3, out)
+            # bash: TOCTRL(c) is 0x7f for `?`, else the upper-cased character's low five bits
+            i = _code(0x7F if ch == "?" else ord(ch.upper()) & 0x1F, i + 3, out)
         else:
             out.extend((("\\", True), (e, True)))
             i += 2

@@ -11,7 +11,7 @@ value is a file read; `write`/`writedir` value is written; `exec`/`sh`/
 
 from __future__ import annotations
 
-from ..model import MUTATING, NETWORK, SAFE, prog
+from ..model import DANGEROUS, MUTATING, NETWORK, SAFE, prog
 
 _HV = "--help --version"
 
@@ -40,7 +40,7 @@ WC = prog(SAFE, "counts lines, words and bytes", "-c|--bytes -m|--chars -l|--lin
 SORT = prog(SAFE, "sorts lines", "-b|--ignore-leading-blanks -d|--dictionary-order -f|--ignore-case "
             "-g|--general-numeric-sort -i|--ignore-nonprinting -M|--month-sort -h|--human-numeric-sort "
             "-n|--numeric-sort -R|--random-sort --random-source=:read -r|--reverse --sort= -V|--version-sort "
-            "--batch-size= -c|--check? -C --compress-program=:exec --debug --files0-from=:read -k|--key= "
+            "--batch-size= -c|--check? -C --compress-program=:exec --debug --files0-from=:names-read -k|--key= "
             "-m|--merge -o|--output=:write -s|--stable -S|--buffer-size= -t|--field-separator= "
             "-T|--temporary-directory=:writedir --parallel= -u|--unique -z|--zero-terminated " + _HV, plus="")
 UNIQ = prog(SAFE, "filters repeated lines", "-c|--count -d|--repeated -D --all-repeated? -f|--skip-fields= "
@@ -77,7 +77,9 @@ DU = prog(SAFE, "shows disk usage", "-0|--null -a|--all --apparent-size -B|--blo
 DF = prog(SAFE, "shows free disk space", "-a|--all -B|--block-size= -h|--human-readable -H|--si -i|--inodes "
           "-k -l|--local --no-sync --output? -P|--portability --sync --total -t|--type= -T|--print-type "
           "-x|--exclude-type= -g -m -n " + _HV, operands="data")
-ECHO = prog(SAFE, "prints its arguments", "-n -e -E", operands="data")
+# echo has no option that does more than print: bash's echo reads `-n`, `-e`, `-E` clusters before the first other
+# word and prints everything else (`echo rm -rf x` prints `rm -rf x`), so its words are not read as options.
+ECHO = prog(SAFE, "prints its arguments", None, operands="data")
 PRINTF = prog(SAFE, "prints formatted text", "-v=:assign", operands="data", permute=False)
 BASENAME = prog(SAFE, "strips directories from a name", "-a|--multiple -s|--suffix= -z|--zero " + _HV,
                 operands="data")
@@ -129,7 +131,7 @@ HEXDUMP = prog(SAFE, "dumps bytes", "-b|--one-byte-octal -c|--one-byte-char -C|-
                "-s|--skip= -v|--no-squeezing -L|--color? -V -h " + _HV)
 XXD = prog(SAFE, "dumps bytes", "-a -autoskip -b -bits -c= -cols= -C -capitalize -E -EBCDIC -e -g= -groupsize= "
            "-h -help -i -include -l= -len= -n= -name= -o= -offset= -p -ps -postscript -plain -r -revert -R= "
-           "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd")
+           "-d -s= -seek= -u -v -version", single_dash_long=True, handler="xxd", permute=False)
 STRINGS = prog(SAFE, "prints text in binary files", handler="response-files",
                spec="-a|--all -d|--data -f|--print-file-name -n|--bytes= "
                "-t|--radix= -o -e|--encoding= -T|--target= -w|--include-all-whitespace -s|--output-separator= "
@@ -163,31 +165,49 @@ LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A -
             "-u|--underline-special -U|--UNDERLINE-SPECIAL -V|--version -w|--hilite-unread "
             "-W|--HILITE-UNREAD -x|--tabs= -X|--no-init -y|--max-forw-scroll= -z|--window= --mouse "
             "--no-keypad --follow-name --use-color --incsearch --header= -k|--lesskey-file=:config "
+            "-#|--shift= --use-backslash --exit-follow-on-close --no-vbell --redraw-on-quit -~|--tilde "
+            "--status-line --file-size --line-num-width= --no-number-headers --no-search-headers --no-histdups "
+            "--proc-backspace --proc-tab --proc-return --wheel-lines= --search-options= --intr= --match-shift= "
+            "--rscroll= --save-marks --status-col-width= --form-feed --show-preproc-errors --no-edit-warn "
             "--lesskey-src=:config -o|--log-file=:write -O|--LOG-FILE=:write -p|--pattern= -P|--prompt= "
             "-D= --wordwrap", plus="exec", handler="pager")
 MORE = prog(SAFE, "pages through files", "-d|--silent -f|--logical -l|--no-pause -c|--print-over "
             "-p|--clean-print -s|--squeeze -u|--plain -n|--lines= -e|--exit-on-eof " + _HV, numeric="",
             plus="exec", handler="pager")
-PS = prog(SAFE, "lists processes", None, operands="data")
+PS = prog(SAFE, "lists processes", None, operands="data", handler="ps")
 MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut "
            "-l|--local-file:readops "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
            "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
            "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
+           "-R|--recode= "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
            "-p|--preprocessor= -t|--troff -T|--troff-device? -H|--html?:exec -X|--gxditview? -Z|--ditroff "
-           "-c -h|--help -V|--version", operands="data")
+           "-c|--catman:mut -h|--help -V|--version", operands="data", handler="man")
 INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory= --dribble=:write "
             "-f|--file=:read -h|--help --index-search= --init-file=:config -n|--node= -o|--output=:write "
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
 SYSINFO = prog(SAFE, "prints information", None, operands="data")
+ARCH = prog(SAFE, "prints the machine architecture", None, operands="data", handler="arch")
+HOSTNAME = prog(SAFE, "prints the host name", "-a|--alias -A|--all-fqdns -b|--boot:danger -d|--domain "
+                "-f|--fqdn|--long -F|--file=:danger -i|--ip-address -I|--all-ip-addresses -s|--short -y|--yp|--nis "
+                "-V|--version -h|--help", operands="data", handler="hostname")
+EXPAND = prog(SAFE, "converts tabs to spaces", "-i|--initial -t|--tabs= " + _HV, numeric="")
+UNEXPAND = prog(SAFE, "converts spaces to tabs", "-a|--all --first-only -t|--tabs= " + _HV, numeric="")
+NUMFMT = prog(SAFE, "formats numbers", "--debug -d|--delimiter= --field= --format= --from= --from-unit= "
+              "--grouping --header? --invalid= --padding= --round= --suffix= --to= --to-unit= -z|--zero-terminated "
+              + _HV, operands="data")
+TSORT = prog(SAFE, "sorts a graph", _HV)
+FACTOR = prog(SAFE, "factors numbers", _HV, operands="data")
+LOOK = prog(SAFE, "prints lines starting with a string", "-a|--alternative -b|--binary -d|--alphanum "
+            "-f|--ignore-case -t|--terminate= " + _HV, operands="pattern-read")
 JQ = prog(SAFE, "filters JSON", "-n|--null-input -R|--raw-input -s|--slurp -c|--compact-output "
           "-r|--raw-output -j|--join-output -a|--ascii-output -S|--sort-keys -C|--color-output "
           "-M|--monochrome-output --tab --indent= --unbuffered --stream --stream-errors --seq "
-          "-e|--exit-status -f|--from-file=:read -L=:read --arg= --argjson= --slurpfile= --rawfile= "
-          "--args --jsonargs --raw-output0 -h|--help -V|--version --build-configuration", handler="jq")
+          "-e|--exit-status -f|--from-file=:read -L=:read --arg== --argjson== --slurpfile==:read "
+          "--rawfile==:read --args --jsonargs --raw-output0 -h|--help -V|--version --build-configuration", handler="jq")
 NPROC = prog(SAFE, "prints the number of processors", "--all --ignore= " + _HV, operands="none")
 
 # -- text programs with a program text of their own ---------------------------------------
@@ -199,7 +219,8 @@ GREP = prog(SAFE, "searches files",
             "-m|--max-count= -o|--only-matching -q|--quiet|--silent -s|--no-messages -b|--byte-offset "
             "-H|--with-filename -h|--no-filename --label= -n|--line-number -T|--initial-tab "
             "-Z|--null -A|--after-context= -B|--before-context= -C|--context= -a|--text --binary-files= "
-            "-D|--devices= -d|--directories= --exclude= --exclude-from=:read --exclude-dir= -I --include= "
+            "-D|--devices= -d|--directories=:grep-directories --exclude= --exclude-from=:read --exclude-dir= -I "
+            "--include= "
             "-r|--recursive:recursive -R|--dereference-recursive:recursive --line-buffered -U|--binary -z|--null-data "
             "-u|--unix-byte-offsets -O -S -p --null --group-separator= --no-group-separator "
             "-J|--bz2decompress -Z|--decompress --mmap " + _HV, numeric="", operands="pattern-read")
@@ -248,7 +269,7 @@ AWK = prog(SAFE, "runs an awk program", "-F|--field-separator= -v|--assign=:awk-
            "-D|--debug?:danger -g|--gen-pot -h|--help -L|--lint? -M|--bignum -N|--use-lc-numeric "
            "-n|--non-decimal-data -o|--pretty-print?:write -O|--optimize -p|--profile?:write "
            "-P|--posix -r|--re-interval -s|--no-optimize -S|--sandbox -t|--lint-old -V|--version "
-           "-W=:danger --csv -k -I", operands="script-read", handler="awk")
+           "-W=:danger --csv -k -I", operands="script-read", handler="awk", permute=False)
 
 # -- files ----------------------------------------------------------------------------------
 
@@ -258,23 +279,24 @@ TOUCH = prog(MUTATING, "creates or updates files", "-a -c|--no-create -d|--date=
              "-r|--reference= -t= --time= -A= " + _HV, operands="write")
 CP = prog(MUTATING, "copies files", "-a|--archive:recursive --attributes-only --backup? -b --copy-contents -d "
           "-f|--force "
-          "-i|--interactive -H -l|--link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
+          "-i|--interactive -H -l|--link:link -L|--dereference -n|--no-clobber -P|--no-dereference -p "
           "--preserve? --no-preserve= --parents -R|-r|--recursive:recursive --reflink? --remove-destination --sparse= "
-          "--strip-trailing-slashes -s|--symbolic-link -S|--suffix= -t|--target-directory=:target "
+          "--strip-trailing-slashes -s|--symbolic-link:link -S|--suffix=:backup-suffix -t|--target-directory=:target "
           "-T|--no-target-directory -u|--update? -v|--verbose -x|--one-file-system -Z --context? "
           "--keep-directory-symlink --debug -c -X -N -c --update-none " + _HV, operands="copy")
 MV = prog(MUTATING, "moves files", "--backup? -b --debug -f|--force -i|--interactive -n|--no-clobber "
-          "--no-copy --exchange --strip-trailing-slashes -S|--suffix= -t|--target-directory=:target "
+          "--no-copy --exchange --strip-trailing-slashes -S|--suffix=:backup-suffix -t|--target-directory=:target "
           "-T|--no-target-directory -u|--update? -v|--verbose -Z|--context -h " + _HV, operands="copy",
           handler="mv")
 LN = prog(MUTATING, "creates links", "--backup? -b -d|-F|--directory -f|--force -i|--interactive "
-          "-L|--logical -n|--no-dereference -P|--physical -r|--relative -s|--symbolic -S|--suffix= "
+          "-L|--logical -n|--no-dereference -P|--physical -r|--relative -s|--symbolic -S|--suffix=:backup-suffix "
           "-t|--target-directory=:target -T|--no-target-directory -v|--verbose -h -w " + _HV, operands="copy",
           handler="ln")
 INSTALL = prog(MUTATING, "installs files", "--backup? -b -c -C|--compare -d|--directory:install-dirs -D "
                "-g|--group= -m|--mode= -o|--owner= -p|--preserve-timestamps -s|--strip "
-               "--strip-program=:exec -S|--suffix= -t|--target-directory=:target -T|--no-target-directory "
-               "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l= " + _HV, operands="copy")
+               "--strip-program=:exec -S|--suffix=:backup-suffix -t|--target-directory=:target "
+               "-T|--no-target-directory "
+               "-v|--verbose --preserve-context -Z|--context? -M -U -B= -f= -N= -l=:link " + _HV, operands="copy")
 TEE = prog(MUTATING, "writes its input to files", "-a|--append -i|--ignore-interrupts -p --output-error? "
            + _HV, operands="write")
 RMDIR = prog(MUTATING, "removes empty directories", "--ignore-fail-on-non-empty -p|--parents -v|--verbose "
@@ -282,11 +304,12 @@ RMDIR = prog(MUTATING, "removes empty directories", "--ignore-fail-on-non-empty 
 MKTEMP = prog(MUTATING, "creates a temporary file", "-d|--directory -u|--dry-run -q|--quiet --suffix= "
               "-p|--tmpdir?:writedir -t " + _HV, operands="write")
 MKFIFO = prog(MUTATING, "creates a FIFO", "-m|--mode= -Z --context? " + _HV, operands="write")
-SPLIT = prog(MUTATING, "splits a file into pieces", "-a|--suffix-length= --additional-suffix= -b|--bytes= "
+SPLIT = prog(MUTATING, "splits a file into pieces", "-a|--suffix-length=:suffix-length "
+             "--additional-suffix=:name-suffix -b|--bytes= "
              "-C|--line-bytes= -d --numeric-suffixes? -x --hex-suffixes? -e|--elide-empty-files "
              "--filter=:exec -l|--lines= -n|--number= -t|--separator= -u|--unbuffered --verbose -p= " + _HV,
              operands="none", handler="split")
-CSPLIT = prog(MUTATING, "splits a file by context", "-b|--suffix-format= -f|--prefix=:write-prefix "
+CSPLIT = prog(MUTATING, "splits a file by context", "-b|--suffix-format=:name-format -f|--prefix=:name-prefix "
               "-k|--keep-files --suppress-matched -n|--digits= -s|--quiet|--silent -z|--elide-empty-files "
               + _HV, operands="none", handler="csplit")
 PATCH = prog(MUTATING, "patches files", "-b|--backup -B|--prefix=:write-prefix -c|--context -d|--directory=:chdir "
@@ -315,7 +338,7 @@ TAR = prog(MUTATING, "creates or extracts archives",
            "--recursive-unlink -h|--dereference --hard-dereference -P|--absolute-names:danger "
            "-O|--to-stdout -m|--touch --no-same-owner --same-owner --no-same-permissions --numeric-owner "
            "--owner= --group= --mode= --mtime= --sort= --exclude= --exclude-from=:read -X=:read "
-           "-T|--files-from=:read --null --no-null --anchored --no-anchored --wildcards --no-wildcards "
+           "-T|--files-from=:names-read --null --no-null --anchored --no-anchored --wildcards --no-wildcards "
            "--strip-components= --transform|--xform= -s= --show-transformed-names --totals? "
            "--checkpoint? --checkpoint-action=:exec -I|--use-compress-program=:exec --to-command=:exec "
            "--info-script|--new-volume-script=:exec -F=:exec --rsh-command=:exec --format= -H= --posix "
@@ -340,7 +363,8 @@ UNZIP = prog(MUTATING, "extracts archives", "-l -v -t -z -Z -p -c -f -u -n -o -j
 ZIP = prog(MUTATING, "creates archives", "-r|--recurse-paths -R -q|--quiet -v|--verbose -j|--junk-paths "
            "-0 -1 -2 -3 -4 -5 -6 -7 -8 -9 -u|--update -f|--freshen -d|--delete -m|--move:zip-move "
            "-x|--exclude= -i|--include= -e|--encrypt -P|--password= -y|--symlinks -D|--no-dir-entries "
-           "-o|--latest-time -X|--no-extra -T|--test -TT|--unzip-command=:exec -@ -b|--temp-path=:writedir "
+           "-o|--latest-time -X|--no-extra -T|--test -TT|--unzip-command=:exec -@|--names-stdin:names-stdin "
+           "-b|--temp-path=:writedir "
            "-n|--suffixes= -Z|--compression-method= -A|--adjust-sfx -c|--entry-comments -z|--archive-comment "
            "-g|--grow -F|--fix -FF|--fixfix -s|--split-size= -O|--output-file=:write -l -ll -L|--license "
            "-h|--help -h2|--more-help -v|--version -sf -sc -sp --sb -sv -dc -db -dd -ds= -du -dv -dg "
@@ -391,8 +415,10 @@ CURL = prog(NETWORK, "transfers data over the network",
             "-t|--telnet-option= --tftp-blksize= --tftp-no-options -z|--time-cond= --tls-max= "
             "--tls13-ciphers= --tlsauthtype= --tlspassword= --tlsuser= -1|--tlsv1 --tlsv1.0 --tlsv1.1 "
             "--tlsv1.2 --tlsv1.3 --tr-encoding --trace=:write --trace-ascii=:write --trace-config= "
-            "--trace-ids --trace-time --unix-socket= -T|--upload-file=:read --url= --url-query=:curl-data "
-            "-B|--use-ascii -u|--user= -w|--write-out= -V|--version -v|--verbose --abstract-unix-socket= "
+            "--trace-ids --trace-time --unix-socket=:local-socket -T|--upload-file=:read --url=:curl-url "
+            "--url-query=:curl-data "
+            "-B|--use-ascii -u|--user= -w|--write-out=:curl-format -V|--version -v|--verbose "
+            "--abstract-unix-socket=:local-socket "
             "--alt-svc=:write --aws-sigv4= --cacert=:read --capath= -E|--cert=:read --cert-status "
             "--cert-type= --ciphers= --crlfile=:read --curves= --delegation= --ca-native --dump-ca-embed "
             "--ip-tos= --mptcp --proxy-ca-native --skip-existing --variable=:curl-data --vlan-priority= "
@@ -434,12 +460,13 @@ SSH = prog(NETWORK, "opens a remote shell",
            "-R= -S=:write -W= -w=", permute=False, operands="data", handler="ssh")
 SCP = prog(NETWORK, "copies over the network",
            "-3 -4 -6 -A -B -C -O -p -q -R -r -s -T -v -c= -D=:exec -F=:config -i=:read -J= -l= -o=:ssh-option "
-           "-P= -S=:exec -X=", operands="data", handler="remote-copy")
-SFTP = prog(NETWORK, "transfers over the network",
+           "-P= -S=:exec -X=", operands="data", handler="remote-copy", permute=False)
+# sftp reads commands (a batch file, or its input), and `!command` runs a local shell command.
+SFTP = prog(DANGEROUS, "reads commands from a batch file or its input, which run local shell commands with !",
             "-4 -6 -A -a -C -f -N -p -q -r -v -B= -b=:read -c= -D=:exec -F=:config -i=:read -J= -l= "
-            "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data")
+            "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data", permute=False)
 RSYNC = prog(NETWORK, "syncs files, possibly over the network",
-             "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive "
+             "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive:recursive "
              "--no-OPTION -r|--recursive -R|--relative --no-implied-dirs -b|--backup --backup-dir=:writedir "
              "--suffix= -u|--update --inplace --append --append-verify -d|--dirs --mkpath -l|--links "
              "-L|--copy-links --copy-unsafe-links --safe-links --munge-links -k|--copy-dirlinks "
@@ -447,17 +474,18 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "-X|--xattrs -o|--owner -g|--group --devices --copy-devices --write-devices --specials -D "
              "-t|--times -U|--atimes --open-noatime -N|--crtimes -O|--omit-dir-times -J|--omit-link-times "
              "--super --fake-super -S|--sparse --preallocate -n|--dry-run -W|--whole-file "
-             "--checksum-choice|--cc= -x|--one-file-system -B|--block-size= -e|--rsh=:sh "
+             "--checksum-choice|--cc= -x|--one-file-system -B|--block-size= -e|--rsh=:sh-argv "
              "--rsync-path=:danger --existing --ignore-existing --remove-source-files:danger --del:danger "
              "--delete:danger --delete-before:danger --delete-during:danger --delete-delay:danger "
              "--delete-after:danger --delete-excluded:danger --ignore-missing-args --delete-missing-args:danger "
              "--ignore-errors --force --max-delete= --max-size= --min-size= --max-alloc= --partial "
              "--partial-dir= --delay-updates -m|--prune-empty-dirs --numeric-ids --usermap= --groupmap= "
              "--chown= --timeout= --contimeout= -I|--ignore-times --size-only -@|--modify-window= "
-             "-T|--temp-dir=:writedir -y|--fuzzy --compare-dest= --copy-dest= --link-dest= -z|--compress "
+             "-T|--temp-dir=:writedir -y|--fuzzy --compare-dest=:read --copy-dest=:read --link-dest=:link-dir "
+             "-z|--compress "
              "--compress-choice|--zc= --compress-level|--zl= --skip-compress= -C|--cvs-exclude "
              "-f|--filter= -F --exclude= --exclude-from=:read --include= --include-from=:read "
-             "--files-from=:read -0|--from0 --old-args -s|--secluded-args|--protect-args --trust-sender "
+             "--files-from=:names-read -0|--from0 --old-args -s|--secluded-args|--protect-args --trust-sender "
              "--copy-as= --address= --port= --sockopts= --blocking-io --outbuf= --stats -8|--8-bit-output "
              "-h|--human-readable --progress -P -i|--itemize-changes -M|--remote-option= --out-format= "
              "--log-file=:write --log-file-format= --password-file=:read --early-input=:read --list-only "
@@ -466,10 +494,13 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "--help --no-o --no-g --no-p --no-t --no-r --no-l --no-D --no-H", operands="data",
              handler="remote-copy")
 NC = prog(NETWORK, "opens network connections",
-          "-4 -6 -b -C -D -d -F -h -k -l -N -n -r -S -t -U -u -v -z -c:danger -e=:danger -I= -i= -M= -m= -O= "
+          "-4 -6 -b -C -D -d -F -h -k -l -N -n -r -S -t -U|--unixsock:local-socket -u -v -z -c:danger -e=:danger "
+          "-I= -i= -M= -m= -O= "
           "-o=:write -P= -p= -q= -s= -T= -V= -w= -X= -x= --exec=:danger --sh-exec=:danger --lua-exec=:danger "
           "-L= -G= -g=", operands="data")
 DNS = prog(NETWORK, "queries a remote service", None, operands="data")
+DIG = prog(NETWORK, "queries DNS", "-4 -6 -b= -c= -f=:read -h -i -k=:read -m -p= -q= -r -t= -u -v -x= -y=",
+           operands="data", plus="")
 HTTPIE = prog(NETWORK, "makes HTTP requests", "-o|--output=:write -d|--download -c|--continue -f|--form -j|--json "
               "-b|--body -h|--headers -v|--verbose -p|--print= -a|--auth= -A|--auth-type= --session=:write "
               "--session-read-only=:read --offline --follow -F --max-redirects= --timeout= --verify= --cert=:read "

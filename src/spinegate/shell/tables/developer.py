@@ -53,7 +53,7 @@ _LOG = ("--follow --no-decorate --decorate? --decorate-refs= --decorate-refs-exc
         "--early-output --no-graph --show-pulls --timestamp --branches --indexed-objects --use-bitmap-index "
         "--progress= -v")
 _GIT_READ = prog(SAFE, "only reads the repository", _DIFF + " " + _LOG + " " + _PATHSPEC, operands="data",
-                 numeric="")
+                 numeric="", handler="git-read")
 _GIT_STATUS = prog(SAFE, "only reads the repository",
                    "-s|--short -b|--branch --show-stash --porcelain? --long -v|--verbose -u|--untracked-files? "
                    "--ignore-submodules? --ignored? -z --column? --no-column --ahead-behind --no-ahead-behind "
@@ -63,7 +63,7 @@ _GIT_BLAME = prog(SAFE, "only reads the repository",
                   "-p|--porcelain --line-porcelain -c -t -l -s -e|--show-email -w --ignore-rev= "
                   "--ignore-revs-file=:read --color-lines --color-by-age --minimal -S=:read --reverse= "
                   "--first-parent -L= -M? -C? --abbrev? --incremental --encoding= --contents=:read --date= "
-                  "--since= --until=", operands="data")
+                  "--since= --until=", operands="data", handler="git-read")
 _GIT_GREP = prog(SAFE, "searches the repository",
                  "--cached --untracked --no-index:readops --no-exclude-standard --exclude-standard "
                  "--recurse-submodules -a|--text --textconv:danger --no-textconv -i|--ignore-case -I "
@@ -72,8 +72,8 @@ _GIT_GREP = prog(SAFE, "searches the repository",
                  "-n|--line-number --column -l|--files-with-matches|--name-only -L|--files-without-match "
                  "-O|--open-files-in-pager?:exec -z|--null -o|--only-matching -c|--count --color? --no-color "
                  "--break --heading -p|--show-function -A|--after-context= -B|--before-context= "
-                 "-C|--context= -W|--function-context -m|--max-count= --threads= -f=:read -e= --and --or "
-                 "--not --all-match -q|--quiet", operands="data", numeric="")
+                 "-C|--context= -W|--function-context -m|--max-count= --threads= -f=:read -e=:pattern --and --or "
+                 "--not --all-match -q|--quiet", operands="data", numeric="", handler="git-read")
 _GIT_LSFILES = prog(SAFE, "lists files in the repository",
                     "-c|--cached -d|--deleted -m|--modified -o|--others -i|--ignored -s|--stage -k|--killed "
                     "--directory --no-empty-directory -u|--unmerged --resolve-undo -z -x|--exclude= "
@@ -94,7 +94,8 @@ _GIT_GENERIC_READ = prog(SAFE, "only reads the repository",
                          "-a|--all -v|--verbose -q|--quiet -z --format= --abbrev? --tags --long --always "
                          "--contains? --no-contains? --merged? --no-merged? --points-at= --sort= --count= "
                          "--exclude= --match= --dirty? --broken? --candidates= --exact-match --first-parent "
-                         "--debug -n= -e -s -t -p --batch? --batch-check? --batch-command? --batch-all-objects "
+                         "--debug -n= -e -s -t -p --batch?:names-stdin --batch-check? --batch-command?:names-stdin "
+                         "--batch-all-objects "
                          "--buffer --unordered --follow-symlinks --allow-unknown-type --textconv:danger "
                          "--filters:danger --path= --heads --head --dereference -d --hash? --verify --name-only "
                          "--name-status --stdin --no-undefined --annotate --refs --no-refs --exclude-existing? "
@@ -106,7 +107,7 @@ _GIT_GENERIC_READ = prog(SAFE, "only reads the repository",
                          "--reflog? --current --no-name --all --unpacked --objects --name-only "
                          "--stdin-packs --show-current --show-name --creator-percentage= --ignore-space-change "
                          "--left-only --right-only --no-dual-color --creation-factor=" + " " + _LOG,
-                         operands="data", numeric="")
+                         operands="data", numeric="", handler="git-read")
 _GIT_SHORTLOG = prog(SAFE, "only reads the repository",
                      "-n|--numbered -s|--summary -e|--email -c|--committer -w? --format= --group= " + _LOG,
                      operands="data")
@@ -141,7 +142,7 @@ def _mut(spec: str, why: str = "changes the repository", handler: str | None = N
     return prog(MUTATING, why, spec, operands="data", handler=handler)
 
 GIT = prog(SAFE, "runs a git command",
-           "-C=:chdir -c=:config --config-env=:config --exec-path?:exec-path --git-dir=:chdir "
+           "-C=:chdir -c=:config --config-env=:config --exec-path?:exec-path --git-dir=:git-dir "
            "--work-tree=:chdir --namespace= --bare --no-pager -P -p|--paginate --no-replace-objects "
            "--no-lazy-fetch --no-optional-locks --no-advice --literal-pathspecs --glob-pathspecs "
            "--noglob-pathspecs --icase-pathspecs --super-prefix= --list-cmds= --attr-source= --html-path "
@@ -166,7 +167,7 @@ GIT = prog(SAFE, "runs a git command",
                "add": _mut("-n|--dry-run -v|--verbose -f|--force -i|--interactive -p|--patch -e|--edit:danger "
                            "-u|--update -A|--all --no-all --ignore-removal --no-ignore-removal -N|--intent-to-add "
                            "--refresh --ignore-errors --ignore-missing --sparse --renormalize --chmod= "
-                           "--no-warn-embedded-repo " + _PATHSPEC),
+                           "--no-warn-embedded-repo " + _PATHSPEC, handler="git-add"),
                "commit": _mut(_COMMIT_OPTS),
                "checkout": _mut("-q|--quiet --progress --no-progress -f|--force:danger --ours --theirs -b= -B= "
                                 "-t|--track? --no-track --guess --no-guess -l -d|--detach --orphan= "
@@ -245,7 +246,8 @@ GIT = prog(SAFE, "runs a git command",
                "prune": _mut("-n|--dry-run -v|--verbose --progress --expire="),
                "reflog": prog(SAFE, "reads the reflog", _LOG + " " + _DIFF, operands="data", handler="git-reflog"),
                "update-index": _mut("--add --remove --refresh -q --ignore-submodules --unmerged "
-                                    "--ignore-missing --cacheinfo= --index-info --chmod= --assume-unchanged "
+                                    "--ignore-missing --cacheinfo=:danger --index-info:danger --chmod= "
+                                    "--assume-unchanged "
                                     "--no-assume-unchanged --really-refresh --skip-worktree --no-skip-worktree "
                                     "--fsmonitor-valid --no-fsmonitor-valid -g|--again --unresolve --info-only "
                                     "--force-remove --replace --stdin --verbose --index-version= -z "
@@ -273,7 +275,7 @@ GIT = prog(SAFE, "runs a git command",
                "archive": prog(MUTATING, "writes an archive", "--format= -l|--list -v|--verbose --prefix= "
                                "-o|--output=:write --add-file=:read --add-virtual-file= --worktree-attributes "
                                "--mtime= --remote=:net --exec=:exec -0 -1 -2 -3 -4 -5 -6 -7 -8 -9",
-                               operands="data"),
+                               operands="data", handler="git-read"),
                "bisect": prog(MUTATING, "bisects history", None, operands="data", handler="git-bisect"),
            })
 

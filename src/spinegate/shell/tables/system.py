@@ -121,7 +121,6 @@ _DESTRUCTIVE_PROGRAMS: dict[str, tuple[str, str]] = {
     "chroot": ("changes the root directory", "data"),
     "nsenter": ("enters namespaces", "data"),
     "unshare": ("runs a program in new namespaces", "data"),
-    "hostname": ("may set the host name", "data"),
     "apt": ("changes system packages", "data"),
     "apt-get": ("changes system packages", "data"),
     "yum": ("changes system packages", "data"),
@@ -176,6 +175,14 @@ _DESTRUCTIVE_PROGRAMS: dict[str, tuple[str, str]] = {
     "fc-cache": ("writes caches", "data"),
     "ldconfig": ("changes the loader cache", "data"),
     "update-alternatives": ("changes system programs", "data"),
+    # network clients that read commands, and run local shell commands with `!` (or a configured program)
+    "ftp": ("reads commands, and runs local shell commands with !", "data"),
+    "telnet": ("reads commands, and runs local shell commands with !", "data"),
+    "lynx": ("browses the web and runs programs it is configured or scripted to", "data"),
+    "w3m": ("browses the web and runs programs and local CGI scripts", "data"),
+    "links": ("browses the web and runs programs it is configured to", "data"),
+    "tftp": ("reads commands, and writes local files they name", "data"),
+    "elinks": ("browses the web and runs programs it is configured to", "data"),
 }
 DESTRUCTIVE: dict[str, Program] = {name: _opaque_dangerous(why, operands)
                                    for name, (why, operands) in _DESTRUCTIVE_PROGRAMS.items()}
@@ -186,9 +193,8 @@ DESTRUCTIVE["dd"] = prog(DANGEROUS, "copies raw blocks", None, operands="data", 
 NETWORK_OPAQUE: dict[str, Program] = {
     name: prog(NETWORK, why, None, operands="data") for name, why in {
         "ping": "sends network packets", "ping6": "sends network packets", "traceroute": "sends network packets",
-        "dig": "queries DNS", "nslookup": "queries DNS", "host": "queries DNS", "whois": "queries a remote service",
-        "ftp": "transfers files", "tftp": "transfers files", "telnet": "opens network connections",
-        "lynx": "browses the web", "w3m": "browses the web", "mtr": "sends network packets",
+        "nslookup": "queries DNS", "host": "queries DNS", "whois": "queries a remote service",
+        "mtr": "sends network packets",
     }.items()
 }
 
