@@ -67,6 +67,11 @@ class Watch:
         if callback is not None:
             callback()
 
+    @property
+    def active(self) -> bool:
+        """True while a watcher thread listens for this watch (False once closed, or if the watcher stopped)."""
+        return self._owner is not None
+
     def close(self) -> None:
         """Stop watching (idempotent)."""
         owner, self._owner = self._owner, None
@@ -159,7 +164,7 @@ class _Watcher:
         finally:
             with self._lock:
                 self._stopped = True
-            self._fire_all()
+            self._fire_all(stopping=True)
 
     def remove(self, watch: Watch) -> None:
         with self._lock:
@@ -186,11 +191,13 @@ class _Watcher:
     def _wants(self, what: str, wanted: str | None, name: str | None, mask: int) -> bool:
         return True
 
-    def _fire_all(self) -> None:
+    def _fire_all(self, *, stopping: bool = False) -> None:
         with self._lock:
             watches = {id(w): w for entries in self._watches.values() for w, _, _ in entries}
         for watch in watches.values():  # every flag first: a raising callback must not leave one down
             watch.changed = True
+            if stopping:
+                watch._owner = None
         for watch in watches.values():
             with contextlib.suppress(Exception):
                 watch.fire()

@@ -159,6 +159,7 @@ def test_a_watcher_whose_loop_ends_raises_every_flag_and_takes_no_new_watch(targ
     assert quiet(watch)
     failing.set()
     assert flagged(watch)  # its owner verifies the file again and falls back to a stat per check
+    assert not watch.active  # nothing listens for it any more: a writer lock must not be kept on its word
     other = tmp_path / "other.json"
     other.write_text("{}", encoding="utf-8")
     assert not watcher.add(Watch(os.fspath(other), None), contents=True)
