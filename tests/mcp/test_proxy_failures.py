@@ -129,6 +129,12 @@ def test_calls_that_try_to_slip_past_the_gate(setup: Any, h: SimpleNamespace) ->
     # a method name the server might accept but the gate would not recognise
     proxy.send({"jsonrpc": "2.0", "id": 1, "method": "Tools/Call ", "params": {"name": "delete_all"}})
     assert proxy.receive()["error"]["code"] == -32601
+    # ... or one a server written in C would cut at the NUL, or that reads the same once invisible
+    # characters are dropped and Unicode compatibility forms folded
+    for disguised in ("tools/call\u0000", "tools/call\u200b", "\uff54ools/call", "tools/\u00adcall"):
+        proxy.send({"jsonrpc": "2.0", "id": 1, "method": disguised, "params": {"name": "delete_all"}})
+        answer = proxy.receive()
+        assert answer["error"]["code"] == -32601 and "exact" in answer["error"]["message"], disguised
     # no tool name, arguments that are not an object
     proxy.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"arguments": {}}})
     unnamed = proxy.receive()

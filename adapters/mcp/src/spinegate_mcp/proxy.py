@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,8 +67,9 @@ log = logging.getLogger("spinegate_mcp")
 
 FRAMEWORK = "mcp"
 
-#: The governed methods: a request whose method differs from one of these only in case or
-#: surrounding spaces is refused rather than passed on to a server that might accept it.
+#: The governed methods: a request whose method differs from one of these only in case, spacing,
+#: invisible characters or Unicode compatibility forms is refused rather than passed on to a server
+#: that might accept it.
 _GOVERNED = ("tools/call", "tools/list")
 #: Pages of tools/list the proxy reads itself to find one tool's definition.
 _MAX_LIST_PAGES = 100
@@ -117,9 +119,17 @@ def _hashable_id(value: Any) -> TypeGuard[RequestId]:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
+def _skeleton(method: str) -> str:
+    """`method` as a lenient server might read it: compatibility forms folded (NFKC: `ｔools/call`), case
+    folded, and whitespace, control and invisible format characters (NUL, zero-width space) removed."""
+    folded = unicodedata.normalize("NFKC", method).casefold()
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def _near_miss(method: str) -> bool:
-    """True for a method that is a governed one but for case or spaces (`Tools/Call `)."""
-    return method not in _GOVERNED and method.strip().lower() in _GOVERNED
+    """True for a method that is not a governed one but reads as one to a lenient server (`Tools/Call `,
+    `tools/call\\u0000`): refused rather than passed on to a server that might run it."""
+    return method not in _GOVERNED and _skeleton(method) in _GOVERNED
 
 
 class Relay:
