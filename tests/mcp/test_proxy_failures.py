@@ -187,6 +187,18 @@ def test_proxy_usage_errors(setup: Any, h: SimpleNamespace, tmp_path: Any) -> No
     listen = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log),
                  "--listen", "nowhere", "--", "x")
     assert listen.returncode == 2 and "HOST:PORT" in listen.stderr
+    # a receipt log that cannot be appended to: a proxy that could only refuse is not started
+    for receipts, words in ((tmp_path, "not a regular file"), (fifo, "not a regular file"),
+                            (tmp_path / "no-such-dir" / "r.jsonl", "does not exist")):
+        bad_log = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(receipts), "--", "x")
+        assert bad_log.returncode == 2 and str(receipts) in bad_log.stderr and words in bad_log.stderr, bad_log.stderr
+    for url in ("notaurl", "file:///etc/passwd", "http://"):
+        bad_url = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log), "--upstream", url)
+        assert bad_url.returncode == 2 and "http:// or https://" in bad_url.stderr, bad_url.stderr
+    # the hook in front of a coding agent reads one --name from .mcp.json; the proxy must use that one
+    twice = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log),
+                "--name", "a", "--name", "b", "--", "x")
+    assert twice.returncode == 2 and "--name is given 2 times" in twice.stderr
     assert not setup.log.exists() or setup.log.stat().st_size == 0
 
 
