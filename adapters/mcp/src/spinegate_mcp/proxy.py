@@ -342,6 +342,13 @@ class Relay:
                     admitted = False
                 if admitted:
                     kept.append(tool)
+            # one name, two definitions: which one the model reads and which one runs is the server's
+            # choice, so neither is offered or called
+            # (an undeclared name is refused before this matters)
+            for name in _names_listed_twice(tools):
+                self._changed[name] = "the server lists more than one definition under this name"
+                self._tools.pop(name, None)
+            kept = [tool for tool in kept if tool["name"] not in self._changed]
         return {**result, "tools": kept}
 
     def _admit(self, server: str, tool: Any) -> bool:
@@ -655,6 +662,17 @@ class Relay:
                     return None
                 found = rid
         return found
+
+
+def _names_listed_twice(tools: list[Any]) -> set[str]:
+    """The tool names that more than one entry of a tools/list page carries."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for tool in tools:
+        name = tool.get("name") if isinstance(tool, dict) else None
+        if isinstance(name, str):
+            (twice if name in seen else seen).add(name)
+    return twice
 
 
 def _progress_token(params: Mapping[str, Any] | None) -> Any:
