@@ -120,7 +120,7 @@ def _hashable_id(value: Any) -> TypeGuard[RequestId]:
 
 
 def _skeleton(method: str) -> str:
-    """`method` as a lenient server might read it: compatibility forms folded (NFKC: `ｔools/call`), case
+    """`method` as a lenient server might read it: compatibility forms folded (NFKC: a fullwidth `t`), case
     folded, and whitespace, control and invisible format characters (NUL, zero-width space) removed."""
     folded = unicodedata.normalize("NFKC", method).casefold()
     return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf"))
