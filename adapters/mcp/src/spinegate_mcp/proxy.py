@@ -454,7 +454,7 @@ class Relay:
         problem = self._schema_problem(name, definition, arguments)
         if problem is not None:
             return await self.gate.adeny(call, ARGUMENTS_SCHEMA_MISMATCH, problem)
-        ask = self._elicitation_for(pending.request.id) if self._client_can_elicit else None
+        ask = self._elicitation_for(pending) if self._client_can_elicit else None
         return await decide(self.gate, call, ask, self._client_label)
 
     def _schema_problem(self, name: str, definition: Mapping[str, Any], arguments: Mapping[str, Any]) -> str | None:
@@ -592,13 +592,39 @@ class Relay:
             raise PeerError(f"the server answered {method} with error {reply.error.code}: {reply.error.message}")
         return reply.result
 
-    def _elicitation_for(self, call_id: RequestId) -> AskPerson:
-        """Asks the person through the client, on the stream of the call `call_id` (HTTP routing)."""
+    def _elicitation_for(self, pending: _Pending) -> AskPerson:
+        """Asks the person through the client, on the stream of the call `pending` (HTTP routing).
+
+        When the client cancels the call meanwhile, the question is withdrawn (the
+        client is sent `notifications/cancelled` for it) and the call is refused:
+        an answer that came later would approve a call that can no longer run.
+        """
+        call_id = pending.request.id
 
         async def ask(message: str, schema: dict[str, Any], timeout: float) -> Mapping[str, Any]:
-            reply = await self._own_request("elicitation/create",
-                                            {"mode": "form", "message": message, "requestedSchema": schema},
-                                            timeout, to_client=True, related_request_id=call_id)
+            reply: JSONRPCResponse | JSONRPCError | None = None
+            problem: PeerError | None = None
+            async with anyio.create_task_group() as tg:
+                async def asking() -> None:
+                    nonlocal reply, problem
+                    try:
+                        reply = await self._own_request(
+                            "elicitation/create", {"mode": "form", "message": message, "requestedSchema": schema},
+                            timeout, to_client=True, related_request_id=call_id)
+                    except PeerError as exc:
+                        problem = exc
+                    tg.cancel_scope.cancel()
+
+                async def until_cancelled() -> None:
+                    await pending.done.wait()  # before forwarding, only the client's cancellation sets it
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(asking)
+                tg.start_soon(until_cancelled)
+            if problem is not None:
+                raise problem
+            if pending.cancelled or reply is None:
+                raise PeerError("the client cancelled the call while the person was being asked")
             if isinstance(reply, JSONRPCError):
                 raise PeerError(f"the client answered the elicitation with error {reply.error.code}: "
                                     f"{reply.error.message}")
