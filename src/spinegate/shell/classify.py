@@ -465,7 +465,7 @@ class ShellClassifier:
             if child.type == "file_descriptor":
                 continue
             if not child.is_named:
-                op = child.type
+                op = src.text_of(child) if child.type == ">|" else child.type  # `<>` is parsed as `>|`
             elif dest is None:
                 dest = child
         if dest is None:
