@@ -89,13 +89,18 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
     "script-file": (DANGEROUS, "runs a program file the classifier cannot see into"),
     "net": (NETWORK, "talks to the network"),
     "mut": (MUTATING, "changes files or the repository"),
+    # less -t opens the file a `tags` file names; man -M formats pages from a directory the agent may have
+    # written, and a page's `.so` request includes any file
+    "applies": (DANGEROUS, "writes the paths named inside a file (a batch), not on the command line"),
+    "reads-elsewhere": (DANGEROUS, "reads files named in another file, not on the command line (they may be "
+                                   "secrets)"),
 }
 # Roles that are harmless whatever word they take (for a word that may be any option).
 _HARMLESS_ROLES = frozenset({"", "pattern", "data"})
 # Roles that read a file (or more): a secret if the word is chosen at run time.
 _READ_ROLES = frozenset({"read", "pattern-read", "readops", "recursive", "grep-directories", "curl-url",
                          "curl-format", "curl-data", "curl-form", "curl-cookie", "curl-header", "script",
-                         "awk-assign", "tar-file"})
+                         "awk-assign", "tar-file", "rsync-filter"})
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
                             "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
@@ -103,7 +108,7 @@ _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "targ
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
                             "curl-url", "curl-format", "sh-argv", "name-suffix", "name-format", "name-prefix",
-                            "suffix-length"})
+                            "suffix-length", "rsync-filter", "rsync-dest-dir"})
 
 
 @dataclass(slots=True)
