@@ -45,7 +45,7 @@ MAX_WRITE_CHECKS = 512
 # ksh) give letters other meanings: only the common harmless ones there.
 BASH_LIKE_SHELLS = frozenset({"bash", "sh", "dash", "ash", "rbash", "busybox-sh"})
 POSIX_SHELLS = frozenset({"zsh", "ksh", "mksh", "yash", "posh", "oksh", "loksh"})
-_BASH_FLAGS = "abefhmnptuvxBCEHPTc"
+_BASH_FLAGS = "abefhmnptuvxBCEPTc"  # not H: history expansion rewrites words holding `!`
 _POSIX_SHELL_FLAGS = "cefnuvx"
 _SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--verbose"})
 # What each interpreter prints its version or help with; anything else may run code (`python3 -v` is verbose
@@ -992,7 +992,8 @@ class ShellClassifier:
                 option = args[i + 1] if i + 1 < len(args) else None
                 allowed = SAFE_SET_OPTIONS if t.endswith("o") else SAFE_SHOPT
                 unknown = set(t[1:-1]) - set(letters)
-                if unknown or option is None or not option.literal or option.text not in allowed:
+                if unknown or option is None or not option.literal or option.text not in allowed or (
+                        t[0] == "-" and option.text == "histexpand"):
                     st.add(DANGEROUS, part, f"{name} {t} {option.source if option else ''} changes how the shell "
                                             "reads commands")
                     return

@@ -190,6 +190,13 @@ INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
 SYSINFO = prog(SAFE, "prints information", None, operands="data")
+# man-db's whatis and apropos: -C reads a configuration file (a secret named there is read), the rest choose
+# what is searched in the installed page indexes
+WHATIS = prog(SAFE, "searches the manual page names and descriptions",
+              "-d|--debug -v|--verbose -r|--regex -w|--wildcard -e|--exact -a|--and -l|--long -s|--sections|--section= "
+              "-m|--systems= -M|--manpath= -L|--locale= -C|--config-file=:read -? --usage " + _HV, operands="data")
+# who and users read a login-records file named as their operand (`who am i` reads nothing)
+WHO = prog(SAFE, "prints who is logged in", None, operands="read")
 ARCH = prog(SAFE, "prints the machine architecture", None, operands="data", handler="arch")
 HOSTNAME = prog(SAFE, "prints the host name", "-a|--alias -A|--all-fqdns -b|--boot:danger -d|--domain "
                 "-f|--fqdn|--long -F|--file=:danger -i|--ip-address -I|--all-ip-addresses -s|--short -y|--yp|--nis "
