@@ -108,7 +108,7 @@ _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "targ
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
                             "curl-url", "curl-format", "sh-argv", "name-suffix", "name-format", "name-prefix",
-                            "suffix-length", "rsync-filter", "rsync-dest-dir"})
+                            "suffix-length", "rsync-filter", "rsync-dest-dir", "backup-name"})
 
 
 @dataclass(slots=True)

@@ -572,6 +572,19 @@ def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     if len(r.operands) >= 2:
         sc.read(r.operands[1], part, st, "patch reads")
         r.operands = r.operands[:1]
+    # backups of the file patched: FILE + suffix (-z), DIR/PREFIX + BASENAME (-Y)
+    for parsed in r.options:
+        value = parsed.value
+        if value is None or not any(o.role == "backup-name" for o in parsed.options):
+            continue
+        for w in r.operands:
+            if not (w.literal and value.literal):
+                st.add(DANGEROUS, part, f"patch {parsed.spelled} names backups computed at run time")
+                continue
+            head, leaf = posixpath.split(w.text)
+            prefix = "-Y" in parsed.options[0].names
+            backup = posixpath.join(head, value.text + leaf) if prefix else w.text + value.text
+            sc.target(Word(backup, value.source), part, st, f"patch {parsed.spelled} writes the backup")
 
 
 _SUFFIXES = {"gzip": ".gz", "gunzip": ".gz", "zcat": ".gz", "bzip2": ".bz2", "bunzip2": ".bz2", "bzcat": ".bz2",

@@ -324,7 +324,7 @@ PATCH = prog(MUTATING, "patches files", "-b|--backup -B|--prefix=:write-prefix -
              "-i|--input=:read -l|--ignore-whitespace -m|--merge? -n|--normal -N|--forward "
              "-o|--output=:write -p|--strip= -r|--reject-file=:write -R|--reverse -s|--quiet|--silent "
              "-t|--batch -T|--set-time -u|--unified -v|--version -V|--version-control= --verbose "
-             "-Y|--basename-prefix= -z|--suffix= -Z|--set-utc --binary --posix --backup-if-mismatch "
+             "-Y|--basename-prefix=:backup-name -z|--suffix=:backup-name -Z|--set-utc --binary --posix --backup-if-mismatch "
              "--no-backup-if-mismatch --read-only= --follow-symlinks --quoting-style= --reject-format= "
              "--help", operands="write", handler="patch")
 COMPRESS = prog(MUTATING, "compresses or decompresses files in place",
