@@ -45,7 +45,8 @@ PROTECTED_PATTERNS: tuple[ProtectedPattern, ...] = (
     ProtectedPattern(".claude/settings.local.json", "hook", "Claude Code local hooks and permissions"),
     ProtectedPattern(".claude.json", "hook", "Claude Code user configuration and MCP servers"),
     ProtectedPattern(".claude/hooks/", "hook", "Claude Code hook scripts"),
-    ProtectedPattern(".claude/plugins/", "hook", "Claude Code plugins: their hooks and MCP servers run in every session"),
+    ProtectedPattern(".claude/plugins/", "hook", "Claude Code plugins: their hooks and MCP servers run in every "
+                                                 "session"),
     ProtectedPattern(".claude/agents/", "hook", "Claude Code subagents, whose frontmatter can declare hooks"),
     ProtectedPattern(".claude/skills/", "hook", "Claude Code skills, whose frontmatter can declare hooks"),
     ProtectedPattern(".claude/commands/", "hook", "Claude Code slash commands, whose frontmatter can declare hooks"),

@@ -24,8 +24,8 @@ from .model import DANGEROUS, MUTATING, SAFE
 from .options import Grammar, grammar, parse
 from .syntax import Source
 from .tables import lookup
-from .words import Word, decode
 from .variables import is_sensitive
+from .words import Word, decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .classify import ShellClassifier, State

@@ -950,7 +950,6 @@ def _rsync_dest_dirs(sc: ShellClassifier, name: str, r: ParseResult, part: str, 
         parts = d.text.split("/")
         if d.literal and not d.text.startswith(("/", "~")) and ".." in parts:
             st.add(DANGEROUS, part, f"{name} writes into {d.text}, relative to each directory it copies into")
-            continue
         sc.target(d, part, st, f"{name} writes into")
         if d.literal and dest is not None and dest.literal and not _is_remote(dest) and \
                 not d.text.startswith(("/", "~")):

@@ -161,7 +161,8 @@ LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A -
             "-h|--max-back-scroll= -i|--ignore-case -I|--IGNORE-CASE -j|--jump-target= -J|--status-column "
             "-K|--quit-on-intr -L|--no-lessopen -m|--long-prompt -M|--LONG-PROMPT -n|--line-numbers "
             "-N|--LINE-NUMBERS -q|--quiet|--silent -Q|--QUIET|--SILENT -r|--raw-control-chars "
-            "-R|--RAW-CONTROL-CHARS -s|--squeeze-blank-lines -S|--chop-long-lines -t|--tag=:reads-elsewhere -T|--tag-file=:read "
+            "-R|--RAW-CONTROL-CHARS -s|--squeeze-blank-lines -S|--chop-long-lines -t|--tag=:reads-elsewhere "
+            "-T|--tag-file=:read "
             "-u|--underline-special -U|--UNDERLINE-SPECIAL -V|--version -w|--hilite-unread "
             "-W|--HILITE-UNREAD -x|--tabs= -X|--no-init -y|--max-forw-scroll= -z|--window= --mouse "
             "--no-keypad --follow-name --use-color --incsearch --header= -k|--lesskey-file=:config "
@@ -324,7 +325,8 @@ PATCH = prog(MUTATING, "patches files", "-b|--backup -B|--prefix=:write-prefix -
              "-i|--input=:read -l|--ignore-whitespace -m|--merge? -n|--normal -N|--forward "
              "-o|--output=:write -p|--strip= -r|--reject-file=:write -R|--reverse -s|--quiet|--silent "
              "-t|--batch -T|--set-time -u|--unified -v|--version -V|--version-control= --verbose "
-             "-Y|--basename-prefix=:backup-name -z|--suffix=:backup-name -Z|--set-utc --binary --posix --backup-if-mismatch "
+             "-Y|--basename-prefix=:backup-name -z|--suffix=:backup-name -Z|--set-utc --binary --posix "
+             "--backup-if-mismatch "
              "--no-backup-if-mismatch --read-only= --follow-symlinks --quoting-style= --reject-format= "
              "--help", operands="write", handler="patch")
 COMPRESS = prog(MUTATING, "compresses or decompresses files in place",
