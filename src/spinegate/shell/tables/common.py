@@ -190,14 +190,50 @@ INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
-SYSINFO = prog(SAFE, "prints information", None, operands="data")
+# -- system information: procps (Linux) and BSD/macOS spellings; options that read a file are `read` --
+UPTIME = prog(SAFE, "prints how long the system has run", "-p|--pretty -s|--since -h|--help -V|--version",
+              operands="none")
+FREE = prog(SAFE, "prints memory usage", "-b|--bytes -k|--kibi -m|--mebi -g|--gibi --tebi --pebi --kilo --mega "
+            "--giga --tera --peta -h|--human --si -l|--lohi -L|--line -t|--total -v|--committed -c|--count= "
+            "-s|--seconds= -w|--wide --help -V|--version", operands="none")
+TTY = prog(SAFE, "prints the terminal's name", "-s|--silent|--quiet " + _HV, operands="none")
+LOCALE = prog(SAFE, "prints locale settings", "-a|--all-locales -m|--charmaps -c|--category-name "
+              "-k|--keyword-name -v|--verbose -?|--help --usage -V|--version", operands="data")
+LSB_RELEASE = prog(SAFE, "prints the distribution's release", "-v|--version -i|--id -d|--description "
+                   "-r|--release -c|--codename -a|--all -s|--short -h|--help", operands="none")
+GETCONF = prog(SAFE, "prints configuration values", "-a|--all -v= " + _HV, operands="data")
+PSTREE = prog(SAFE, "prints the process tree", "-a|--arguments -c|--compact-not -C|--color= -g|--show-pgids "
+              "-h|--highlight-all -H|--highlight-pid= -l|--long -n|--numeric-sort -N|--ns-sort= -p|--show-pids "
+              "-s|--show-parents -S|--ns-changes -t|--thread-names -T|--hide-threads -u|--uid-changes "
+              "-U|--unicode -A|--ascii -G|--vt100 -V|--version -w= -d= -f -m", operands="data")
+PGREP = prog(SAFE, "finds processes by name", "-d|--delimiter= -l|--list-name -a|--list-full -v|--inverse "
+             "-w|--lightweight -c|--count -f|--full -g|--pgroup= -G|--group= -i|--ignore-case -n|--newest "
+             "-o|--oldest -O|--older= -P|--parent= -s|--session= -t|--terminal= -u|--euid= -U|--uid= -x|--exact "
+             "-F|--pidfile=:read -L|--logpidfile -r|--runstates= -A|--ignore-ancestors --cgroup= --ns= --nslist= "
+             "-j= -M=:read -N=:read -S -q -h|--help -V|--version", operands="data")
+# lsof's own option syntax: optional values attached (`-i:8080`, `-sTCP:LISTEN`); a value given as the next
+# word reads as an operand, which lsof only looks up. -k and -m name kernel files it reads; -D manages a
+# device cache file it writes (where it is compiled in).
+LSOF = prog(SAFE, "lists open files", "-? -h -a -A=:read -b -c= -C -d= -D?:mut -e= -E -f? -F? -g? -i? -K? "
+            "-k=:read -l -L? -m=:read -M -n -N -o? -O -p= -P -Q -r? -R -s? -S? -t -T? -u= -U -v -V -w -x? "
+            "-X -z? -Z?", operands="data", plus="")
+SW_VERS = prog(SAFE, "prints the macOS version", "-productName -productVersion -productVersionExtra "
+               "-buildVersion", operands="none", single_dash_long=True)
+LOGNAME = prog(SAFE, "prints the login name", _HV, operands="none")
+W = prog(SAFE, "prints who is logged in and what they run", "-h|--no-header -u|--no-current -s|--short "
+         "-f|--from -o|--old-style -i|--ip-addr -p|--pids -d -n -M=:read -N=:read --help -V|--version",
+         operands="data")
+VM_STAT = prog(SAFE, "prints virtual memory statistics", "-c=", operands="data")
 # man-db's whatis and apropos: -C reads a configuration file (a secret named there is read), the rest choose
 # what is searched in the installed page indexes
 WHATIS = prog(SAFE, "searches the manual page names and descriptions",
               "-d|--debug -v|--verbose -r|--regex -w|--wildcard -e|--exact -a|--and -l|--long -s|--sections|--section= "
               "-m|--systems= -M|--manpath= -L|--locale= -C|--config-file=:read -? --usage " + _HV, operands="data")
 # who and users read a login-records file named as their operand (`who am i` reads nothing)
-WHO = prog(SAFE, "prints who is logged in", None, operands="read")
+WHO = prog(SAFE, "prints who is logged in", "-a|--all -b|--boot -d|--dead -H|--heading --ips -l|--login --lookup "
+          "-m -p|--process -q|--count -r|--runlevel -s|--short -t|--time -T|-w|--mesg|--message|--writable "
+          "-u|--users " + _HV, operands="read")
+USERS = prog(SAFE, "prints who is logged in", _HV, operands="read")
 ARCH = prog(SAFE, "prints the machine architecture", None, operands="data", handler="arch")
 HOSTNAME = prog(SAFE, "prints the host name", "-a|--alias -A|--all-fqdns -b|--boot:danger -d|--domain "
                 "-f|--fqdn|--long -F|--file=:danger -i|--ip-address -I|--all-ip-addresses -s|--short -y|--yp|--nis "
