@@ -260,8 +260,17 @@ class HookService:
             return receipts
 
     def set_posture(self, session_id: str, posture: Posture | str, *, by: str) -> Receipt:
-        """Set a session's posture; back to the manifest's posture also resets its risk (a `posture` receipt)."""
+        """Set a session's posture; back to the manifest's posture also resets its risk (a `posture` receipt).
+
+        Raises ValueError for a session with no receipts in the log: a
+        mistyped id must not start a new chain that nothing continues.
+        """
         target = Posture(posture)
+        with self._lock:
+            known = session_id in self._gates or any(True for _ in self.store.session_receipts(session_id))
+        if not known:
+            raise ValueError(f"session {session_id} has no receipts in this log; check the session id "
+                             "(spinegate show LOG lists them)")
         gate = self.gate(session_id)
         if target is gate.manifest.posture:
             return gate.restore_posture(by=by)
