@@ -78,6 +78,8 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     ".curlrc", ".wgetrc", ".lesskey", ".config/lesskey", ".psqlrc", ".sqliterc", ".gdbinit", ".lldbinit", ".pdbrc",
     ".inputrc", ".vimrc", ".exrc", ".gvimrc", ".vim/", ".config/nvim/", ".emacs", ".emacs.d/", ".tmux.conf",
     ".screenrc", ".Rprofile", ".irbrc", ".pryrc", ".local/bin/", "*.pth", "sitecustomize.py", "usercustomize.py",
+    # environment set for every login or user service (PAM, systemd), and the personal bin directory on PATH
+    ".pam_environment", ".config/environment.d/", "~/bin/",
 )
 
 
@@ -181,8 +183,9 @@ class _Patterns:
     items: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
 
     @classmethod
-    def of(cls, patterns: Iterable[str]) -> _Patterns:
-        return cls(tuple(_compile(p) for p in dict.fromkeys(patterns)))
+    def of(cls, patterns: Iterable[str], home: str | None = None) -> _Patterns:
+        """Compile `patterns`; with `home`, a pattern starting with `~/` is anchored at that directory."""
+        return cls(tuple(_compile(p, home) for p in dict.fromkeys(patterns)))
 
 
 class PathPolicy:
@@ -220,7 +223,7 @@ class PathPolicy:
                                              context.project)
         self.restricted: tuple[str, ...] = DEFAULT_RESTRICTED + tuple(p for p in restricted if p not in
                                                                        DEFAULT_RESTRICTED)
-        self._patterns = _Patterns.of(self.restricted)
+        self._patterns = _Patterns.of(self.restricted, home=self._resolve(self.home, "/"))
         self.protected: tuple[str, ...] = protected_patterns()
         self._protected = _Patterns.of(self.protected)
         self.protected_files: tuple[str, ...] = tuple(dict.fromkeys(
@@ -559,9 +562,11 @@ def _in_class(char: str, bracket: str) -> bool:
     return fnmatchcase(char, bracket)
 
 
-def _compile(pattern: str) -> tuple[str, str, str]:
-    """(pattern, kind, folded glob) for one restricted pattern."""
+def _compile(pattern: str, home: str | None = None) -> tuple[str, str, str]:
+    """(pattern, kind, folded glob) for one restricted pattern (`~/...` under `home`, when given)."""
     folded = pattern.casefold()
+    if home is not None and folded.startswith("~/"):
+        folded = home.rstrip("/").casefold() + folded[1:]
     if folded.startswith("/"):
         return pattern, "absolute", folded
     if folded.endswith("/") and "/" not in folded[:-1]:
