@@ -58,6 +58,8 @@ def _stand_in(value: Any) -> dict[str, str]:
 
 def _convert(value: Any, depth: int) -> Any:
     """JSON-like copy of `value`; objects that are not data become stand-ins."""
+    if type(value) is str:  # the common case first (an Enum that is also a str is no plain str)
+        return value
     if isinstance(value, enum.Enum):
         return _convert(value.value, depth)
     if value is None or isinstance(value, (bool, str)):
@@ -102,7 +104,9 @@ def sanitize_arguments(arguments: Mapping[str, Any] | None) -> SanitizedArgument
     data: dict[str, Any] = {}
     omitted: list[str] = []
     for key, value in (arguments or {}).items():
-        if isinstance(value, KernelBaseModel):
+        if type(value) is str:  # the common case, without the abstract-class check below
+            data[str(key)] = value
+        elif isinstance(value, KernelBaseModel):
             omitted.append(str(key))
         else:
             data[str(key)] = _convert(value, 0)

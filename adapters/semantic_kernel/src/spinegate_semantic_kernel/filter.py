@@ -133,6 +133,8 @@ def _flatten(value: list[Any] | tuple[Any, ...], depth: int = 0) -> list[Any] | 
 
 def _output_text(value: Any) -> Any:
     """What to record as a function's output: text for SK content, data otherwise."""
+    if type(value) is str:  # the common case, without the abstract-class checks below
+        return value
     if isinstance(value, FunctionResult):
         value = value.value
     if value is None or isinstance(value, str):
@@ -211,11 +213,50 @@ class SpineFilter:
         return any(f is self for _, f in kernel.function_invocation_filters)
 
     async def __call__(self, context: Context, next: Next) -> None:  # `next`: SK passes it by that name
-        """The filter entry point Semantic Kernel calls, for either filter type."""
-        if isinstance(context, AutoFunctionInvocationContext):
+        """The filter entry point Semantic Kernel calls, for either filter type.
+
+        The FUNCTION_INVOCATION pass is written out here, in one coroutine:
+        it runs on every call, and each coroutine layer costs about a
+        microsecond next to a kernel.invoke of some 16.
+        """
+        if type(context) is not FunctionInvocationContext and isinstance(context, AutoFunctionInvocationContext):
             await self._auto(context, next)
+            return
+        pending = self._pending.get()
+        if pending is not None and not pending.consumed:  # the function pass of a model-chosen call
+            pending.consumed = True
+            self._pending.set(None)  # a nested kernel.invoke inside the body is decided on its own
+            decision = await self._confirm(context, pending)
+            if not decision.approved:
+                pending.refusal = decision  # the auto pass turns it into a readable refusal
         else:
-            await self._function(context, next)
+            try:  # `_decide`, written out
+                call = self.tool_call(context)
+            except Exception as exc:  # noqa: BLE001 - fail closed: refuse, with a receipt
+                _, decision = await self._unreadable(context, None, exc)
+            else:
+                decision = await self.gate.acheck(call)
+        if not decision.approved:
+            raise GovernanceVeto(decision)
+        # Run the approved call (`next`), then record its outcome (a stream's, when it ends).
+        try:
+            await next(context)
+        except BaseException as exc:
+            await self._arecord(decision, error=exc, reraise_into=exc)
+            raise
+        if not self.record_outcomes:
+            return
+        result = context.result
+        value = result.value if result is not None else None
+        if result is not None and context.is_streaming and (inspect.isasyncgen(value) or inspect.isgenerator(value)):
+            # The body runs as the caller iterates: record when the stream ends.
+            result.value = (self._watch_async(value, decision) if inspect.isasyncgen(value)
+                            else self._watch_sync(value, decision))
+            return
+        if self._deferred:  # sealed and queued: nothing waits on the disk, so no coroutine is needed
+            self._record(decision, output=_output_text(value))
+        else:
+            await self._arecord(decision, output=_output_text(value))
 
     # -- translation ----------------------------------------------------------------
 
@@ -227,7 +268,10 @@ class SpineFilter:
             logger.debug("arguments of %s left out as not data: %s", context.function.fully_qualified_name,
                          ", ".join(sanitized.omitted))
         model = self.model
-        settings = getattr(context, "execution_settings", None)
+        if type(context) is FunctionInvocationContext:  # no such field: only a value set past pydantic
+            settings = context.__dict__.get("execution_settings")  # (pydantic would raise and catch for it)
+        else:
+            settings = getattr(context, "execution_settings", None)
         if settings is not None:
             model = getattr(settings, "ai_model_id", None) or model
         return ToolCall(function=meta.name, plugin=meta.plugin_name, arguments=sanitized.data,
@@ -237,28 +281,19 @@ class SpineFilter:
         try:
             call = self.tool_call(context, proposal_id)
         except Exception as exc:  # noqa: BLE001 - fail closed: refuse, with a receipt
-            meta = context.function.metadata
-            call = ToolCall(function=meta.name, plugin=meta.plugin_name, proposal_id=proposal_id,
-                            framework=FRAMEWORK, model=self.model)
-            reason = f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}"
-            return call, await self.gate.adeny(call, reason, "the call's arguments could not be read")
+            return await self._unreadable(context, proposal_id, exc)
         return call, await self.gate.acheck(call)
 
-    # -- FUNCTION_INVOCATION ------------------------------------------------------------
+    async def _unreadable(self, context: Context, proposal_id: str | None,
+                          exc: Exception) -> tuple[ToolCall, Decision]:
+        """Refuse, with a receipt, a call whose arguments could not be read (`exc`)."""
+        meta = context.function.metadata
+        call = ToolCall(function=meta.name, plugin=meta.plugin_name, proposal_id=proposal_id,
+                        framework=FRAMEWORK, model=self.model)
+        reason = f"{EVALUATION_EXCEPTION}: {type(exc).__name__}: {exc}"
+        return call, await self.gate.adeny(call, reason, "the call's arguments could not be read")
 
-    async def _function(self, context: FunctionInvocationContext, next: Next) -> None:
-        pending = self._pending.get()
-        if pending is not None and not pending.consumed:  # the function pass of a model-chosen call
-            pending.consumed = True
-            self._pending.set(None)  # a nested kernel.invoke inside the body is decided on its own
-            decision = await self._confirm(context, pending)
-            if not decision.approved:
-                pending.refusal = decision  # the auto pass turns it into a readable refusal
-        else:
-            _, decision = await self._decide(context, None)
-        if not decision.approved:
-            raise GovernanceVeto(decision)
-        await self._run(context, next, decision)
+    # -- FUNCTION_INVOCATION (the pass itself is in `__call__`) -------------------------
 
     async def _confirm(self, context: FunctionInvocationContext, pending: _Pending) -> Decision:
         """The auto pass's decision if this is still the call it decided, else a fresh decision.
@@ -278,24 +313,6 @@ class SpineFilter:
             return pending.decision
         _, decision = await self._decide(context, pending.call.proposal_id)
         return decision
-
-    async def _run(self, context: FunctionInvocationContext, next: Next, decision: Decision) -> None:
-        """Run the approved call (`next`), then record its outcome (a stream's, when it ends)."""
-        try:
-            await next(context)
-        except BaseException as exc:
-            await self._arecord(decision, error=exc, reraise_into=exc)
-            raise
-        if not self.record_outcomes:
-            return
-        result = context.result
-        value = result.value if result is not None else None
-        if result is not None and context.is_streaming and (inspect.isasyncgen(value) or inspect.isgenerator(value)):
-            # The body runs as the caller iterates: record when the stream ends.
-            result.value = (self._watch_async(value, decision) if inspect.isasyncgen(value)
-                            else self._watch_sync(value, decision))
-            return
-        await self._arecord(decision, output=_output_text(value))
 
     async def _watch_async(self, stream: AsyncIterator[Any], decision: Decision) -> AsyncIterator[Any]:
         """Pass `stream` through, recording the outcome when it ends, fails or is closed."""
