@@ -147,3 +147,25 @@ def test_an_application_that_never_imported_tracing_pays_no_import() -> None:
             "print('opentelemetry.trace' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_no_span_is_made_until_a_provider_is_set(make_gate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API imported but no provider set: spans would be no-ops, so none is started; one set later is used."""
+    assert trace._TRACER_PROVIDER is None  # type: ignore[attr-defined]
+    monkeypatch.setattr(telemetry, "_named", [False])
+    assert telemetry.tracer() is None
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    try:
+        make_gate().check(READ)
+        assert exporter.get_finished_spans() == ()
+        trace.set_tracer_provider(provider)
+        assert telemetry.tracer() is not None
+        make_gate().check(READ)
+        assert [s.name for s in exporter.get_finished_spans()] == ["spinegate.check"]
+    finally:
+        provider.shutdown()
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+        telemetry._cache = None

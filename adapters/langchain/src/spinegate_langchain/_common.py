@@ -77,6 +77,14 @@ def model_arguments(tool: BaseTool | None, tool_input: Any) -> dict[str, Any] | 
     """
     if isinstance(tool_input, str):
         return {string_input_key(tool): tool_input}
+    if type(tool_input) is dict:  # the common case, without the abstract-class check and the generator below
+        skip = injected_keys(tool)
+        for k in tool_input:
+            if type(k) is not str and not isinstance(k, str):
+                return None
+        if not skip:
+            return dict(tool_input)
+        return {k: v for k, v in tool_input.items() if k not in skip}
     if isinstance(tool_input, Mapping):
         skip = injected_keys(tool)
         if not all(isinstance(k, str) for k in tool_input):
@@ -110,6 +118,8 @@ def output_text(result: Any) -> tuple[str | None, bool]:
     A `ToolMessage` with status "error" (LangChain's handled tool error) counts
     as a failed call; a `Command` is recorded by the tool messages it carries.
     """
+    if type(result) is str:  # the common case, without the abstract-class check below
+        return result, False
     failed = False
     content: Any = result
     if isinstance(result, ToolMessage):
