@@ -308,7 +308,7 @@ class ToolCallInterceptor:
             except Exception as exc:  # noqa: BLE001 - reported to the model and the log
                 outcomes[i] = (None, exc)
                 continue
-            if inspect.isawaitable(value):
+            if type(value) is not str and inspect.isawaitable(value):
                 coroutines[i] = value
             else:
                 outcomes[i] = (value, None)
@@ -335,18 +335,19 @@ class ToolCallInterceptor:
         model = self.model
         if isinstance(output, (list, tuple)):
             return self._responses_proposals(output), model
-        if _get(output, "choices") is not None:  # a whole ChatCompletion
-            choices = _get(output, "choices") or []
+        choices = _get(output, "choices")
+        if choices is not None:  # a whole ChatCompletion
             model = model or _get(output, "model")
             if not choices:
                 return [], model
             output = _get(choices[0], "message")
-        if _get(output, "object") == "response" or (
-                _get(output, "output") is not None and _get(output, "role") is None):
+        items, role = _get(output, "output"), _get(output, "role")
+        if (items is not None and role is None) or _get(output, "object") == "response":
             model = model or _get(output, "model")
-            return self._responses_proposals(_get(output, "output") or []), model
-        if _get(output, "role") is not None or _get(output, "tool_calls") is not None:
-            return self._chat_proposals(_get(output, "tool_calls") or []), model
+            return self._responses_proposals(items or []), model
+        tool_calls = _get(output, "tool_calls")
+        if role is not None or tool_calls is not None:
+            return self._chat_proposals(tool_calls or []), model
         raise UnrecognisedOutput(
             f"expected a Chat Completions assistant message (or ChatCompletion), a Responses output list "
             f"(or Response), got {type(output).__name__}")
@@ -399,19 +400,15 @@ class ToolCallInterceptor:
         and the gate decides.
         """
         raw = p.raw_arguments
-
-        def as_given() -> dict[str, Any]:  # what a refused call records: the text the model wrote
-            return {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
-
         if p.kind != "function":
-            return (self._tool_call(p, model, as_given()), UNSUPPORTED_TOOL_CALL_TYPE,
+            return (self._tool_call(p, model, _as_given(raw)), UNSUPPORTED_TOOL_CALL_TYPE,
                     f"only function tool calls can be gated and run here, not {p.kind!r}", None)
         if not isinstance(p.call_id, str) or not p.call_id or not isinstance(p.name, str) or not p.name:
-            return (self._tool_call(p, model, as_given()), MALFORMED_TOOL_CALL,
+            return (self._tool_call(p, model, _as_given(raw)), MALFORMED_TOOL_CALL,
                     "the tool call has no call id or no function name", None)
         value, reason, detail = parse_arguments(raw)
         if value is None:
-            return self._tool_call(p, model, as_given()), reason, detail, None
+            return self._tool_call(p, model, _as_given(raw)), reason, detail, None
         call = self._tool_call(p, model, value)
         function = self.tools.get(p.name)
         if function is None:
@@ -500,8 +497,13 @@ class ToolCallInterceptor:
         if result is None:
             return self._refused(plan)
         text, error = result
-        receipt = self.gate.try_record_outcome(plan.decision, **_recorded(text, error),
-                                               deferred=self.gate.defers_outcomes) if self.record_outcomes else None
+        receipt = None
+        if self.record_outcomes:
+            gate = self.gate
+            if error is None:  # `_recorded`, written out for the common case
+                receipt = gate.try_record_outcome(plan.decision, output=text, deferred=gate.defers_outcomes)
+            else:
+                receipt = gate.try_record_outcome(plan.decision, error=error, deferred=gate.defers_outcomes)
         return self._answered(plan, text, error, receipt)
 
     async def _afinish(self, index: int, plan: _Planned, outcomes: Mapping[int, tuple[Any, BaseException | None]]
@@ -537,6 +539,11 @@ class ToolCallInterceptor:
             return CallResult(p.call_id, name, decision, True, text, _reply(p, text), error, outcome_id)
         assert text is not None
         return CallResult(p.call_id, name, decision, True, text, _reply(p, text), None, outcome_id)
+
+
+def _as_given(raw: Any) -> dict[str, Any]:
+    """What a refused call records as its arguments: the text the model wrote."""
+    return {"raw_arguments": raw if isinstance(raw, str) else serialise_result(raw)}
 
 
 def _recorded(text: str | None, error: BaseException | None) -> dict[str, Any]:
