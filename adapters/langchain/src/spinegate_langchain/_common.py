@@ -80,7 +80,7 @@ def model_arguments(tool: BaseTool | None, tool_input: Any) -> dict[str, Any] | 
     if type(tool_input) is dict:  # the common case, without the abstract-class check and the generator below
         skip = injected_keys(tool)
         for k in tool_input:
-            if type(k) is not str and not isinstance(k, str):
+            if not isinstance(k, str):
                 return None
         if not skip:
             return dict(tool_input)
