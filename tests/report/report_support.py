@@ -90,6 +90,19 @@ class LogFactory:
         return log
 
 
+    def write_rotated(self, name: str = "fleet.jsonl") -> tuple[Path, Path]:
+        """A signed log whose first session is signed by `keys`, its second by a rotated key: (log, that key's .pub)."""
+        log = self.folder / name
+        priv, pub, _ = write_keypair(self.folder / f"{name}.rotated.key")
+        for s, key in enumerate((self.keys[0], Path(priv))):
+            with Gate.open(self.manifest, receipts=log, signing_key=key, checkpoint_every=2,
+                           clock=Clock(datetime(2026, 5, 2, 10 + s, 0, 0, tzinfo=UTC)), git=GIT) as gate:
+                for i in range(3):
+                    read = gate.check(ToolCall(plugin="Files", function="Read", arguments={"path": f"f{i}.txt"}))
+                    gate.record_outcome(read, output="ok")
+        return log, Path(pub)
+
+
 def records(log: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
 

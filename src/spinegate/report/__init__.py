@@ -20,10 +20,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..jsonl_store import checkpoint_path_for
-from .gather import DEFAULT_MAX_EMBEDDED, ReportData, gather
+from .gather import DEFAULT_MAX_EMBEDDED, PublicKeys, ReportData, gather, report_ok
 from .render import load_assets, render_page
 
-__all__ = ["DEFAULT_MAX_EMBEDDED", "ReportData", "ReportOutputError", "render_report", "write_report"]
+__all__ = ["DEFAULT_MAX_EMBEDDED", "PublicKeys", "ReportData", "ReportOutputError", "render_report", "report_ok",
+           "write_report"]
 
 
 class ReportOutputError(ValueError):
@@ -37,11 +38,11 @@ def _generator() -> str:
         return "spinegate"
 
 
-def render_report(log: str | os.PathLike[str], *, public_key: str | os.PathLike[str] | None = None,
+def render_report(log: str | os.PathLike[str], *, public_key: PublicKeys | None = None,
                   checkpoints: str | os.PathLike[str] | None = None, max_embedded: int = DEFAULT_MAX_EMBEDDED,
-                  generated_at: datetime | None = None) -> tuple[str, ReportData]:
-    """(the page's HTML, what it shows) for `log`."""
-    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded)
+                  strict: bool = False, generated_at: datetime | None = None) -> tuple[str, ReportData]:
+    """(the page's HTML, what it shows) for `log`; `public_key` is one trusted key or several."""
+    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded, strict=strict)
     page = render_page(data, load_assets(), generated_at=generated_at or datetime.now(UTC),
                        generator=_generator())
     return page, data
@@ -72,8 +73,9 @@ def _check_output(out: Path, log: Path, checkpoints: Path | None) -> None:
 
 
 def write_report(log: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                 public_key: str | os.PathLike[str] | None = None, checkpoints: str | os.PathLike[str] | None = None,
-                 max_embedded: int = DEFAULT_MAX_EMBEDDED, generated_at: datetime | None = None) -> ReportData:
+                 public_key: PublicKeys | None = None, checkpoints: str | os.PathLike[str] | None = None,
+                 max_embedded: int = DEFAULT_MAX_EMBEDDED, strict: bool = False,
+                 generated_at: datetime | None = None) -> ReportData:
     """Write the report for `log` to `out` (replaced atomically: a reader never sees half a page).
 
     Raises ReportOutputError for an output path that would overwrite the log
@@ -82,7 +84,7 @@ def write_report(log: str | os.PathLike[str], out: str | os.PathLike[str], *,
     out_path, log_path = Path(out), Path(log)
     _check_output(out_path, log_path, Path(checkpoints) if checkpoints is not None else None)
     page, data = render_report(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded,
-                               generated_at=generated_at)
+                               strict=strict, generated_at=generated_at)
     folder = out_path.parent if str(out_path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
     try:

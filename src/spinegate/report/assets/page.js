@@ -78,6 +78,7 @@
       verdict: r ? verdict || "unknown" : "unreadable",
       reason,
       ok: item.failures.length === 0,
+      warned: item.warnings !== undefined && item.warnings.length > 0,
     };
   }
 
@@ -139,7 +140,8 @@
   }
 
   function cliSummary(cli) {
-    const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0);
+    const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0) +
+      (cli.strict ? cli.warning_count : 0);
     return cli.valid ? "valid" : "INVALID (" + fmt(n) + " problem" + (n === 1 ? "" : "s") + ")";
   }
 
@@ -181,7 +183,7 @@
     const lines = [];
     const n = cp.failures.length;
     lines.push((n ? "INVALID: " + fmt(n) + " problem" + (n === 1 ? "" : "s") + ". " : "Valid. ") +
-      fmt(cp.verifiedCheckpoints) + " of " + fmt(cp.checkpoints) + " checkpoints verify under key " + cp.keyId +
+      fmt(cp.verifiedCheckpoints) + " of " + fmt(cp.checkpoints) + " checkpoints verify under " + keysText(cp) +
       ", covering " + fmt(cp.coveredReceipts) + " receipts in " + fmt(cp.sessions) + " session" +
       (cp.sessions === 1 ? "" : "s") + " (" + where + ").");
     const tail = Array.from(cp.uncovered.values()).reduce((a, b) => a + b, 0n);
@@ -193,25 +195,44 @@
       lines.push(fmt(cp.unclosed.length) + " session" + (cp.unclosed.length === 1 ? "" : "s") + " without a final " +
         "checkpoint (still open, crashed, or cut back together with their last checkpoints).");
     }
-    lines.push("Trust this only if the key id is the one you expect: whoever can edit this file can also swap the key.");
+    lines.push(cp.keyIds.length > 1
+      ? "Trust this only if the key ids are the ones you expect: whoever can edit this file can also swap the keys."
+      : "Trust this only if the key id is the one you expect: whoever can edit this file can also swap the key.");
     return lines;
   }
 
-  function showProblems(failures, source) {
+  /** `key <id>` for one key; for several (a fleet that rotated keys), each key with what it signed. */
+  function keysText(cp) {
+    if (cp.keyIds.length === 1) return "key " + cp.keyIds[0];
+    return fmt(cp.keyIds.length) + " keys: " + cp.keyIds.map((kid) => {
+      const signed = cp.signedBy.get(kid);
+      const k = signed.sessions.size;
+      return "key " + kid + " (" + fmt(signed.checkpoints) + " checkpoints, " + fmt(k) + " session" + (k === 1 ? "" : "s") + ")";
+    }).join(", ");
+  }
+
+  function showProblems(failures, source, warnings) {
     const list = $("problem-list");
     const box = $("problems");
+    const warned = warnings || [];
     box.setAttribute("data-count", String(failures.length));
-    $("problems-source").textContent = failures.length ? source : "No problems found (" + source + ").";
-    list.replaceChildren(...failures.slice(0, 500).map((f) => {
+    box.setAttribute("data-warnings", String(warned.length));
+    $("problems-source").textContent = failures.length ? source : "No problems found (" + source + ")" +
+      (warned.length ? "; " + fmt(warned.length) + " warning" + (warned.length === 1 ? "" : "s") + " below." : ".");
+    const shown = failures.slice(0, 500).concat(warned.slice(0, Math.max(0, 500 - failures.length))
+      .map((w) => Object.assign({ warning: true }, w)));
+    list.replaceChildren(...shown.map((f) => {
       const d = describeFailure(f);
-      const li = el("li", {}, el("span", { class: "where" }, d.where), " ", el("code", {}, f.reason), " ", f.detail);
+      const li = el("li", f.warning ? { class: "warn", "data-warning": "true" } : {}, el("span", { class: "where" }, d.where),
+        " ", el("code", {}, f.reason), " ", (f.warning ? "(warning) " : "") + f.detail);
       if (f.in !== "checkpoints" && (f.line || f.file)) {
         const href = f.file ? "#file-" + encodeURIComponent(f.file) : "#line-" + f.line;
         li.append(" ", el("a", { href }, "show"));
       }
       return li;
     }));
-    if (failures.length > 500) list.append(el("li", {}, "\u2026 and " + fmt(failures.length - 500) + " more"));
+    const hidden = failures.length + warned.length - shown.length;
+    if (hidden > 0) list.append(el("li", {}, "\u2026 and " + fmt(hidden) + " more"));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -290,8 +311,9 @@
 
     function rowElement(r) {
       const tr = el("tr", { class: (r.ok ? "" : "fail ") + "v-" + r.verdict, "data-anchor": r.anchor });
-      const check = r.ok ? el("span", { class: "ok" }, "\u2713") : el("span", { class: "bad" }, "\u2717 " +
-        r.item.failures.map((f) => f.reason).join(", "));
+      const check = !r.ok ? el("span", { class: "bad" }, "\u2717 " + r.item.failures.map((f) => f.reason).join(", "))
+        : r.warned ? el("span", { class: "warn" }, "\u2713 warning: " + r.item.warnings.map((w) => w.reason).join(", "))
+          : el("span", { class: "ok" }, "\u2713");
       tr.append(
         el("td", { class: "num" }, r.line !== undefined ? String(r.line) : r.where),
         el("td", { class: "mono" }, shortTime(r.time)),
@@ -335,7 +357,8 @@
       (r.seq !== null ? " \u00b7 sequence " + r.seq : "");
     $("detail-failures").replaceChildren(...(r.item.failures.length
       ? r.item.failures.map((f) => el("li", { class: "bad" }, f.reason + ": " + f.detail))
-      : [el("li", { class: "ok" }, "Verifies: schema, hash recomputed in this browser, chain link.")]));
+      : [el("li", { class: "ok" }, "Verifies: schema, hash recomputed in this browser, chain link.")]),
+    ...(r.item.warnings || []).map((w) => el("li", { class: "warn" }, "warning " + w.reason + ": " + w.detail)));
     let body;
     if (r.item.value !== null) {
       body = C.pretty(r.item.value);
@@ -360,7 +383,8 @@
     const cli = report.command_line;
     document.body.setAttribute("data-state", "verifying");
     const cliFailures = cli.failures.map(fromCli)
-      .concat(cli.checkpoints ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : []);
+      .concat(cli.checkpoints ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [])
+      .concat(cli.strict ? cli.warnings.map(fromCli) : []);
 
     const cliOnly = (why, title) => {
       setVerdict({
@@ -392,7 +416,7 @@
     const links = chain.items.filter((it) => it.computedHash !== null).length;
     notes.push({ text: "Checked in this browser: " + fmt(entries.length) + " lines read, " + fmt(links) +
       " receipt hashes recomputed (canonical form in JavaScript, SHA-256 by WebCrypto), every chain link checked." });
-    const rawLines = entries.filter((e) => e.kind === "bytes" && e.file === undefined).length;
+    const rawLines = chain.items.filter((it) => it.problem && it.entry.file === undefined).length;
     if (rawLines) {
       notes.push({ text: fmt(rawLines) + " line" + (rawLines === 1 ? " is" : "s are") +
         " not JSON and embedded byte for byte (base64): reported below.", level: "warn" });
@@ -400,8 +424,8 @@
 
     let cp = null;
     let cpMode = "none";
-    if (report.public_key) {
-      const raw = V.base64Bytes(report.public_key.raw);
+    if (report.public_keys.length) {
+      const raw = report.public_keys.map((k) => V.base64Bytes(k.raw));
       if (await V.ed25519Available(subtle)) {
         let cpEntries = null;
         if (report.checkpoint_file === "present") cpEntries = V.entriesFromEmbedded(readScript("spinegate-checkpoints") || "");
@@ -434,13 +458,23 @@
       const byLine = new Map(chain.items.filter((it) => it.entry.line !== undefined).map((it) => [it.entry.line, it]));
       for (const f of cp.failures) if (f.in === "log" && byLine.has(f.line)) byLine.get(f.line).failures.push(f);
     }
-    const rows = chain.items.map(rowOf);
     const cpFailures = cpMode === "browser" ? cp.failures
       : cpMode === "command-line" ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [];
     const cpValid = cpMode === "none" ? true : cpMode === "browser" ? cp.valid : cli.checkpoints.valid;
-    const valid = chain.valid && cpValid;
-    const failures = chain.failures.concat(cpFailures);
-    const disagrees = chain.valid !== cli.chain_valid || (cpMode === "browser" && cli.checkpoints && cp.valid !== cli.checkpoints.valid);
+    // Warnings (CR LF endings, a byte-order mark) change no value; with --strict they count as failures.
+    const strict = cli.strict === true;
+    if (strict) for (const it of chain.items) it.failures.push(...it.warnings);
+    const rows = chain.items.map(rowOf);
+    const valid = chain.valid && cpValid && !(strict && chain.warnings.length);
+    const failures = chain.failures.concat(cpFailures, strict ? chain.warnings : []);
+    if (chain.warnings.length && !strict) {
+      const n = chain.warnings.length;
+      notes.push({ level: "warn", text: fmt(n) + " warning" + (n === 1 ? "" : "s") + " (lines ending in CR LF as " +
+        "written on Windows, or a UTF-8 byte-order mark at the start): the receipts' values and hashes are unchanged, " +
+        "so the log still verifies; `spinegate verify --strict` counts them as failures. Listed under Problems." });
+    }
+    const disagrees = chain.valid !== cli.chain_valid || chain.warnings.length !== cli.warning_count ||
+      (cpMode === "browser" && cli.checkpoints && cp.valid !== cli.checkpoints.valid);
     if (disagrees) {
       notes.unshift({ level: "bad", text: "This page's own check disagrees with the command line's verdict (" + cliSummary(cli) +
         ") recorded when the report was written: the embedded log was changed after the report was made, or one of the " +
@@ -459,7 +493,7 @@
       notes,
     });
     showCounts(rows, chain);
-    showProblems(failures, "found by this page's own check");
+    showProblems(failures, "found by this page's own check", strict ? [] : chain.warnings);
     const table = makeTable(rows);
     const follow = () => {
       const fragment = location.hash.slice(1);
