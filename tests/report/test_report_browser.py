@@ -311,3 +311,16 @@ def test_crlf_lines_and_a_byte_order_mark_are_warnings_as_in_verify(logs: LogFac
     v = verdict(rendered(strict))
     assert (v["data-verdict"], v["data-reason"], v["data-line"], v["data-disagrees"]) == \
         ("invalid", "BYTE_ORDER_MARK", "1", "false")
+
+
+def test_a_log_rolled_back_behind_its_witness_fails_with_witness(logs: LogFactory) -> None:
+    log, witness = logs.write_rolled_back()
+    v = verdict(rendered(page_for(log, public_key=logs.keys[1])))
+    assert (v["data-verdict"], v["data-source"]) == ("valid", "browser")  # on its own, it verifies
+    dom = rendered(page_for(log, public_key=logs.keys[1], witness=witness))
+    v = verdict(dom)
+    assert (v["data-verdict"], v["data-reason"], v["data-source"], v["data-disagrees"]) == \
+        ("invalid", "WITNESS_SESSION_MISSING", "browser+command-line", "false")
+    assert "does not re-check the witness" in v["text"]
+    assert dom.find(id="witness")["data-status"] == "invalid"
+    assert dom.find(id="checkpoints")["data-status"] == "valid"

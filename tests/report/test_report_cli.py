@@ -159,3 +159,18 @@ def test_warnings_are_reported_and_fail_only_with_strict(logs: LogFactory, tmp_p
     code, stdout, _ = report(str(log), "--html", str(out), "--strict")
     assert code == 1 and "counted as failures (--strict)" in stdout
     assert 'data-verdict="invalid"' in out.read_text(encoding="utf-8")
+
+
+def test_witness_as_verify_takes_it(logs: LogFactory, tmp_path: Path) -> None:
+    log, witness = logs.write_rolled_back()
+    out = tmp_path / "r.html"
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]))
+    assert code == 0
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]), "--witness", str(witness))
+    assert code == 1 and "WITNESS_SESSION_MISSING" in stdout and f"witness {witness}: INVALID" in stdout
+    before = witness.read_bytes()
+    code, _, err = report(str(log), "--html", str(witness), "--witness", str(witness))
+    assert code == 2 and "never overwrites them" in err and witness.read_bytes() == before
+    os.mkfifo(tmp_path / "fifo")
+    code, _, err = report(str(log), "--html", str(tmp_path / "w.html"), "--witness", str(tmp_path / "fifo"))
+    assert code == 2 and not (tmp_path / "w.html").exists(), err

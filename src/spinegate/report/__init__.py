@@ -40,9 +40,11 @@ def _generator() -> str:
 
 def render_report(log: str | os.PathLike[str], *, public_key: PublicKeys | None = None,
                   checkpoints: str | os.PathLike[str] | None = None, max_embedded: int = DEFAULT_MAX_EMBEDDED,
-                  strict: bool = False, generated_at: datetime | None = None) -> tuple[str, ReportData]:
+                  strict: bool = False, witness: str | os.PathLike[str] | None = None,
+                  generated_at: datetime | None = None) -> tuple[str, ReportData]:
     """(the page's HTML, what it shows) for `log`; `public_key` is one trusted key or several."""
-    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded, strict=strict)
+    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded, strict=strict,
+                  witness=witness)
     page = render_page(data, load_assets(), generated_at=generated_at or datetime.now(UTC),
                        generator=_generator())
     return page, data
@@ -61,11 +63,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_output(out: Path, log: Path, checkpoints: Path | None) -> None:
-    guarded = [log, Path(checkpoint_path_for(log))] + ([checkpoints] if checkpoints is not None else [])
+def _check_output(out: Path, log: Path, others: list[Path]) -> None:
+    guarded = [log, Path(checkpoint_path_for(log)), *others]
     if any(_same_file(out, g) or out.resolve() == g.resolve() for g in guarded):
-        raise ReportOutputError(f"{out}: that is the log or its checkpoint file; a report never overwrites them "
-                                "(choose another --html path)")
+        raise ReportOutputError(f"{out}: that is the log, its checkpoint file or its witness; a report never "
+                                "overwrites them (choose another --html path)")
     if out.exists() and not out.is_file():
         raise ReportOutputError(f"{out}: exists and is not a regular file (a directory, pipe or device)")
     if log.is_dir() and out.resolve().is_relative_to(log.resolve()):
@@ -75,16 +77,16 @@ def _check_output(out: Path, log: Path, checkpoints: Path | None) -> None:
 def write_report(log: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  public_key: PublicKeys | None = None, checkpoints: str | os.PathLike[str] | None = None,
                  max_embedded: int = DEFAULT_MAX_EMBEDDED, strict: bool = False,
-                 generated_at: datetime | None = None) -> ReportData:
+                 witness: str | os.PathLike[str] | None = None, generated_at: datetime | None = None) -> ReportData:
     """Write the report for `log` to `out` (replaced atomically: a reader never sees half a page).
 
     Raises ReportOutputError for an output path that would overwrite the log
     or is not a file, OSError when the log cannot be read or the page written.
     """
     out_path, log_path = Path(out), Path(log)
-    _check_output(out_path, log_path, Path(checkpoints) if checkpoints is not None else None)
+    _check_output(out_path, log_path, [Path(p) for p in (checkpoints, witness) if p is not None])
     page, data = render_report(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded,
-                               strict=strict, generated_at=generated_at)
+                               strict=strict, witness=witness, generated_at=generated_at)
     folder = out_path.parent if str(out_path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
     try:

@@ -29,6 +29,7 @@ from ..jsonl_store import checkpoint_path_for
 from ..keys import PublicKey, key_id, load_public_keys
 from ..logview import APPROVE, DENY, ESCALATE, OUTCOME, LogEntry, iter_entries, row_of
 from ..verify import VerifyReport, verify_path
+from ..witness_check import WitnessReport, check_witness, witness_lines_of_file
 from .embed import embed_file, embed_line, embed_raw_line
 
 #: Above this many receipts the page summarises the log instead of embedding it.
@@ -74,6 +75,8 @@ class ReportData:
     """"present", "missing", "not-a-file" (with a public key), or "not-read" (no key given)."""
     checkpoint_lines: list[str] | None = None
     checkpoint_file_exists: bool = False
+    witness: WitnessReport | None = None
+    """The log compared with its witness (copies of its checkpoints kept elsewhere), when one was given."""
     strict: bool = False
     """Warnings (CR LF line endings, a byte-order mark) count as failures, as with `spinegate verify --strict`."""
 
@@ -153,19 +156,25 @@ def trusted_keys(public_key: PublicKeys) -> list[Ed25519PublicKey]:
 
 def gather(log: str | os.PathLike[str], *, public_key: PublicKeys | None = None,
            checkpoints: str | os.PathLike[str] | None = None,
-           max_embedded: int = DEFAULT_MAX_EMBEDDED, strict: bool = False) -> ReportData:
+           max_embedded: int = DEFAULT_MAX_EMBEDDED, strict: bool = False,
+           witness: str | os.PathLike[str] | None = None) -> ReportData:
     """Read `log` (JSONL or per-session directory) and everything the page shows about it.
 
     `public_key`: one trusted key or several (a fleet that rotated keys
     signs sessions with different ones), as `spinegate verify` takes them.
+    `witness`: a witness file to compare the log with, as `spinegate verify
+    --witness` does (the page shows that verdict; it does not re-check it).
     Raises OSError when the log cannot be read, KeyFileError for an unusable
     key, ValueError when a public key is given for a directory log (its
     checkpoints belong to JSONL logs).
     """
     path = Path(log)
     directory = path.is_dir()
-    if public_key is not None and directory:
-        raise ValueError("--public-key applies to a JSONL log, not a directory")
+    if (public_key is not None or witness is not None) and directory:
+        option = "--public-key" if public_key is not None else "--witness"
+        raise ValueError(f"{option} applies to a JSONL log, not a directory")
+    if witness is not None and not stat.S_ISREG(os.stat(witness).st_mode):
+        raise ValueError(f"{os.fspath(witness)}: the witness is not a regular file (a directory, pipe or device)")
     collector = _Collector()
     embedded: list[str] | None = []
     non_json: list[int] = []
@@ -196,6 +205,10 @@ def gather(log: str | os.PathLike[str], *, public_key: PublicKeys | None = None,
         report.checkpoint_file_exists = cpath.exists()
         if public_key is not None:
             _gather_checkpoints(report, path, cpath, public_key)
+        if witness is not None:
+            report.witness = check_witness(path, witness_lines_of_file(witness), os.fspath(witness),
+                                           keys=trusted_keys(public_key) if public_key is not None else (),
+                                           checkpoints_path=cpath, log_name=os.fspath(log))
     return report
 
 
@@ -225,6 +238,7 @@ def _gather_checkpoints(report: ReportData, log: Path, cpath: Path, public_key: 
 def report_ok(report: ReportData) -> bool:
     """The command line's verdict, as `spinegate verify` (with the same keys and --strict) gives it."""
     return (report.verify.ok and (report.checkpoints is None or report.checkpoints.ok)
+            and (report.witness is None or report.witness.ok)
             and not (report.strict and report.verify.warning_count > 0))
 
 
@@ -251,4 +265,10 @@ def command_line_verdict(report: ReportData) -> dict[str, Any]:
             "failures": [dataclasses.asdict(f) for f in cp.failures[:100]], "failure_count": cp.failure_count,
             "summary": cp.summary(),
         }
+    w = report.witness
+    doc["witness"] = None if w is None else {
+        "valid": w.ok, "witness": w.witness, "lines": w.lines, "sessions": w.sessions, "checked": w.checked,
+        "failures": [dataclasses.asdict(f) for f in w.failures[:100]], "failure_count": w.failure_count,
+        "summary": w.summary(),
+    }
     return doc

@@ -145,11 +145,13 @@ def render_page(data: ReportData, assets: Assets, *, generated_at: datetime, gen
     """The whole HTML page."""
     doc = report_document(data, generated_at=generated_at.isoformat(), generator=generator)
     cli = doc["command_line"]
-    failures = cli["failures"] + (cli["checkpoints"]["failures"] if cli["checkpoints"] else [])
+    failures = cli["failures"] + (cli["checkpoints"]["failures"] if cli["checkpoints"] else []) + \
+        (cli["witness"]["failures"] if cli["witness"] else [])
     valid = cli["valid"]
     if data.strict:  # warnings count as failures, as with `spinegate verify --strict`
         failures = failures + cli["warnings"]
     count = cli["failure_count"] + (cli["checkpoints"]["failure_count"] if cli["checkpoints"] else 0) + \
+        (cli["witness"]["failure_count"] if cli["witness"] else 0) + \
         (cli["warning_count"] if data.strict else 0)
     if valid:
         title = "Valid, says the command line"
@@ -172,6 +174,10 @@ def render_page(data: ReportData, assets: Assets, *, generated_at: datetime, gen
         shown = ", ".join(map(str, data.non_json_lines[:20])) + (" ..." if len(data.non_json_lines) > 20 else "")
         notes.append(f'<li class="warn">Lines that are not JSON, embedded byte for byte (base64): {_e(shown)}</li>')
     cp_status, cp_class, cp_text = _checkpoint_block(data)
+    if data.witness is not None:
+        cp_text += (f'<p id="witness" data-status="{"valid" if data.witness.ok else "invalid"}">'
+                    f"{_e(data.witness.summary())} (the command line's verdict: the page does not re-check the "
+                    "witness).</p>")
     problem_items = "".join(
         f'<li><span class="where">{_e(w)}</span> {_e(t)}</li>' for w, t in map(_failure_text, failures[:100]))
     receipts = script_text(data.embedded) if data.embedded is not None else "\n"

@@ -92,11 +92,17 @@
   function describeFailure(f) {
     const parts = [];
     if (f.in === "checkpoints") parts.push("checkpoint file" + (f.line ? " line " + f.line : ""));
+    else if (f.in === "witness") parts.push((f.file || "witness") + (f.line ? " line " + f.line : ""));
     else if (f.file) parts.push(f.file);
     else if (f.line) parts.push("line " + f.line);
     if (f.sessionId !== undefined && f.sessionId !== null) parts.push("session " + f.sessionId);
     if (f.sequenceNumber !== undefined && f.sequenceNumber !== null) parts.push("sequence " + f.sequenceNumber);
     return { where: parts.join(", "), what: f.reason + ": " + f.detail };
+  }
+
+  /** Whether a failure is at a line (or file) of the log, which the table can show. */
+  function inLog(f) {
+    return f.in !== "checkpoints" && f.in !== "witness";
   }
 
   function fromCli(f) {
@@ -113,7 +119,7 @@
     section.setAttribute("data-disagrees", state.disagrees ? "true" : "false");
     if (state.first) {
       section.setAttribute("data-reason", state.first.reason);
-      if (state.first.line !== undefined && state.first.line !== null && state.first.in !== "checkpoints") {
+      if (state.first.line !== undefined && state.first.line !== null && inLog(state.first)) {
         section.setAttribute("data-line", String(state.first.line));
       }
     } else {
@@ -127,9 +133,9 @@
       const d = describeFailure(state.first);
       const where = el("strong", {}, "First failure: " + d.where);
       detail.append(where, " \u2014 " + d.what);
-      if (state.first.line && state.first.in !== "checkpoints") {
+      if (state.first.line && inLog(state.first)) {
         detail.append(" ", el("a", { href: "#line-" + state.first.line }, "show the receipt"));
-      } else if (state.first.file) {
+      } else if (state.first.file && inLog(state.first)) {
         detail.append(" ", el("a", { href: "#file-" + encodeURIComponent(state.first.file) }, "show the receipt"));
       }
     } else {
@@ -139,8 +145,14 @@
     notes.replaceChildren(...state.notes.map((n) => el("li", { class: n.level || "" }, n.text)));
   }
 
+  /** The command line's findings against the witness (the page does not re-check a witness). */
+  function witnessFailures(cli) {
+    return cli.witness ? cli.witness.failures.map((f) => Object.assign(fromCli(f), { in: "witness", file: f.file })) : [];
+  }
+
   function cliSummary(cli) {
     const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0) +
+      (cli.witness ? cli.witness.failure_count : 0) +
       (cli.strict ? cli.warning_count : 0);
     return cli.valid ? "valid" : "INVALID (" + fmt(n) + " problem" + (n === 1 ? "" : "s") + ")";
   }
@@ -176,7 +188,8 @@
     const box = $("checkpoints");
     box.setAttribute("data-status", status);
     box.className = "card checkpoints " + (level ? "cp-" + level : "");
-    $("checkpoints-text").replaceChildren(...lines.map((l) => el("p", {}, l)));
+    const witness = $("witness"); // the command line's witness verdict stays: the page does not re-check it
+    $("checkpoints-text").replaceChildren(...lines.map((l) => el("p", {}, l)), ...(witness ? [witness] : []));
   }
 
   function checkpointLines(cp, where) {
@@ -225,7 +238,7 @@
       const d = describeFailure(f);
       const li = el("li", f.warning ? { class: "warn", "data-warning": "true" } : {}, el("span", { class: "where" }, d.where),
         " ", el("code", {}, f.reason), " ", (f.warning ? "(warning) " : "") + f.detail);
-      if (f.in !== "checkpoints" && (f.line || f.file)) {
+      if (inLog(f) && (f.line || f.file)) {
         const href = f.file ? "#file-" + encodeURIComponent(f.file) : "#line-" + f.line;
         li.append(" ", el("a", { href }, "show"));
       }
@@ -384,7 +397,8 @@
     document.body.setAttribute("data-state", "verifying");
     const cliFailures = cli.failures.map(fromCli)
       .concat(cli.checkpoints ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [])
-      .concat(cli.strict ? cli.warnings.map(fromCli) : []);
+      .concat(cli.strict ? cli.warnings.map(fromCli) : [])
+      .concat(witnessFailures(cli));
 
     const cliOnly = (why, title) => {
       setVerdict({
@@ -465,8 +479,13 @@
     const strict = cli.strict === true;
     if (strict) for (const it of chain.items) it.failures.push(...it.warnings);
     const rows = chain.items.map(rowOf);
-    const valid = chain.valid && cpValid && !(strict && chain.warnings.length);
-    const failures = chain.failures.concat(cpFailures, strict ? chain.warnings : []);
+    const witnessValid = !cli.witness || cli.witness.valid;
+    const valid = chain.valid && cpValid && witnessValid && !(strict && chain.warnings.length);
+    const failures = chain.failures.concat(cpFailures, strict ? chain.warnings : [], witnessFailures(cli));
+    if (cli.witness) {
+      notes.push({ level: cli.witness.valid ? "" : "bad", text: "Witness: the command line's verdict, recorded when " +
+        "the report was written (this page does not re-check the witness): " + cli.witness.summary + "." });
+    }
     if (chain.warnings.length && !strict) {
       const n = chain.warnings.length;
       notes.push({ level: "warn", text: fmt(n) + " warning" + (n === 1 ? "" : "s") + " (lines ending in CR LF as " +
@@ -484,7 +503,7 @@
     }
     const nFail = failures.length;
     setVerdict({
-      valid, source: cpMode === "command-line" ? "browser+command-line" : "browser", disagrees,
+      valid, source: cpMode === "command-line" || cli.witness ? "browser+command-line" : "browser", disagrees,
       first: failures[0] || null,
       title: valid ? "Valid: every receipt verifies" + (cpMode !== "none" ? " and matches its signed checkpoints" : "")
         : "Invalid: " + fmt(nFail) + " problem" + (nFail === 1 ? "" : "s") + " found",
