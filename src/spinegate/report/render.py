@@ -125,6 +125,8 @@ def _checkpoint_block(data: ReportData) -> tuple[str, str, str]:
 
 def report_document(data: ReportData, *, generated_at: str, generator: str) -> dict[str, Any]:
     """The JSON the page reads from `<script id="spinegate-report">`."""
+    keys = [{"raw": base64.b64encode(raw).decode("ascii"), "key_id": kid}
+            for raw, kid in zip(data.public_keys_raw, data.key_ids, strict=True)]
     return {
         "format": "spinegate-report/1",
         "generator": generator,
@@ -133,8 +135,8 @@ def report_document(data: ReportData, *, generated_at: str, generator: str) -> d
         "embedded": data.embedded is not None,
         "max_embedded": data.max_embedded,
         "command_line": command_line_verdict(data),
-        "public_keys": [{"raw": base64.b64encode(raw).decode("ascii"), "key_id": kid}
-                        for raw, kid in zip(data.public_keys_raw, data.key_ids, strict=True)],
+        "public_keys": keys,
+        "public_key": keys[0] if keys else None,  # the first key, as format 1 has always had it
         "checkpoint_file": data.checkpoint_file,
         "checkpoint_file_exists": data.checkpoint_file_exists,
         "non_json_lines": data.non_json_lines,
