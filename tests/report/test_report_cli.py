@@ -135,7 +135,9 @@ def test_several_public_keys_as_verify_takes_them(logs: LogFactory, tmp_path: Pa
     code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]),
                              "--public-key", str(rotated))
     assert code == 0 and "verify under 2 keys" in stdout
-    assert out.read_text(encoding="utf-8").count('"raw":') == 2
+    doc = json.loads(re.search(r'id="spinegate-report">(.*?)</script>', out.read_text(encoding="utf-8")).group(1))
+    assert [k["key_id"] for k in doc["public_keys"]] == doc["command_line"]["checkpoints"]["key_ids"]
+    assert len(doc["public_keys"]) == 2 and doc["public_key"] == doc["public_keys"][0]
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     for pub in (logs.keys[1], rotated):
