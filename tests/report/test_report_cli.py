@@ -176,3 +176,10 @@ def test_witness_as_verify_takes_it(logs: LogFactory, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     code, _, err = report(str(log), "--html", str(tmp_path / "w.html"), "--witness", str(tmp_path / "fifo"))
     assert code == 2 and not (tmp_path / "w.html").exists(), err
+
+
+def test_an_unwritable_output_is_named_as_given(logs: LogFactory, tmp_path: Path) -> None:
+    log = logs.write(sessions=1, calls=1)
+    target = tmp_path / "no-such-folder" / "r.html"
+    code, _, err = report(str(log), "--html", str(target))
+    assert code == 2 and err.startswith(f"spinegate report: {target}: cannot write the page there"), err

@@ -88,7 +88,10 @@ def write_report(log: str | os.PathLike[str], out: str | os.PathLike[str], *,
     page, data = render_report(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded,
                                strict=strict, witness=witness, generated_at=generated_at)
     folder = out_path.parent if str(out_path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the page asked for, not the temporary file beside it
+        raise OSError(exc.errno, f"cannot write the page there: {exc.strerror or exc}", os.fspath(out_path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(page)
