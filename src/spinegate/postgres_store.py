@@ -375,6 +375,9 @@ def _fix_for(exc: BaseException) -> str:
     psycopg = driver()
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return "grant the writer role INSERT and SELECT on the ledger's tables (docs/fleet.md)"
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return ("the server or database only reads (a standby, or default_transaction_read_only): point the URL at "
+                "the primary, writable database")
     return "check the server's log"
 
 
