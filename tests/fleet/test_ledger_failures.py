@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from fleet_support import GIT, cli, ledger_receipts, read_call
 
-from spinegate import Gate
+from spinegate import Gate, postgres_store
 from spinegate.decision import Decision
 from spinegate.postgres_store import PostgresReceiptStore
 from spinegate.reasons import RECEIPT_WRITE_FAILED
@@ -149,3 +150,38 @@ def test_a_server_that_dies_during_the_write_denies_the_call_and_loses_nothing_g
     ids = [r["receipt_id"] for r in ledger_receipts(ledger)]
     assert given.receipt_id in ids and after.receipt_id in ids
     assert cli("verify", ledger).exit_code == 0
+
+
+def test_a_write_blocked_by_a_lock_is_denied_in_bounded_time_and_the_chain_goes_on(
+        manifest_path: Path, ledger: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres_store, "LOCK_TIMEOUT_MS", 300)
+    tool = Tool()
+    store = PostgresReceiptStore(ledger, reconnect_for=0.5)
+    with Gate.open(manifest_path, receipts=store, git=GIT) as gate:
+        assert tool.call(gate, 0).approved
+        holder = _hold_the_table(ledger)  # an owner's LOCK TABLE, left open
+        try:
+            started = time.monotonic()
+            _denied_for_the_receipt(tool.call(gate, 1), "locked by another session", "pg_locks")
+            assert time.monotonic() - started < 10
+        finally:
+            holder.rollback()
+            holder.close()
+        time.sleep(1.1)  # past the moment new receipts are refused outright
+        assert tool.call(gate, 2).approved
+    assert tool.runs == 2
+    assert [r["sequence_number"] for r in ledger_receipts(ledger)] == [1, 2, 3]  # the denied one, first in line
+    assert cli("verify", ledger).exit_code == 0
+
+
+def test_a_lock_timeout_the_role_sets_is_kept(manifest_path: Path, ledger: str) -> None:
+    with _admin(ledger) as conn:
+        conn.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET lock_timeout = ''42s''', "
+                     "current_database()); END $$")
+    store = PostgresReceiptStore(ledger)
+    with Gate.open(manifest_path, receipts=store, git=GIT) as gate:
+        assert gate.check(read_call(0)).approved
+        conn = store.ledger._conn
+        assert conn is not None
+        assert conn.execute("SHOW lock_timeout").fetchone() == ("42s",)
+        conn.rollback()
