@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Callable, Iterable
 
 from .protected import protected_patterns
 
@@ -174,7 +174,7 @@ class _Patterns:
     items: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
 
     @classmethod
-    def of(cls, patterns: Iterable[str]) -> "_Patterns":
+    def of(cls, patterns: Iterable[str]) -> _Patterns:
         return cls(tuple(_compile(p) for p in dict.fromkeys(patterns)))
 
 
