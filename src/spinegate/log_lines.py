@@ -4,7 +4,8 @@ Complete lines only: a last line without its newline is torn (still being
 written, or cut by a crash) and ends the reading. What verification only
 warns about is tolerated: a CR before the newline, and a UTF-8 byte-order
 mark at the very start of the log. Used by export, ship, and the checkpoint
-and witness checks; the chain verifier reads bytes itself, for speed.
+and witness checks; the chain verifier reads bytes itself, for speed. A log
+that is not a file (the PostgreSQL ledger) is read through a `StreamedLog`.
 """
 
 from __future__ import annotations
