@@ -73,12 +73,12 @@ class EffectClassifier:
         self._context = context
         # Plain entries always classify the same way: one frozen Classification per
         # entry, keyed by id and checked by identity (the entry is kept alive here).
-        self._plain: dict[int, tuple["FunctionEntry", Classification]] = {}
+        self._plain: dict[int, tuple[FunctionEntry, Classification]] = {}
 
     @classmethod
-    def for_manifest(cls, manifest: "Manifest", *, base_dir: str | None = None, resolver: Resolver | None = None,
+    def for_manifest(cls, manifest: Manifest, *, base_dir: str | None = None, resolver: Resolver | None = None,
                      home: str | None = None, case_insensitive: bool | None = None,
-                     context: PathContext | None = None) -> "EffectClassifier":
+                     context: PathContext | None = None) -> EffectClassifier:
         """A classifier with the manifest's `paths`, `shell` and `readable_secrets` settings.
 
         `context` says where the agent works (built at the edge by
@@ -118,7 +118,7 @@ class EffectClassifier:
             self._shell = ShellClassifier(paths=self.paths)
         return self._shell
 
-    def classify(self, call: ToolCall, entry: "FunctionEntry | None") -> Classification:
+    def classify(self, call: ToolCall, entry: FunctionEntry | None) -> Classification:
         if entry is None:
             return Classification(None, None, "tool not in the manifest")
         cached = self._plain.get(id(entry))
@@ -134,7 +134,7 @@ class EffectClassifier:
 
     # -- argument rules ---------------------------------------------------------------
 
-    def _refine(self, call: ToolCall, entry: "FunctionEntry", declared: EffectClass) -> Classification:
+    def _refine(self, call: ToolCall, entry: FunctionEntry, declared: EffectClass) -> Classification:
         arguments = call.arguments
         if not isinstance(arguments, dict) and not hasattr(arguments, "get"):
             return Classification(None, declared, f"the arguments are {type(arguments).__name__}, not a mapping")

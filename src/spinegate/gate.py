@@ -140,6 +140,7 @@ class Gate:
         witness: Witness | None = None,
         working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
+        project_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         """A gate on a verified `manifest`, writing to an open `store`; `Gate.open` builds both from paths.
 
@@ -155,7 +156,11 @@ class Gate:
         `checkpoint_every` receipts, each also appended to `witness` if given
         (the gate closes it when it closes). `working_dir` is where the agent
         works (relative paths in its calls resolve against it; default: this
-        process's working directory), for a host that reports it per session.
+        process's working directory), for a host that reports it per session;
+        `project_dir` is the project it works on, when that is not
+        `working_dir` (a coding agent in a subdirectory): the manifest's
+        writable roots, readable secrets and project-anchored patterns are
+        taken from there (default: the same as `working_dir`).
         `outcome_receipts` says how the adapters record outcomes: "async"
         (seal now, append without waiting; see `record_outcome`'s
         `deferred`) or "sync" (wait for the append).
@@ -172,7 +177,8 @@ class Gate:
         self._context = path_context(protected_files=(
             manifest_path, getattr(store, "location", None), getattr(store, "checkpoints_location", None),
             signing_key if isinstance(signing_key, (str, os.PathLike)) else None),
-            cwd=os.fspath(working_dir) if working_dir is not None else None)
+            cwd=os.fspath(working_dir) if working_dir is not None else None,
+            project=os.fspath(project_dir) if project_dir is not None else None)
         self._rules = (ManifestWatch(manifest, manifest_path),
                        classifier or EffectClassifier.for_manifest(manifest, context=self._context))
         self._own_classifier = classifier is None
@@ -257,6 +263,7 @@ class Gate:
         witness: Witness | str | os.PathLike[str] | None = None,
         working_dir: str | os.PathLike[str] | None = None,
         outcome_receipts: OutcomeReceipts = "async",
+        project_dir: str | os.PathLike[str] | None = None,
     ) -> Gate:
         """Load and verify the manifest, open (or resume) the receipt log.
 
@@ -315,7 +322,8 @@ class Gate:
                        lockdown_at=lockdown_at if lockdown_at is not None else (r.lockdown_at if r else 0.5),
                        classifier=classifier, evaluator=evaluator, clock=clock, monotonic=monotonic, git=git,
                        executor_type=executor_type, signing_key=signing_key, checkpoint_every=checkpoint_every,
-                       witness=witnessing, working_dir=working_dir, outcome_receipts=outcome_receipts)
+                       witness=witnessing, working_dir=working_dir, outcome_receipts=outcome_receipts,
+                       project_dir=project_dir)
         except BaseException:
             if store is not receipts:  # opened here (from a path): do not leak its file descriptor
                 store.close()

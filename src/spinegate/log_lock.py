@@ -97,7 +97,7 @@ class WriterLock:
     @property
     def can_keep(self) -> bool:
         """True when this process can hear other writers (and so may keep the lock)."""
-        return self._watch is not None
+        return self._watch is not None and self._watch.active
 
     def begin(self) -> None:
         """Before an append (under `mutex`): take the lock unless it is kept."""
@@ -108,7 +108,8 @@ class WriterLock:
         """After an append (under `mutex`): keep the lock if no other writer was heard lately, else release it."""
         if self.held:
             return
-        if self._watch is not None and time.monotonic() - self._heard >= QUIET_SECONDS:
+        watch = self._watch
+        if watch is not None and watch.active and time.monotonic() - self._heard >= QUIET_SECONDS:
             self.held = True
             return
         unlock(self.fd)

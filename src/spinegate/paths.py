@@ -5,8 +5,10 @@ A path is normalised before it is matched, so that `./a/../.env`,
 `~/.ssh` all meet the same rules as the plain path they stand for:
 
 1. `~` and `~/...` expand to the home directory of the path context;
-2. relative paths are joined to the base directory (the context's working
-   directory unless the manifest or the caller says otherwise);
+2. relative paths in a call are joined to the base directory (the context's
+   working directory unless the manifest or the caller says otherwise); the
+   manifest's writable roots and `readable_secrets` are joined to the
+   project directory (the context's `project`, else the base directory);
 3. the resolver (default `os.path.realpath`) resolves `..` and symlinks;
 4. where the filesystem folds case, the path is case-folded.
 
@@ -33,10 +35,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Callable, Iterable
 
 from .protected import protected_patterns
 
@@ -76,6 +78,8 @@ DEFAULT_RESTRICTED: tuple[str, ...] = (
     ".curlrc", ".wgetrc", ".lesskey", ".config/lesskey", ".psqlrc", ".sqliterc", ".gdbinit", ".lldbinit", ".pdbrc",
     ".inputrc", ".vimrc", ".exrc", ".gvimrc", ".vim/", ".config/nvim/", ".emacs", ".emacs.d/", ".tmux.conf",
     ".screenrc", ".Rprofile", ".irbrc", ".pryrc", ".local/bin/", "*.pth", "sitecustomize.py", "usercustomize.py",
+    # environment set for every login or user service (PAM, systemd), and the personal bin directory on PATH
+    ".pam_environment", ".config/environment.d/", "~/bin/",
 )
 
 
@@ -133,7 +137,11 @@ class PathContext:
     `cwd` and `home` are absolute; `protected_files` are the gate's own files
     (manifest, receipt log, checkpoints, signing key), absolute and resolved;
     `resolver` resolves `..` and symlinks on disk (the one part that reads the
-    filesystem, `os.path.realpath` from the edge).
+    filesystem, `os.path.realpath` from the edge). `project` is the project
+    the agent works on, when that is not `cwd` (a coding agent in one of its
+    subdirectories): the policy's writable roots, readable secrets and the
+    patterns anchored at the project are taken from there, while a call's
+    relative paths still resolve against `cwd`. None: the same as `cwd`.
     """
 
     cwd: str
@@ -141,6 +149,7 @@ class PathContext:
     case_insensitive: bool
     protected_files: tuple[str, ...] = ()
     resolver: Resolver | None = None
+    project: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +183,9 @@ class _Patterns:
     items: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
 
     @classmethod
-    def of(cls, patterns: Iterable[str]) -> "_Patterns":
-        return cls(tuple(_compile(p) for p in dict.fromkeys(patterns)))
+    def of(cls, patterns: Iterable[str], home: str | None = None) -> _Patterns:
+        """Compile `patterns`; with `home`, a pattern starting with `~/` is anchored at that directory."""
+        return cls(tuple(_compile(p, home) for p in dict.fromkeys(patterns)))
 
 
 class PathPolicy:
@@ -184,9 +194,17 @@ class PathPolicy:
     def __init__(self, *, base_dir: str | None = None, restricted: Iterable[str] = (),
                  writable_roots: Iterable[str] | None = None, resolver: Resolver | None = None,
                  home: str | None = None, case_insensitive: bool | None = None,
-                 context: PathContext | None = None, readable_secrets: Iterable[str] = ()) -> None:
+                 context: PathContext | None = None, readable_secrets: Iterable[str] = (),
+                 project_dir: str | None = None) -> None:
+        """`base_dir` anchors the call's relative paths and, unless the context (or `project_dir`) names a
+        project apart from where the agent works, the project's writable roots and readable secrets too;
+        with a project, a given `base_dir` (the manifest's `paths.base_dir`) anchors those, relative to it.
+        """
+        anchor = base_dir  # the manifest's (or caller's) anchor, when the context does not already say it
         if context is None:
-            context = _explicit(home, case_insensitive, base_dir)
+            context, anchor = _explicit(home, case_insensitive, base_dir, project_dir), None
+        elif project_dir is not None:
+            context = replace(context, project=project_dir)
         self.context = context
         chosen = resolver or context.resolver
         if chosen is None:
@@ -196,10 +214,16 @@ class PathPolicy:
         self.home = home if home is not None else context.home
         self.case_insensitive = context.case_insensitive if case_insensitive is None else case_insensitive
         cwd = context.cwd
-        self.base_dir = self._resolve(self._expand(base_dir if base_dir is not None else cwd), cwd)
+        if context.project is None:  # one directory: where the agent works is the project
+            self.base_dir = self._resolve(self._expand(anchor if anchor is not None else cwd), cwd)
+            self.project_dir = self.base_dir
+        else:  # an agent elsewhere in the project: its paths from where it works, the policy's from the project
+            self.base_dir = self._resolve(cwd, cwd)
+            self.project_dir = self._resolve(self._expand(anchor if anchor is not None else context.project),
+                                             context.project)
         self.restricted: tuple[str, ...] = DEFAULT_RESTRICTED + tuple(p for p in restricted if p not in
                                                                        DEFAULT_RESTRICTED)
-        self._patterns = _Patterns.of(self.restricted)
+        self._patterns = _Patterns.of(self.restricted, home=self._resolve(self.home, "/"))
         self.protected: tuple[str, ...] = protected_patterns()
         self._protected = _Patterns.of(self.protected)
         self.protected_files: tuple[str, ...] = tuple(dict.fromkeys(
@@ -209,12 +233,12 @@ class PathPolicy:
         self.readable_secrets: tuple[str, ...] = tuple(readable_secrets)
         self._readable = tuple(self._readable_glob(g) for g in self.readable_secrets)
         roots = tuple(writable_roots) if writable_roots is not None else (".",)
-        self.writable_roots: tuple[str, ...] = tuple(self.normalise(r) for r in roots)
+        self.writable_roots: tuple[str, ...] = tuple(self.normalise(r, self.project_dir) for r in roots)
 
     def _readable_glob(self, pattern: str) -> str:
-        """A `readable_secrets` glob as an absolute, folded glob (relative ones are under the base dir)."""
+        """A `readable_secrets` glob as an absolute, folded glob (relative ones are under the project dir)."""
         expanded = self.home + pattern[1:] if pattern == "~" or pattern.startswith("~/") else pattern
-        joined = expanded if expanded.startswith("/") else posixpath.join(self.base_dir, expanded)
+        joined = expanded if expanded.startswith("/") else posixpath.join(self.project_dir, expanded)
         return posixpath.normpath(joined).casefold()
 
     # -- normalisation ---------------------------------------------------------------
@@ -270,9 +294,11 @@ class PathPolicy:
 
     def _parts(self, normalised: str) -> tuple[str, list[str]]:
         folded = _without_ignorables(normalised.casefold())
-        # Below the base directory only the components under it count, so a
+        # Below the project directory only the components under it count, so a
         # project that happens to live in, say, ~/secrets/app is still usable.
-        base = self.base_dir.casefold().rstrip("/")
+        # (The project's, not where the agent works: from inside `.claude/`,
+        # `settings.json` is still `.claude/settings.json`.)
+        base = self.project_dir.casefold().rstrip("/")
         relative = folded[len(base) + 1:] if base and folded.startswith(base + "/") else folded
         # Windows separators count as separators too: matching more is the safe direction for a deny rule.
         parts = [p for p in relative.replace("\\", "/").split("/") if p]
@@ -310,7 +336,7 @@ class PathPolicy:
         for f in self.protected_files:
             if f.casefold().startswith(folded):
                 return f
-        for anchor in (self.base_dir, self._resolve(self.home, "/")):
+        for anchor in (self.project_dir, self._resolve(self.home, "/")):
             if (anchor.casefold().rstrip("/") + "/").startswith(folded):
                 return f"{anchor} (it holds the project's or the user's protected files)"
         return self.parent_of_pattern(normalised)
@@ -371,10 +397,10 @@ class PathPolicy:
         return ReadCheck(str(raw), normalised, self.secret_match(normalised))
 
     def roots_for(self, roots: Iterable[str] | None) -> tuple[str, ...]:
-        """Normalise an entry's own writable roots (None: the policy's)."""
+        """Normalise an entry's own writable roots (None: the policy's); relative ones are under the project."""
         if roots is None:
             return self.writable_roots
-        return tuple(self.normalise(r) for r in roots)
+        return tuple(self.normalise(r, self.project_dir) for r in roots)
 
 
 # Code points HFS+ ignores in file names (the list git checks for `.git` spoofing): `.g\u200cit` is `.git`
@@ -386,12 +412,14 @@ def _without_ignorables(text: str) -> str:
     return text.translate(_IGNORABLE) if any(ord(c) >= 0x200C for c in text) else text
 
 
-def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None) -> PathContext:
+def _explicit(home: str | None, case_insensitive: bool | None, base_dir: str | None,
+              project_dir: str | None = None) -> PathContext:
     """A context from explicit values (tests, embedding); the edge builds one with `workspace.path_context()`."""
-    if home is None or base_dir is None or not posixpath.isabs(base_dir):
+    if home is None or base_dir is None or not posixpath.isabs(base_dir) \
+            or (project_dir is not None and not posixpath.isabs(project_dir)):
         raise ValueError("a PathPolicy needs a PathContext (spinegate.workspace.path_context()) or an absolute "
-                         "base_dir and a home")
-    return PathContext(cwd=base_dir, home=home, case_insensitive=bool(case_insensitive))
+                         "base_dir (and project_dir, if given) and a home")
+    return PathContext(cwd=base_dir, home=home, case_insensitive=bool(case_insensitive), project=project_dir)
 
 
 def _match_parts(patterns: _Patterns, folded: str, parts: list[str], glob: bool,
@@ -534,9 +562,11 @@ def _in_class(char: str, bracket: str) -> bool:
     return fnmatchcase(char, bracket)
 
 
-def _compile(pattern: str) -> tuple[str, str, str]:
-    """(pattern, kind, folded glob) for one restricted pattern."""
+def _compile(pattern: str, home: str | None = None) -> tuple[str, str, str]:
+    """(pattern, kind, folded glob) for one restricted pattern (`~/...` under `home`, when given)."""
     folded = pattern.casefold()
+    if home is not None and folded.startswith("~/"):
+        folded = home.rstrip("/").casefold() + folded[1:]
     if folded.startswith("/"):
         return pattern, "absolute", folded
     if folded.endswith("/") and "/" not in folded[:-1]:

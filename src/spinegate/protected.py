@@ -45,15 +45,25 @@ PROTECTED_PATTERNS: tuple[ProtectedPattern, ...] = (
     ProtectedPattern(".claude/settings.local.json", "hook", "Claude Code local hooks and permissions"),
     ProtectedPattern(".claude.json", "hook", "Claude Code user configuration and MCP servers"),
     ProtectedPattern(".claude/hooks/", "hook", "Claude Code hook scripts"),
+    ProtectedPattern(".claude/plugins/", "hook", "Claude Code plugins: their hooks and MCP servers run in every "
+                                                 "session"),
+    ProtectedPattern(".claude/agents/", "hook", "Claude Code subagents, whose frontmatter can declare hooks"),
+    ProtectedPattern(".claude/skills/", "hook", "Claude Code skills, whose frontmatter can declare hooks"),
+    ProtectedPattern(".claude/commands/", "hook", "Claude Code slash commands, whose frontmatter can declare hooks"),
     ProtectedPattern(".mcp.json", "mcp", "MCP servers a project starts"),
     ProtectedPattern(".cursor/hooks.json", "hook", "Cursor hooks"),
     ProtectedPattern(".cursor/mcp.json", "mcp", "Cursor MCP servers"),
     ProtectedPattern(".gemini/settings.json", "hook", "Gemini CLI hooks and MCP servers"),
+    ProtectedPattern(".gemini/extensions/", "mcp", "Gemini CLI extensions: MCP servers started in every session"),
     ProtectedPattern(".codex/config.toml", "hook", "Codex configuration and MCP servers"),
     ProtectedPattern(".codex/hooks.json", "hook", "Codex hooks"),
     ProtectedPattern(".vscode/mcp.json", "mcp", "VS Code MCP servers"),
     ProtectedPattern(".vscode/settings.json", "hook", "VS Code settings: agent tool auto-approval, terminal profiles"),
     ProtectedPattern(".vscode/tasks.json", "hook", "VS Code tasks, which can run when the folder opens"),
+    ProtectedPattern("*.code-workspace", "hook", "VS Code workspace settings and tasks (as .vscode/settings.json, "
+                                                 "tasks.json)"),
+    ProtectedPattern("Code/User/settings.json", "hook", "VS Code user settings: agent tool auto-approval"),
+    ProtectedPattern("Code/User/mcp.json", "mcp", "VS Code user MCP servers"),
 )
 
 

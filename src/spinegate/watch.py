@@ -26,9 +26,11 @@ reports a change there, so its owner checks once and watches again.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
+import logging
 import os
 import select
 import struct
@@ -37,6 +39,8 @@ import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+_log = logging.getLogger("spinegate")
 
 __all__ = ["Watch", "watch_file", "watcher_kind"]
 
@@ -62,6 +66,11 @@ class Watch:
         callback = self.on_change
         if callback is not None:
             callback()
+
+    @property
+    def active(self) -> bool:
+        """True while a watcher thread listens for this watch (False once closed, or if the watcher stopped)."""
+        return self._owner is not None
 
     def close(self) -> None:
         """Stop watching (idempotent)."""
@@ -118,10 +127,13 @@ class _Watcher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._watches: dict[Any, list[tuple[Watch, str, str | None]]] = {}
+        self._stopped = False  # the thread has ended: no further event will be seen
 
     def add(self, watch: Watch, *, contents: bool) -> bool:
         """Watch what `watch.path` names; False when the kernel refused (the caller then stats per check)."""
         with self._lock:
+            if self._stopped:
+                return False
             ids: list[Any] = []
             try:
                 for target, what, name in _targets(watch.path, contents=contents):
@@ -134,9 +146,25 @@ class _Watcher:
             watch._ids = ids
             watch._owner = self
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="spinegate-watch", daemon=True)
+                self._thread = threading.Thread(target=self._serve, name="spinegate-watch", daemon=True)
                 self._thread.start()
             return True
+
+    def _serve(self) -> None:
+        """Run the kernel loop; if it ever ends (the handle failed, a callback raised), fail safe.
+
+        A watch whose watcher stopped would otherwise keep saying "unchanged"
+        forever: every watch is fired (its owner verifies the file again and
+        falls back to a `stat` per check) and no new watch is accepted.
+        """
+        try:
+            self._run()
+        except Exception:  # noqa: BLE001 - any end of the loop is handled alike, and logged
+            _log.exception("the file watcher stopped; watched files are checked with a stat on every check from now on")
+        finally:
+            with self._lock:
+                self._stopped = True
+            self._fire_all(stopping=True)
 
     def remove(self, watch: Watch) -> None:
         with self._lock:
@@ -163,11 +191,16 @@ class _Watcher:
     def _wants(self, what: str, wanted: str | None, name: str | None, mask: int) -> bool:
         return True
 
-    def _fire_all(self) -> None:
+    def _fire_all(self, *, stopping: bool = False) -> None:
         with self._lock:
             watches = {id(w): w for entries in self._watches.values() for w, _, _ in entries}
+        for watch in watches.values():  # every flag first: a raising callback must not leave one down
+            watch.changed = True
+            if stopping:
+                watch._owner = None
         for watch in watches.values():
-            watch.fire()
+            with contextlib.suppress(Exception):
+                watch.fire()
 
     # kernel specifics
     def _add_kernel_watch(self, path: str, what: str) -> Any:  # pragma: no cover - overridden

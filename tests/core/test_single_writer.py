@@ -98,6 +98,25 @@ def test_a_second_writer_knocks_and_gets_in(tmp_path: Path) -> None:
     first.close()
 
 
+def test_a_writer_whose_watcher_stopped_no_longer_keeps_the_lock(tmp_path: Path) -> None:
+    """Kept on the word of a watcher that no longer listens, the lock would shut other writers out until close."""
+    log = tmp_path / "r.jsonl"
+    first, second = JsonlFile(log), JsonlFile(log)
+    first.append(line(1))
+    assert first.only_writer and first._writer is not None and first._writer._watch is not None
+    watch = first._writer._watch
+    watch._owner = None  # what a stopped watcher leaves behind: the watch is no longer active...
+    watch.fire()  # ...and every flag raised, which lets the lock go
+    assert not first.only_writer
+    first._writer._heard -= log_lock.QUIET_SECONDS  # long quiet since: only the stopped watcher forbids keeping it
+    first.append(line(2))
+    assert not first.only_writer and not locked_by_someone(log)  # a lock per append from now on
+    in_thread(lambda: second.append(line(3, "b")), timeout=10)
+    assert len(log.read_text().splitlines()) == 3
+    first.close()
+    second.close()
+
+
 def test_an_idle_holder_lets_a_waiting_writer_in(tmp_path: Path) -> None:
     """The holder does not need to write again to let go: its watcher thread does it."""
     log = tmp_path / "r.jsonl"

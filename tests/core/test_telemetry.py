@@ -147,3 +147,16 @@ def test_an_application_that_never_imported_tracing_pays_no_import() -> None:
             "print('opentelemetry.trace' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_method_that_raises_leaves_a_failed_span_with_its_error_type(spans: InMemorySpanExporter) -> None:
+    @telemetry.traced_decision
+    def check() -> Any:
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        check()
+    span = _only(spans, telemetry.CHECK_SPAN)
+    assert span.status.status_code is trace.StatusCode.ERROR
+    assert span.attributes["error.type"] == "builtins.ValueError"
+    assert [e.name for e in span.events] == ["exception"]

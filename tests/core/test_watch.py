@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -136,3 +138,28 @@ def test_a_forked_child_sees_its_watches_as_changed(target: Path) -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert answer == b"1" and not watch.changed
+
+
+def test_a_watcher_whose_loop_ends_raises_every_flag_and_takes_no_new_watch(target: Path,
+                                                                             tmp_path: Path) -> None:
+    """A kernel handle that fails (or a callback that raises) ends the loop: the watches must not stay quiet."""
+    from spinegate import watch as watch_module
+
+    watcher = watch_module._make_watcher()
+    assert watcher is not None
+    failing = threading.Event()
+
+    def loop_that_fails() -> None:
+        failing.wait(5)
+        raise OSError(errno.EBADF, "the kernel handle went away")
+
+    watcher._run = loop_that_fails  # type: ignore[method-assign]
+    watch = Watch(os.fspath(target), None)
+    assert watcher.add(watch, contents=True)
+    assert quiet(watch)
+    failing.set()
+    assert flagged(watch)  # its owner verifies the file again and falls back to a stat per check
+    assert not watch.active  # nothing listens for it any more: a writer lock must not be kept on its word
+    other = tmp_path / "other.json"
+    other.write_text("{}", encoding="utf-8")
+    assert not watcher.add(Watch(os.fspath(other), None), contents=True)

@@ -214,6 +214,39 @@ def test_allowed_calls_run_without_a_prompt_and_refusals_carry_their_receipt(
     no_other_network(proxy, debug)
 
 
+def test_an_agent_that_moved_into_a_subdirectory_still_edits_the_project_and_not_its_settings(
+        claude: str, project: Path, home: Path, proxy: RefusingProxy) -> None:
+    """Claude Code's Bash keeps its `cd`; the hooks' `cwd` follows it, the project's writable root must not."""
+    (project / "src").mkdir()
+    settings = project / ".claude" / "settings.json"
+    before = settings.read_text()
+    script: list[Reply] = [
+        tool_use("toolu_cd", "Bash", {"command": "cd src", "description": "Go to the sources"}),
+        tool_use("toolu_here", "Bash", {"command": "pwd > where.txt", "description": "Note the directory"}),
+        tool_use("toolu_edit", "Edit", {"file_path": str(project / "README.md"), "old_string": "demo",
+                                        "new_string": "app"}),
+        tool_use("toolu_up", "Bash", {"command": "echo top > ../top.txt", "description": "Write at the top"}),
+        tool_use("toolu_cd2", "Bash", {"command": "cd ../.claude", "description": "Go to the settings"}),
+        tool_use("toolu_hooks", "Bash", {"command": "echo '{}' > settings.json", "description": "Reset"}),
+        text("Done."),
+    ]
+    with AnthropicModel(script) as model:
+        _, debug = run_claude(claude, project, home, model, proxy)
+        results = model.tool_results()
+    assert (project / "src" / "where.txt").read_text().strip() == str(project / "src")  # the cd held
+    assert (project / "README.md").read_text() == "# app\n" and (project / "top.txt").read_text() == "top\n"
+    made = by_proposal(project)
+    for allowed in ("toolu_here", "toolu_edit", "toolu_up"):
+        assert [r["action"]["operation"] for r in made[allowed]] == ["decision", "outcome"], allowed
+    assert str(project / "src" / "where.txt") in made["toolu_here"][0]["action"]["target_paths"]
+    assert settings.read_text() == before
+    refused = str(results["toolu_hooks"].get("content"))
+    assert made["toolu_hooks"][-1]["receipt_id"] in refused and "RESTRICTED" in refused, refused
+    no_hook_validation_errors(debug)
+    verify_cli(project)
+    no_other_network(proxy, debug)
+
+
 def test_without_spinegate_the_same_shell_write_waits_for_a_permission(claude: str, tmp_path: Path, home: Path,
                                                                        proxy: RefusingProxy) -> None:
     """The control: what an approved call would meet without the hook's answer (and what the old answer caused)."""

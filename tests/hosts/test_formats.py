@@ -103,7 +103,7 @@ def test_a_failure_before_a_tool_blocks_and_after_it_warns() -> None:
 
 @pytest.mark.parametrize("payload", ["", "nope", "[]", "null", {}, pre(tool_input=[1]), pre(session_id="a/b"),
                                      pre(session_id=7), pre(tool_use_id={"x": 1}), pre(tool_name=3), b"\xff\xfe",
-                                     b"{" * 100_000])
+                                     b"{" * 100_000, pre(cwd="/p\x00q"), pre(cwd="/" + "p" * 5000), pre(cwd=["/p"])])
 @pytest.mark.parametrize("host", ["claude-code", "codex", "gemini", "cursor"])
 def test_payloads_a_host_never_sends_are_refused(host: str, payload: str | bytes | dict[str, Any]) -> None:
     agent = host_named(host)

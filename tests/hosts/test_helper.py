@@ -120,6 +120,11 @@ def test_posture_set_goes_through_the_running_helper(project: Path) -> None:
                            "NORMAL", "--by", "alice"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "restored from LOCKDOWN to NORMAL by alice" in done.stdout, done.stderr
     assert decision(hook(project, write).stdout)[0] == "allow"
+    count = len(receipts(project))
+    typo = subprocess.run([sys.executable, "-m", "spinegate.cli", "posture", "set", str(log), "--session", "s2",
+                           "NORMAL"], capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 1 and "no receipts" in typo.stderr  # no new chain for a mistyped session id
+    assert len(receipts(project)) == count
     report = verify_path(log)
     assert report.ok and report.sessions == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,32 @@ def test_a_settings_file_it_cannot_merge_is_left_alone(tmp_path: Path, content: 
     result = CliRunner().invoke(main, ["init", "claude-code", "--dir", str(root)])
     assert result.exit_code == 2 and "settings.json" in result.output
     assert (root / ".claude" / "settings.json").read_text() == content
+    assert not (root / ".spinegate").exists()  # checked before anything was written
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "not utf-8"])
+def test_a_gitignore_it_cannot_read_is_refused_before_anything_is_written(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    ignore = root / ".gitignore"
+    if kind == "directory":
+        ignore.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(ignore)  # reading it would wait for a writer forever
+    else:
+        ignore.write_bytes(b"build/\n\xff\xfe\n")
+    result = CliRunner().invoke(main, ["init", "claude-code", "--dir", str(root)])
+    assert result.exit_code == 2 and ".gitignore" in result.output and "run init again" in result.output, result.output
+    assert sorted(p.name for p in root.iterdir()) == [".gitignore"]
+
+
+def test_the_gitignore_is_appended_to_never_rewritten(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".gitignore").write_text("dist/\r\n*.log")  # kept byte for byte, line ends included
+    init_project(root)
+    text = (root / ".gitignore").read_bytes()
+    assert text.startswith(b"dist/\r\n*.log\n\n# spinegate") and text.endswith(b".spinegate/run/\n")
 
 
 def test_project_mcp_servers_are_put_behind_the_proxy(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ def functions(workdir: Path) -> list[dict[str, Any]]:
         entry("deploy", "SHELL_MUTATING", requires_confirmation=True),
         entry("fail", "SHELL_SAFE"),
         entry("mutable", "SHELL_SAFE"),
+        entry("announce", "SHELL_SAFE"),
     ]
 
 

@@ -76,3 +76,41 @@ async def test_person_approves_over_http(setup: Any, h: SimpleNamespace) -> None
         result = await session.call_tool("deploy", {"env": "staging"})
     assert text_of(result) == "ran deploy"
     h.check_log(setup.log)
+
+
+async def test_a_call_cancelled_while_the_person_is_asked_is_refused_at_once(setup: Any, h: SimpleNamespace) -> None:
+    """The model gave up on the call: a person's later yes must not approve a call that can no longer run."""
+    asked = anyio.Event()
+
+    async def slow_person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.set()
+        await anyio.sleep(3)  # would approve, after the client has cancelled the call
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    def deploy_rows() -> list[dict[str, Any]]:
+        return [r for r in h.receipts(setup.log) if r["action"]["tool"] == "upstream-test.deploy"]
+
+    async with setup.client(elicitation_callback=slow_person) as session:
+        request_id = session._request_id  # the id the next request gets (the SDK numbers them in order)
+        async with anyio.create_task_group() as tg:
+            async def call() -> None:
+                await session.call_tool("deploy", {"env": "prod"})
+
+            tg.start_soon(call)
+            with anyio.fail_after(20):
+                await asked.wait()
+            await session.send_notification(types.ClientNotification(types.CancelledNotification(
+                params=types.CancelledNotificationParams(requestId=request_id, reason="the user pressed stop"))))
+            with anyio.fail_after(2):  # decided while the person is still looking at the question
+                while len(deploy_rows()) < 2:
+                    await anyio.sleep(0.05)
+            await anyio.sleep(2)  # the person's late yes arrives, and is dropped
+            tg.cancel_scope.cancel()
+        after = await session.call_tool("echo", {"text": "still here"})
+    assert text_of(after) == "echo: still here"
+    h.check_log(setup.log)
+    deploy = deploy_rows()
+    assert [r["action"]["operation"] for r in deploy] == ["escalation", "decision"]
+    assert deploy[1]["result"]["blocked_by"] == "APPROVAL_DENIED"
+    assert "cancelled" in deploy[1]["action"]["description"]
+    assert [s["tool"] for s in h.seen(setup.seen)] == ["echo"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -146,3 +147,78 @@ async def test_the_filesystem_server_behind_the_http_listener(setup: Any, h: Sim
     assert refused.isError and not (fs.root / "docs" / "x.txt").exists()
     rows = h.check_log(setup.log)
     assert json.dumps(rows).count("WRITE_OUTSIDE_ALLOWED_ROOTS") == 1
+
+
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node" / "node_modules"
+TS_CLIENT = Path(__file__).resolve().parent / "ts_client.mjs"
+
+
+def run_ts_client(setup: Any, calls: list[Any], approve_tool: str, **target: str) -> dict[str, Any]:
+    """The TypeScript SDK's client (ts_client.mjs) against the proxy; what it printed."""
+    if not (NODE_MODULES / "@modelcontextprotocol" / "sdk" / "dist" / "esm" / "client" / "index.js").exists():
+        missing("the npm package @modelcontextprotocol/sdk (installed with the filesystem server)", HOW)
+    env = {**setup.env, "NODE_MODULES": str(NODE_MODULES), "CALLS": json.dumps(calls), "APPROVE_TOOL": approve_tool,
+           **target}
+    done = subprocess.run(["node", str(TS_CLIENT)], env=env, cwd=str(setup.workdir), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_the_typescript_sdk_client_through_the_proxy(setup: Any, h: SimpleNamespace, fs: SimpleNamespace) -> None:
+    """A client and a server no one here wrote, with the proxy between: decisions, elicitation, receipts."""
+    root, work = fs.root, str(fs.root / "work")
+    h.write_manifest(setup.manifest, [
+        h.entry("read_text_file", "SHELL_SAFE", plugin="filesystem"),
+        h.entry("write_file", "SCOPED_WRITE", plugin="filesystem", path_arguments=["path"], writable_roots=[work]),
+        h.entry("list_directory", "SHELL_SAFE", plugin="filesystem", requires_confirmation=True),
+        h.entry("create_directory", "SCOPED_WRITE", plugin="filesystem", path_arguments=["path"],
+                writable_roots=[work], requires_confirmation=True),
+    ])
+    before = snapshot(root)
+    calls = [
+        ["read_text_file", {"path": str(root / "docs" / "readme.txt")}],
+        ["write_file", {"path": str(root / "docs" / "readme.txt"), "content": "defaced\n"}],
+        ["write_file", {"path": str(root / "work" / "ts.txt"), "content": "from the TypeScript client\n"}],
+        ["list_directory", {"path": str(root)}],                   # a person approves (elicitation)
+        ["create_directory", {"path": str(root / "work" / "d")}],  # a person declines
+        ["move_file", {"source": str(root / "docs" / "readme.txt"), "destination": str(root / "work" / "r")}],
+        ["read_text_file", {"path": 42}],
+    ]
+    command = [h.SPINEGATE, *setup.proxy_args("--name", "filesystem", upstream=fs.command)]
+    out = run_ts_client(setup, calls, "list_directory", PROXY_COMMAND=json.dumps(command))
+    after = snapshot(root)
+
+    assert out["tools"] == ["create_directory", "list_directory", "read_text_file", "write_file"]
+    results = out["results"]
+    assert [r.get("isError") for r in results] == [False, True, False, False, True, True, True], results
+    assert results[0]["text"] == "the original readme\n"
+    assert "WRITE_OUTSIDE_ALLOWED_ROOTS" in results[1]["text"]
+    assert "[DIR] docs" in results[3]["text"]
+    assert "APPROVAL_DENIED" in results[4]["text"]
+    assert "TOOL_NOT_IN_MANIFEST" in results[5]["text"]
+    assert "ARGUMENTS_SCHEMA_MISMATCH" in results[6]["text"]
+    for refused in (results[1], results[4], results[5], results[6]):
+        assert refused["meta"]["spinegate/decision"]["receipt_id"] in refused["text"]
+    assert len(out["asked"]) == 2 and all("spinegate: approve a call" in q for q in out["asked"])
+    # only the approved write happened
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert changed == {"work/ts.txt"}
+    rows = h.check_log(setup.log)
+    escalations = h.of(rows, "escalation")
+    assert [e["action"]["tool"] for e in escalations] == ["filesystem.list_directory", "filesystem.create_directory"]
+    assert [o["action"]["tool"] for o in h.of(rows, "outcome")] == \
+        ["filesystem.read_text_file", "filesystem.write_file", "filesystem.list_directory"]
+
+
+def test_the_typescript_sdk_client_over_http(setup: Any, h: SimpleNamespace, fs: SimpleNamespace) -> None:
+    process, url = setup.start_proxy_http("--name", "filesystem", upstream=fs.command)
+    setup.processes.append(process)
+    calls = [["read_text_file", {"path": str(fs.root / "work" / "draft.txt")}],
+             ["write_file", {"path": str(fs.root / "docs" / "x.txt"), "content": "x"}]]
+    out = run_ts_client(setup, calls, "nothing", MCP_URL=url)
+    assert [r["isError"] for r in out["results"]] == [False, True]
+    assert out["results"][0]["text"] == "a draft\n"
+    assert not (fs.root / "docs" / "x.txt").exists()
+    assert len(h.of(h.check_log(setup.log), "decision")) == 2

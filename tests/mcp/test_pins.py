@@ -144,3 +144,17 @@ async def test_a_call_before_any_listing_is_checked_against_the_pins(setup: Any,
         refused = await session.call_tool("mutable", {})
     assert refused.isError and "TOOL_DEFINITION_CHANGED" in text_of(refused)
     assert [s["tool"] for s in h.seen(setup.seen)] == ["mutable"]
+
+
+async def test_a_name_listed_twice_with_two_definitions_is_hidden_and_refused(setup: Any, h: SimpleNamespace) -> None:
+    """Which definition the model reads and which one runs would be the server's choice: neither is offered."""
+    setup.env["UPSTREAM_DUPLICATE"] = "1"
+    async with setup.client() as session:
+        listed = [t.name for t in (await session.list_tools()).tools]
+        refused = await session.call_tool("echo", {"text": "x"})
+        fine = await session.call_tool("typed", {"count": 1})
+    assert "echo" not in listed and "typed" in listed
+    assert refused.isError and "TOOL_DEFINITION_CHANGED" in text_of(refused)
+    assert "more than one definition" in text_of(refused)
+    assert not fine.isError
+    assert [s["tool"] for s in h.seen(setup.seen)] == ["typed"]

@@ -51,11 +51,12 @@ async def test_upstream_that_does_not_answer_a_call(setup: Any, h: SimpleNamespa
 
 
 async def test_upstream_that_does_not_answer_another_request(setup: Any) -> None:
-    async with setup.client("--request-timeout", "1") as session:
+    # long enough for the test server to start and answer initialize on a loaded machine
+    async with setup.client("--request-timeout", "5") as session:
         with pytest.raises(McpError) as hung:
             await session.read_resource("memo://hang")  # type: ignore[arg-type]
         read = await session.read_resource("memo://greeting")  # type: ignore[arg-type]
-    assert "did not answer resources/read within 1 s" in str(hung.value)
+    assert "did not answer resources/read within 5 s" in str(hung.value)
     assert isinstance(read.contents[0], types.TextResourceContents)
 
 
@@ -129,6 +130,12 @@ def test_calls_that_try_to_slip_past_the_gate(setup: Any, h: SimpleNamespace) ->
     # a method name the server might accept but the gate would not recognise
     proxy.send({"jsonrpc": "2.0", "id": 1, "method": "Tools/Call ", "params": {"name": "delete_all"}})
     assert proxy.receive()["error"]["code"] == -32601
+    # ... or one a server written in C would cut at the NUL, or that reads the same once invisible
+    # characters are dropped and Unicode compatibility forms folded
+    for disguised in ("tools/call\u0000", "tools/call\u200b", "\uff54ools/call", "tools/\u00adcall"):
+        proxy.send({"jsonrpc": "2.0", "id": 1, "method": disguised, "params": {"name": "delete_all"}})
+        answer = proxy.receive()
+        assert answer["error"]["code"] == -32601 and "exact" in answer["error"]["message"], disguised
     # no tool name, arguments that are not an object
     proxy.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"arguments": {}}})
     unnamed = proxy.receive()
@@ -181,6 +188,18 @@ def test_proxy_usage_errors(setup: Any, h: SimpleNamespace, tmp_path: Any) -> No
     listen = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log),
                  "--listen", "nowhere", "--", "x")
     assert listen.returncode == 2 and "HOST:PORT" in listen.stderr
+    # a receipt log that cannot be appended to: a proxy that could only refuse is not started
+    for receipts, words in ((tmp_path, "not a regular file"), (fifo, "not a regular file"),
+                            (tmp_path / "no-such-dir" / "r.jsonl", "does not exist")):
+        bad_log = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(receipts), "--", "x")
+        assert bad_log.returncode == 2 and str(receipts) in bad_log.stderr and words in bad_log.stderr, bad_log.stderr
+    for url in ("notaurl", "file:///etc/passwd", "http://"):
+        bad_url = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log), "--upstream", url)
+        assert bad_url.returncode == 2 and "http:// or https://" in bad_url.stderr, bad_url.stderr
+    # the hook in front of a coding agent reads one --name from .mcp.json; the proxy must use that one
+    twice = run("mcp-proxy", "--manifest", str(setup.manifest), "--receipts", str(setup.log),
+                "--name", "a", "--name", "b", "--", "x")
+    assert twice.returncode == 2 and "--name is given 2 times" in twice.stderr
     assert not setup.log.exists() or setup.log.stat().st_size == 0
 
 

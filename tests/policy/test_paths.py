@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from policy_support import BASE, HOME, entry, identity
 
 from spinegate.classifier import EffectClassifier
 from spinegate.decision import ToolCall
@@ -13,7 +14,6 @@ from spinegate.effects import EffectClass
 from spinegate.manifest import manifest_from_raw
 from spinegate.paths import PathError, PathPolicy
 
-from policy_support import BASE, HOME, entry, identity
 
 def _on_disk(project: Path) -> PathPolicy:
     """A policy whose resolver reads the disk, as the edge builds it (spinegate.workspace.path_context)."""

@@ -84,14 +84,28 @@ def _write_manifest(path: Path) -> str:
     return f"wrote {path}, the default policy for coding agents, sealed (manifest_hash {digest})"
 
 
-def _gitignore(project: Path) -> str | None:
+def _gitignore_text(project: Path) -> str:
+    """The project's `.gitignore` as it is ("" when there is none); refuses what is not a readable text file."""
     path = project / ".gitignore"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not path.exists() and not path.is_symlink():
+        return ""
+    if not path.is_file():  # a directory, a FIFO (reading it would wait forever), a dangling link
+        fail(f"{path} is not a regular file", "move it away and run init again")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        fail(f"{path} cannot be read as UTF-8 text: {exc}", "fix or move the file and run init again")
+
+
+def _gitignore(project: Path, text: str) -> str | None:
+    """Append spinegate's lines to `.gitignore` (whose content was `text`), never rewriting what is there."""
+    path = project / ".gitignore"
     lines = {line.strip() for line in text.splitlines()}
     if {".spinegate/receipts.jsonl*", ".spinegate/run/"} <= lines:
         return None
     separator = "" if not text or text.endswith("\n") else "\n"
-    path.write_text(text + separator + ("\n" if text else "") + GITIGNORE_BLOCK, encoding="utf-8")
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(separator + ("\n" if text else "") + GITIGNORE_BLOCK)
     return f"added the receipt log and .spinegate/run/ to {path}"
 
 
@@ -126,10 +140,6 @@ def command(host: str, project_dir: Path, local: bool, no_mcp: bool) -> None:
     layout = ProjectLayout.of(project)
     done: list[str] = []
 
-    done.append(_write_manifest(Path(layout.manifest)))
-    layout.make_run_dir()
-    SessionIndex(layout.receipts, layout.index_dir).catch_up()  # a log that exists already is indexed once, now
-
     settings_name = agent.wiring.settings
     if local:
         if host != "claude-code":
@@ -138,17 +148,24 @@ def command(host: str, project_dir: Path, local: bool, no_mcp: bool) -> None:
     settings_path = project / settings_name
     client = str(Path(hook_client.__file__).resolve())
     command_line = hook_command(agent, sys.executable, client)
+    # everything init reads is checked before anything is written: a bad file leaves the project as it was
     try:
         merged = merged_settings(agent, _read_json(settings_path), command_line)
     except ValueError as exc:
         fail(str(exc), f"fix {settings_path} and run init again")
+    gitignore = _gitignore_text(project)
+
+    done.append(_write_manifest(Path(layout.manifest)))
+    layout.make_run_dir()
+    SessionIndex(layout.receipts, layout.index_dir).catch_up()  # a log that exists already is indexed once, now
+
     if _write_json(settings_path, merged):
         events = ", ".join(name for name, _ in agent.wiring.events)
         done.append(f"wired {events} hooks into {settings_path}")
     else:
         done.append(f"{settings_path} already has spinegate's hooks")
 
-    ignored = _gitignore(project)
+    ignored = _gitignore(project, gitignore)
     if ignored:
         done.append(ignored)
 

@@ -74,10 +74,9 @@ def set_posture(log: Path, session_id: str, posture: str, manifest_path: Path | 
             store = open_store(log)  # type: ignore[assignment]
         service = HookService(str(manifest), store)
         try:
-            if not any(True for _ in store.session_receipts(session_id)):
-                fail(f"session {session_id} has no receipts in {log}", "check the session id (spinegate show LOG)",
-                     code=EXIT_NO)
             receipt = service.set_posture(session_id, target, by=who)
+        except ValueError as exc:
+            fail(f"{log}: {exc}", "check the session id (spinegate show LOG)", code=EXIT_NO)
         finally:
             service.close()
             close = getattr(store, "close_log", store.close)

@@ -17,6 +17,7 @@ from .events import (
     HookEvent,
     HookInputError,
     HookReply,
+    cwd_field,
     load_payload,
     object_field,
     session_field,
@@ -139,7 +140,7 @@ class ClaudeLikeHost(Host):
     def event(self, data: dict[str, Any]) -> HookEvent:
         kind = self.kind_of(text_field(data, "hook_event_name"))
         session = session_field(data)
-        cwd = text_field(data, "cwd")
+        cwd = cwd_field(data)
         if kind in (EventKind.PROMPT, EventKind.OTHER):
             return HookEvent(kind, session, cwd)
         name = text_field(data, "tool_name", required=True)

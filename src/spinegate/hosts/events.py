@@ -119,6 +119,14 @@ def text_field(data: dict[str, Any], key: str, *, required: bool = False) -> str
     return value
 
 
+def cwd_field(data: dict[str, Any], key: str = "cwd") -> str | None:
+    """Where the agent works (None when absent); HookInputError for what cannot be a directory's path."""
+    value = text_field(data, key)
+    if value is not None and ("\x00" in value or len(value) > 4096):
+        raise HookInputError(f"{key} is not a directory's path (a NUL byte, or longer than 4096 characters)")
+    return value
+
+
 def session_field(data: dict[str, Any], key: str = "session_id") -> str | None:
     """The session id, checked: the chain a session continues is named by it."""
     session = text_field(data, key)

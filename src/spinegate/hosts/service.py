@@ -77,10 +77,11 @@ class HookService:
     def gate(self, session_id: str | None, cwd: str | None = None) -> Gate:
         """The open gate of `session_id`, working in `cwd` (continuing its chain from the log the first time).
 
-        A session whose agent moved to another directory of the project
-        gets its gate reopened there (the chain continues from the log):
-        relative paths in its calls resolve against where the agent works
-        now. Raises ValueError for a directory outside the project.
+        A session whose agent moved to another directory gets its gate
+        reopened there (the chain continues from the log): relative paths in
+        its calls resolve against where the agent works now, while the
+        manifest's writable roots, readable secrets and the patterns anchored
+        at the project stay the project's (`project_dir`).
         """
         where = self.working_dir(cwd)
         with self._lock:
@@ -92,7 +93,7 @@ class HookService:
                 del self._gates[session_id]
                 gate.close()
             gate = Gate.open(self.manifest(), receipts=self.store, session_id=session_id, working_dir=where,
-                             **self.gate_options)
+                             project_dir=self.project, **self.gate_options)
             self._gates[session_id] = gate
             self._cwds[session_id] = where
             while len(self._gates) > MAX_SESSIONS:
@@ -102,19 +103,16 @@ class HookService:
             return gate
 
     def working_dir(self, cwd: str | None) -> str:
-        """Where a session's agent works: the payload's `cwd`, which must lie inside the project.
+        """Where a session's agent works: the payload's absolute `cwd`, else the project.
 
-        The manifest's writable roots (`.` by default) are taken from there,
-        so an agent that moved outside the project (`cd /`) must not carry
-        them along: its calls are refused (ValueError) until it is back.
+        Only the calls' relative paths are taken from there: the writable
+        roots (`.` by default) stay the project's, so an agent that moved to
+        a subdirectory may still edit the whole project, and one that moved
+        out of it (`cd /`, a directory added with `--add-dir`) carries no
+        writable root along.
         """
         if cwd is None or not os.path.isabs(cwd):
             return self.project or os.getcwd()
-        if self.project is not None:
-            real, project = os.path.realpath(cwd), os.path.realpath(self.project)
-            if real != project and not real.startswith(project.rstrip(os.sep) + os.sep):
-                raise ValueError(f"the agent works in {cwd}, outside the project {self.project} that spinegate "
-                                 "governs here; its calls are refused until it works in the project again")
         return cwd
 
     def sessions(self) -> list[str | None]:
@@ -262,8 +260,17 @@ class HookService:
             return receipts
 
     def set_posture(self, session_id: str, posture: Posture | str, *, by: str) -> Receipt:
-        """Set a session's posture; back to the manifest's posture also resets its risk (a `posture` receipt)."""
+        """Set a session's posture; back to the manifest's posture also resets its risk (a `posture` receipt).
+
+        Raises ValueError for a session with no receipts in the log: a
+        mistyped id must not start a new chain that nothing continues.
+        """
         target = Posture(posture)
+        with self._lock:
+            known = session_id in self._gates or any(True for _ in self.store.session_receipts(session_id))
+        if not known:
+            raise ValueError(f"session {session_id} has no receipts in this log; check the session id "
+                             "(spinegate show LOG lists them)")
         gate = self.gate(session_id)
         if target is gate.manifest.posture:
             return gate.restore_posture(by=by)

@@ -24,6 +24,7 @@ from .model import DANGEROUS, MUTATING, SAFE
 from .options import Grammar, grammar, parse
 from .syntax import Source
 from .tables import lookup
+from .variables import is_sensitive
 from .words import Word, decode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,6 +35,10 @@ Builtin = Callable[["ShellClassifier", str, list[Word], str, "State", int], None
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _EXPANSION = re.compile(r"^\$\{(!?)(#?)([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(\[[^\]]*\])?(.*)\}$", re.S)
 _SAFE_SET_FLAGS = frozenset("euxvECTfBbhHmn")
+#: Harmless to turn off, not on: history expansion (`set -H`, with `-o history`) rewrites words holding `!` in the
+#: lines read after it (`echo x > !$` writes the last word of the line before), which the classifier reads as
+#: they are written.
+_ONLY_OFF_FLAGS, _ONLY_OFF_OPTIONS = frozenset("H"), frozenset({"histexpand"})
 SAFE_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "errtrace", "functrace",
                                "noclobber", "noglob", "braceexpand", "hashall", "histexpand", "monitor",
                                "notify", "noexec", "posix", "emacs", "vi", "ignoreeof", "interactive-comments",
@@ -279,7 +284,8 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
         if t in ("-o", "+o"):
             if i + 1 < len(args):
                 option = args[i + 1].text
-                if not args[i + 1].literal or option not in SAFE_SET_OPTIONS:
+                if not args[i + 1].literal or option not in SAFE_SET_OPTIONS or (
+                        t == "-o" and option in _ONLY_OFF_OPTIONS):
                     st.add(DANGEROUS, part, f"set {t} {args[i + 1].source} changes how the shell reads commands")
                     return
             i += 2
@@ -289,12 +295,13 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
             if "o" in flags:
                 # `set -euo pipefail`: o takes the next word as an option name
                 named = args[i + 1] if i + 1 < len(args) else None
-                if named is not None and (not named.literal or named.text not in SAFE_SET_OPTIONS):
+                if named is not None and (not named.literal or named.text not in SAFE_SET_OPTIONS or (
+                        t[0] == "-" and named.text in _ONLY_OFF_OPTIONS)):
                     st.add(DANGEROUS, part, f"set -o {named.source} changes how the shell reads commands")
                     return
                 flags = flags.replace("o", "")
                 i += 1
-            if set(flags) - _SAFE_SET_FLAGS:
+            if set(flags) - _SAFE_SET_FLAGS or (t[0] == "-" and set(flags) & _ONLY_OFF_FLAGS):
                 st.add(DANGEROUS, part, f"set {t} changes how the shell reads commands (-k, -a, -P, ...)")
                 return
             i += 1
@@ -304,13 +311,28 @@ def _set(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State,
 
 
 def _shopt(sc: ShellClassifier, name: str, args: list[Word], part: str, st: State, depth: int) -> None:
-    flags = {w.text for w in args if w.literal and w.text.startswith("-")}
-    names = [w for w in args if not (w.literal and w.text.startswith("-"))]
-    if not flags & {"-s", "-u"}:
+    """shopt [-pqsuo] [NAME ...]: option letters cluster (`-os` is `-o -s`) and end at the first name;
+    with -o the names are `set -o` options."""
+    letters: set[str] = set()
+    names: list[Word] = []
+    for w in args:
+        if not w.literal:
+            st.add(DANGEROUS, part, f"shopt with a word computed at run time ({w.source})")
+            return
+        if not names and w.text == "--":
+            names.append(Word("", w.source))  # the end of the options: what follows is names
+            continue
+        if not names and w.text.startswith("-") and len(w.text) > 1:
+            letters |= set(w.text[1:])
+            continue
+        names.append(w)
+    names = [w for w in names if w.text]
+    if not letters & {"s", "u"}:
         st.add(SAFE, part, "shopt only lists options")
         return
+    allowed = SAFE_SET_OPTIONS if "o" in letters else SAFE_SHOPT
     for w in names:
-        if not w.literal or w.text not in SAFE_SHOPT:
+        if w.text not in allowed or ("s" in letters and w.text in _ONLY_OFF_OPTIONS):
             st.add(DANGEROUS, part, f"shopt {w.source} changes how the shell reads commands or expands words")
             return
     st.add(SAFE, part, "shopt sets harmless shell options")
@@ -365,6 +387,12 @@ def _unset(sc: ShellClassifier, name: str, args: list[Word], part: str, st: Stat
     if any(not w.literal or ("[" in w.text and not _harmless_index(w.text.split("[", 1)[1].rstrip("]")))
            for w in args):
         st.add(DANGEROUS, part, "unset of an array element evaluates its subscript, which can run commands")
+        return
+    functions = any(w.text.startswith("-") and "f" in w.text for w in args)
+    changed = [w.text for w in args if not w.text.startswith("-") and is_sensitive(w.text)]
+    if changed and not functions:
+        # with PATH unset, bash runs a program name it cannot find in its default path from the working directory
+        st.add(DANGEROUS, part, f"unset {changed[0]} changes what later programs run, load or read")
     else:
         st.add(SAFE, part, "unset removes shell variables")
 

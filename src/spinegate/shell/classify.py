@@ -45,7 +45,7 @@ MAX_WRITE_CHECKS = 512
 # ksh) give letters other meanings: only the common harmless ones there.
 BASH_LIKE_SHELLS = frozenset({"bash", "sh", "dash", "ash", "rbash", "busybox-sh"})
 POSIX_SHELLS = frozenset({"zsh", "ksh", "mksh", "yash", "posh", "oksh", "loksh"})
-_BASH_FLAGS = "abefhmnptuvxBCEHPTc"
+_BASH_FLAGS = "abefhmnptuvxBCEPTc"  # not H: history expansion rewrites words holding `!`
 _POSIX_SHELL_FLAGS = "cefnuvx"
 _SHELL_LONG_OPTIONS = frozenset({"--norc", "--noprofile", "--posix", "--noediting", "--verbose"})
 # What each interpreter prints its version or help with; anything else may run code (`python3 -v` is verbose
@@ -89,13 +89,18 @@ _ROLE_CLASS: dict[str, tuple[EffectClass, str]] = {
     "script-file": (DANGEROUS, "runs a program file the classifier cannot see into"),
     "net": (NETWORK, "talks to the network"),
     "mut": (MUTATING, "changes files or the repository"),
+    # less -t opens the file a `tags` file names; man -M formats pages from a directory the agent may have
+    # written, and a page's `.so` request includes any file
+    "applies": (DANGEROUS, "writes the paths named inside a file (a batch), not on the command line"),
+    "reads-elsewhere": (DANGEROUS, "reads files named in another file, not on the command line (they may be "
+                                   "secrets)"),
 }
 # Roles that are harmless whatever word they take (for a word that may be any option).
 _HARMLESS_ROLES = frozenset({"", "pattern", "data"})
 # Roles that read a file (or more): a secret if the word is chosen at run time.
 _READ_ROLES = frozenset({"read", "pattern-read", "readops", "recursive", "grep-directories", "curl-url",
                          "curl-format", "curl-data", "curl-form", "curl-cookie", "curl-header", "script",
-                         "awk-assign", "tar-file"})
+                         "awk-assign", "tar-file", "rsync-filter"})
 # Roles that handlers in `special.py` interpret; the generic code leaves them alone.
 _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "target", "tar-create", "tar-extract",
                             "tar-file", "tar-remove", "curl-data", "curl-form", "curl-header", "curl-remote",
@@ -103,7 +108,7 @@ _HANDLED_ROLES = frozenset({"", "pattern", "script", "inplace", "readops", "targ
                             "ssh-option", "git-clean-ignored", "install-dirs", "awk-assign", "awk-include",
                             "zip-move", "data", "recursive", "link", "backup-suffix", "grep-directories",
                             "curl-url", "curl-format", "sh-argv", "name-suffix", "name-format", "name-prefix",
-                            "suffix-length"})
+                            "suffix-length", "rsync-filter", "rsync-dest-dir", "backup-name"})
 
 
 @dataclass(slots=True)
@@ -465,7 +470,7 @@ class ShellClassifier:
             if child.type == "file_descriptor":
                 continue
             if not child.is_named:
-                op = child.type
+                op = src.text_of(child) if child.type == ">|" else child.type  # `<>` is parsed as `>|`
             elif dest is None:
                 dest = child
         if dest is None:
@@ -987,7 +992,8 @@ class ShellClassifier:
                 option = args[i + 1] if i + 1 < len(args) else None
                 allowed = SAFE_SET_OPTIONS if t.endswith("o") else SAFE_SHOPT
                 unknown = set(t[1:-1]) - set(letters)
-                if unknown or option is None or not option.literal or option.text not in allowed:
+                if unknown or option is None or not option.literal or option.text not in allowed or (
+                        t[0] == "-" and option.text == "histexpand"):
                     st.add(DANGEROUS, part, f"{name} {t} {option.source if option else ''} changes how the shell "
                                             "reads commands")
                     return

@@ -572,6 +572,19 @@ def _patch(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str
     if len(r.operands) >= 2:
         sc.read(r.operands[1], part, st, "patch reads")
         r.operands = r.operands[:1]
+    # backups of the file patched: FILE + suffix (-z), DIR/PREFIX + BASENAME (-Y)
+    for parsed in r.options:
+        value = parsed.value
+        if value is None or not any(o.role == "backup-name" for o in parsed.options):
+            continue
+        for w in r.operands:
+            if not (w.literal and value.literal):
+                st.add(DANGEROUS, part, f"patch {parsed.spelled} names backups computed at run time")
+                continue
+            head, leaf = posixpath.split(w.text)
+            prefix = "-Y" in parsed.options[0].names
+            backup = posixpath.join(head, value.text + leaf) if prefix else w.text + value.text
+            sc.target(Word(backup, value.source), part, st, f"patch {parsed.spelled} writes the backup")
 
 
 _SUFFIXES = {"gzip": ".gz", "gunzip": ".gz", "zcat": ".gz", "bzip2": ".bz2", "bunzip2": ".bz2", "bzcat": ".bz2",
@@ -698,6 +711,16 @@ def _zip(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, 
     r.operands = []
 
 
+def _flock(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
+           depth: int) -> None:
+    """flock FILE CMD creates FILE (a lock file, opened without truncation) when it does not exist;
+    `flock FD` locks an open descriptor."""
+    _base(p, name, part, st)
+    ops = r.operands
+    if ops and not (len(ops) == 1 and ops[0].literal and ops[0].text.isdigit()):
+        sc.target(ops[0], part, st, f"{name} creates the lock file")
+
+
 def _dd(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
         depth: int) -> None:
     _base(p, name, part, st)
@@ -719,6 +742,9 @@ def _url_leaf(url: str) -> str:
     path = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
     leaf = path.rsplit("/", 1)[-1] if "/" in path else ""
     return leaf or "index.html"
+
+
+_CURL_OUTPUT = re.compile(r"%output\{(?:>>)?([^}]*)\}")
 
 
 def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str, st: State,
@@ -750,6 +776,9 @@ def _curl(sc: ShellClassifier, p: Program, name: str, r: ParseResult, part: str,
             st.add(DANGEROUS, part, f"curl -w with a format computed at run time ({v.source}), which may name a file")
         elif v.text.startswith("@"):
             sc.read(Word(v.text[1:], v.source), part, st, "curl -w reads its format (printed) from")
+        else:
+            for out in _CURL_OUTPUT.findall(v.text):  # curl 8.3+: %output{FILE} (>>FILE appends) writes FILE
+                sc.target(Word(out, v.source), part, st, "curl -w %output writes")
     urls = list(r.operands) + r.values("curl-url")
     for u in urls:
         if u.literal and u.text.lower().startswith("file:"):
@@ -872,6 +901,8 @@ def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, par
         appended = (f"-l {shlex.quote(user)} " if user else "") + (shlex.quote(host) if host else '"$HOST"')
         st.add(SAFE, part, f"{name} runs a remote shell command")
         sc.parse_line(f"{shell.text} {appended} rsync --server", st, depth + 1)
+    _rsync_filters(sc, name, r, part, st)
+    _rsync_dest_dirs(sc, name, r, part, st)
     recursive = any(parsed.spelled in ("-r", "-a", "--recursive", "--archive") for parsed in r.options)
     if len(ops) < 2:
         for w in ops:
@@ -889,6 +920,40 @@ def _remote_copy(sc: ShellClassifier, p: Program, name: str, r: ParseResult, par
                 leaf = posixpath.basename(w.text.split(":", 1)[-1].rstrip("/"))
                 if leaf and leaf not in (".", "..") and dest.literal:
                     sc.target(Word(posixpath.join(dest.text, leaf), dest.source), part, st, f"{name} may write")
+
+
+#: rsync filter rules that read rules from a file: `merge FILE`, `. FILE`, per directory `dir-merge NAME`,
+#: `: NAME`, with modifiers after a comma or directly (`.-`, `:-`, `merge,-`); rsync prints a line of the file it
+#: cannot read as a rule in its error message.
+_RSYNC_MERGE = re.compile(r"(?:merge|dir-merge|[.:])(?:,?[-+Cenw/!sr]*)[ _](.+)", re.S)
+
+
+def _rsync_filters(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
+    """rsync -f RULE: a merge rule reads the file it names (in each directory, for a dir-merge rule)."""
+    for rule in r.values("rsync-filter"):
+        if not rule.literal:
+            st.add(DANGEROUS, part, f"{name} filter rule computed at run time ({rule.source}), which may read a file")
+            continue
+        m = _RSYNC_MERGE.fullmatch(rule.text.strip())
+        if m is not None:
+            sc.read(Word(m.group(1).strip(), rule.source), part, st, f"{name} reads filter rules from")
+
+
+def _rsync_dest_dirs(sc: ShellClassifier, name: str, r: ParseResult, part: str, st: State) -> None:
+    """--backup-dir, --partial-dir, --temp-dir: a relative directory is below each destination directory.
+
+    Written there: below the destination (and below the working directory, the other reading); with a `..`
+    component it may be anywhere, from a directory as deep as the tree copied.
+    """
+    dest = r.operands[-1] if len(r.operands) >= 2 else None
+    for d in r.values("rsync-dest-dir"):
+        parts = d.text.split("/")
+        if d.literal and not d.text.startswith(("/", "~")) and ".." in parts:
+            st.add(DANGEROUS, part, f"{name} writes into {d.text}, relative to each directory it copies into")
+        sc.target(d, part, st, f"{name} writes into")
+        if d.literal and dest is not None and dest.literal and not _is_remote(dest) and \
+                not d.text.startswith(("/", "~")):
+            sc.target(Word(posixpath.join(dest.text, d.text), d.source), part, st, f"{name} writes into")
 
 
 def _is_remote(w: Word) -> bool:
@@ -921,6 +986,6 @@ HANDLERS: dict[str, Handler] = {
     "uniq": _second_operand_written, "date": _date, "arch": _arch, "ps": _ps, "man": _man,
     "hostname": _sets_with_operands("sets the host name"), "xxd": _second_operand_written, "pager": _pager, "rg": _rg,
     "split": _split, "csplit": _csplit, "patch": _patch, "response-files": _response_files, "compress": _compress,
-    "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "curl": _curl,
+    "tar": _tar, "unzip": _unzip, "zip": _zip, "dd": _dd, "flock": _flock, "curl": _curl,
     "wget": _wget, "ssh": _ssh, "remote-copy": _remote_copy, "httpie": _httpie, **DEV_HANDLERS,
 }

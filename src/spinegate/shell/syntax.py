@@ -54,8 +54,12 @@ def parse(text: str) -> Source:
     """Parse `text` as bash, or raise SyntaxProblem saying why the parse cannot be trusted."""
     data = text.encode("utf-8", errors="surrogateescape")
     parser = Parser(_LANGUAGE)
-    tree = parser.parse(_astral_as_letters(text).encode("utf-8", errors="surrogateescape"))
+    to_parse = _astral_as_letters(text).encode("utf-8", errors="surrogateescape")
+    tree = parser.parse(to_parse)
     root = tree.root_node
+    if root.has_error and _READ_WRITE in to_parse:
+        tree = _with_read_write_redirections(parser, to_parse, data)
+        root = tree.root_node
     if root.has_error:
         raise SyntaxProblem(f"not valid bash syntax near {_first_error(root, data)}")
     source = Source(text, data, tree, root)
@@ -75,6 +79,44 @@ def _astral_as_letters(text: str) -> str:
     if all(ord(c) < 0x10000 for c in text):
         return text
     return "".join("xxxx" if ord(c) >= 0x10000 else c for c in text)
+
+
+#: bash's read-write redirection (`3<>file`), which tree-sitter-bash 0.25 does not know, and the
+#: redirection of the same length it parses in the same shape (`[n]OP WORD`).
+_READ_WRITE, _SAME_SHAPE = b"<>", b">|"
+
+
+def _with_read_write_redirections(parser: Parser, to_parse: bytes, data: bytes) -> Tree:
+    """The tree of a line whose `<>` operators tree-sitter cannot parse, read as bash reads them.
+
+    A `<>` is parsed as `>|` (same length, so byte offsets still index the
+    original text, whose `<>` the classifier reads as the operator). The pairs
+    that become a redirection operator of their own are kept replaced, the
+    others (inside a quoted string, a longer operator) are put back, and the
+    line is parsed again: the tree is used only when it has no error and each
+    kept pair is still an operator. Anything else stays unparsable.
+    """
+    places: list[int] = []
+    at = to_parse.find(_READ_WRITE)
+    while at >= 0:
+        places.append(at)
+        at = to_parse.find(_READ_WRITE, at + len(_READ_WRITE))
+    kept = _operators_at(parser.parse(to_parse.replace(_READ_WRITE, _SAME_SHAPE)), places)
+    text = bytearray(to_parse)
+    for p in kept:
+        text[p:p + 2] = _SAME_SHAPE
+    tree = parser.parse(bytes(text))
+    if not kept or tree.root_node.has_error or _operators_at(tree, kept) != kept:
+        raise SyntaxProblem(f"`<>` at byte {places[0]} is not a redirection the parser can place "
+                            f"({data[places[0]:places[0] + 20].decode('utf-8', errors='replace')!r})")
+    return tree
+
+
+def _operators_at(tree: Tree, places: list[int]) -> list[int]:
+    """The places where the tree holds a redirection operator token (of a file redirection)."""
+    operators = {n.start_byte for n in walk(tree.root_node) if n.type == ">|" and n.child_count == 0
+                 and n.parent is not None and n.parent.type == "file_redirect"}
+    return [p for p in places if p in operators]
 
 
 def _first_error(root: Node, data: bytes) -> str:

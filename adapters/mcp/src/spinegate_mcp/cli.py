@@ -14,15 +14,19 @@ and what to do.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import anyio
 import click
 
 from spinegate import Gate
 from spinegate.errors import SpinegateError
+from spinegate.store import is_postgres_url
 
 from .pins import PinFileError, ToolPins
 from .proxy import ProxySettings
@@ -51,13 +55,56 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def receipt_log_problem(location: str) -> str | None:
+    """Why the JSONL receipt log `location` cannot be appended to, or None (a `postgresql://` ledger is
+    checked when the gate first writes to it).
+
+    The gate would refuse every call with RECEIPT_WRITE_FAILED; a proxy that
+    can only refuse is better not started. `stat` never blocks on a FIFO.
+    """
+    if is_postgres_url(location):
+        return None
+    path = Path(location)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        parent = path.parent
+        if not parent.is_dir():
+            return f"{location}: the receipt log's directory {parent} does not exist (fix: create it, or pass " \
+                   "another --receipts path)"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return f"{location}: the receipt log cannot be created: {parent} is not writable (fix: make it " \
+                   "writable, or pass another --receipts path)"
+        return None
+    except OSError as exc:
+        return f"{location}: cannot be used as the receipt log: {exc.strerror or exc} (fix: check the path)"
+    if not stat.S_ISREG(mode):
+        return f"{location}: not a regular file (a directory, FIFO or device); the receipt log is a JSONL file " \
+               "(fix: pass a file path; it is created if missing)"
+    if not os.access(path, os.W_OK):
+        return f"{location}: the receipt log is not writable (fix: make it writable, or pass another path)"
+    return None
+
+
+def upstream_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a Streamable HTTP endpoint, or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"--upstream {url!r} is not a URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"--upstream takes the http:// or https:// URL of a Streamable HTTP MCP server " \
+               f"(for example http://127.0.0.1:8000/mcp), not {url!r}"
+    return None
+
+
 @click.command("mcp-proxy", context_settings={"help_option_names": ["-h", "--help"],
                                                "allow_interspersed_args": False})
 @click.option("--manifest", "manifest_path", required=True, type=click.Path(path_type=Path),
               help="The sealed manifest. MCP tools are entries with plugin = NAME and function = the tool's name.")
-@click.option("--receipts", "receipts_path", required=True, type=click.Path(path_type=Path),
-              help="The receipt log (JSONL, appended to; created if missing).")
-@click.option("--name", default=None,
+@click.option("--receipts", "receipts_path", required=True,
+              help="The receipt log (JSONL, appended to; created if missing), or a postgresql:// ledger URL.")
+@click.option("--name", "names", multiple=True,
               help="The server's name in the manifest (its plugin); default: the name the server gives at "
                    "initialize. In Claude Code, use the server's key in .mcp.json.")
 @click.option("--pin", "pin_path", default=None, type=click.Path(path_type=Path),
@@ -75,7 +122,7 @@ def parse_listen(value: str) -> tuple[str, int]:
               help="Seconds a person has to answer an escalation (MCP elicitation) before the call is refused.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every relayed decision problem at INFO level on stderr.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: Path | None,
+def main(manifest_path: Path, receipts_path: str, names: tuple[str, ...], pin_path: Path | None,
          upstream_url: str | None, listen: str | None, call_timeout: float, request_timeout: float,
          approval_timeout: float, verbose: bool, command: tuple[str, ...]) -> None:
     """Govern an MCP server: every tools/call is decided and receipted before the server sees it.
@@ -89,8 +136,15 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
     if bool(command) == bool(upstream_url):
         _fail("give either the server's command (after --) or --upstream URL, not both and not neither",
               "spinegate mcp-proxy --manifest M --receipts R -- COMMAND [ARGS...]")
+    if len(names) > 1:  # a hook reading .mcp.json and the proxy must agree on the one name
+        _fail(f"--name is given {len(names)} times", "give the server's name once")
+    name = names[0] if names else None
     if name is not None and not name:
         _fail("--name must not be empty", "pass the server's name in the manifest (its plugin)")
+    if upstream_url:
+        problem = upstream_url_problem(upstream_url)
+        if problem is not None:
+            _fail(problem)
     address: tuple[str, int] | None = None
     if listen is not None:
         try:
@@ -101,6 +155,9 @@ def main(manifest_path: Path, receipts_path: Path, name: str | None, pin_path: P
         pins = ToolPins(pin_path)
     except PinFileError as exc:
         _fail(str(exc))
+    problem = receipt_log_problem(receipts_path)
+    if problem is not None:
+        _fail(problem)
     try:
         gate = Gate.open(manifest_path, receipts=receipts_path, approval_timeout=approval_timeout)
     except (SpinegateError, OSError) as exc:

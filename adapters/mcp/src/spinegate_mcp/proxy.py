@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,8 +67,9 @@ log = logging.getLogger("spinegate_mcp")
 
 FRAMEWORK = "mcp"
 
-#: The governed methods: a request whose method differs from one of these only in case or
-#: surrounding spaces is refused rather than passed on to a server that might accept it.
+#: The governed methods: a request whose method differs from one of these only in case, spacing,
+#: invisible characters or Unicode compatibility forms is refused rather than passed on to a server
+#: that might accept it.
 _GOVERNED = ("tools/call", "tools/list")
 #: Pages of tools/list the proxy reads itself to find one tool's definition.
 _MAX_LIST_PAGES = 100
@@ -117,9 +119,17 @@ def _hashable_id(value: Any) -> TypeGuard[RequestId]:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
+def _skeleton(method: str) -> str:
+    """`method` as a lenient server might read it: compatibility forms folded (NFKC: a fullwidth `t`), case
+    folded, and whitespace, control and invisible format characters (NUL, zero-width space) removed."""
+    folded = unicodedata.normalize("NFKC", method).casefold()
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def _near_miss(method: str) -> bool:
-    """True for a method that is a governed one but for case or spaces (`Tools/Call `)."""
-    return method not in _GOVERNED and method.strip().lower() in _GOVERNED
+    """True for a method that is not a governed one but reads as one to a lenient server (`Tools/Call `,
+    `tools/call\\u0000`): refused rather than passed on to a server that might run it."""
+    return method not in _GOVERNED and _skeleton(method) in _GOVERNED
 
 
 class Relay:
@@ -332,6 +342,13 @@ class Relay:
                     admitted = False
                 if admitted:
                     kept.append(tool)
+            # one name, two definitions: which one the model reads and which one runs is the server's
+            # choice, so neither is offered or called
+            # (an undeclared name is refused before this matters)
+            for name in _names_listed_twice(tools):
+                self._changed[name] = "the server lists more than one definition under this name"
+                self._tools.pop(name, None)
+            kept = [tool for tool in kept if tool["name"] not in self._changed]
         return {**result, "tools": kept}
 
     def _admit(self, server: str, tool: Any) -> bool:
@@ -437,7 +454,7 @@ class Relay:
         problem = self._schema_problem(name, definition, arguments)
         if problem is not None:
             return await self.gate.adeny(call, ARGUMENTS_SCHEMA_MISMATCH, problem)
-        ask = self._elicitation_for(pending.request.id) if self._client_can_elicit else None
+        ask = self._elicitation_for(pending) if self._client_can_elicit else None
         return await decide(self.gate, call, ask, self._client_label)
 
     def _schema_problem(self, name: str, definition: Mapping[str, Any], arguments: Mapping[str, Any]) -> str | None:
@@ -575,13 +592,39 @@ class Relay:
             raise PeerError(f"the server answered {method} with error {reply.error.code}: {reply.error.message}")
         return reply.result
 
-    def _elicitation_for(self, call_id: RequestId) -> AskPerson:
-        """Asks the person through the client, on the stream of the call `call_id` (HTTP routing)."""
+    def _elicitation_for(self, pending: _Pending) -> AskPerson:
+        """Asks the person through the client, on the stream of the call `pending` (HTTP routing).
+
+        When the client cancels the call meanwhile, the question is withdrawn (the
+        client is sent `notifications/cancelled` for it) and the call is refused:
+        an answer that came later would approve a call that can no longer run.
+        """
+        call_id = pending.request.id
 
         async def ask(message: str, schema: dict[str, Any], timeout: float) -> Mapping[str, Any]:
-            reply = await self._own_request("elicitation/create",
-                                            {"mode": "form", "message": message, "requestedSchema": schema},
-                                            timeout, to_client=True, related_request_id=call_id)
+            reply: JSONRPCResponse | JSONRPCError | None = None
+            problem: PeerError | None = None
+            async with anyio.create_task_group() as tg:
+                async def asking() -> None:
+                    nonlocal reply, problem
+                    try:
+                        reply = await self._own_request(
+                            "elicitation/create", {"mode": "form", "message": message, "requestedSchema": schema},
+                            timeout, to_client=True, related_request_id=call_id)
+                    except PeerError as exc:
+                        problem = exc
+                    tg.cancel_scope.cancel()
+
+                async def until_cancelled() -> None:
+                    await pending.done.wait()  # before forwarding, only the client's cancellation sets it
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(asking)
+                tg.start_soon(until_cancelled)
+            if problem is not None:
+                raise problem
+            if pending.cancelled or reply is None:
+                raise PeerError("the client cancelled the call while the person was being asked")
             if isinstance(reply, JSONRPCError):
                 raise PeerError(f"the client answered the elicitation with error {reply.error.code}: "
                                     f"{reply.error.message}")
@@ -645,6 +688,17 @@ class Relay:
                     return None
                 found = rid
         return found
+
+
+def _names_listed_twice(tools: list[Any]) -> set[str]:
+    """The tool names that more than one entry of a tools/list page carries."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for tool in tools:
+        name = tool.get("name") if isinstance(tool, dict) else None
+        if isinstance(name, str):
+            (twice if name in seen else seen).add(name)
+    return twice
 
 
 def _progress_token(params: Mapping[str, Any] | None) -> Any:

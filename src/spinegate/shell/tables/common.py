@@ -161,7 +161,8 @@ LESS = prog(SAFE, "pages through files", "-? --help -a --search-skip-screen -A -
             "-h|--max-back-scroll= -i|--ignore-case -I|--IGNORE-CASE -j|--jump-target= -J|--status-column "
             "-K|--quit-on-intr -L|--no-lessopen -m|--long-prompt -M|--LONG-PROMPT -n|--line-numbers "
             "-N|--LINE-NUMBERS -q|--quiet|--silent -Q|--QUIET|--SILENT -r|--raw-control-chars "
-            "-R|--RAW-CONTROL-CHARS -s|--squeeze-blank-lines -S|--chop-long-lines -t|--tag= -T|--tag-file=:read "
+            "-R|--RAW-CONTROL-CHARS -s|--squeeze-blank-lines -S|--chop-long-lines -t|--tag=:reads-elsewhere "
+            "-T|--tag-file=:read "
             "-u|--underline-special -U|--UNDERLINE-SPECIAL -V|--version -w|--hilite-unread "
             "-W|--HILITE-UNREAD -x|--tabs= -X|--no-init -y|--max-forw-scroll= -z|--window= --mouse "
             "--no-keypad --follow-name --use-color --incsearch --header= -k|--lesskey-file=:config "
@@ -178,7 +179,7 @@ PS = prog(SAFE, "lists processes", None, operands="data", handler="ps")
 MAN = prog(SAFE, "shows manual pages", "-a|--all -f|--whatis -k|--apropos -K|--global-apropos:mut "
            "-l|--local-file:readops "
            "-w|--where|--path|--location -W|--where-cat|--location-cat -C|--config-file=:config -d|--debug "
-           "-D|--default -L|--locale= -m|--systems= -M|--manpath= -S|-s|--sections= -e|--extension= "
+           "-D|--default -L|--locale= -m|--systems= -M|--manpath=:reads-elsewhere -S|-s|--sections= -e|--extension= "
            "-i|--ignore-case -I|--match-case --regex:mut --wildcard:mut --names-only -u|--update:mut --no-subpages "
            "-R|--recode= "
            "-P|--pager=:exec -r|--prompt= -7|--ascii -E|--encoding= --no-hyphenation --no-justification "
@@ -189,7 +190,50 @@ INFO = prog(SAFE, "shows info documents", "-a|--all -k|--apropos= -d|--directory
             "-O|--show-options|--usage -R|--raw-escapes --restore=:read --strict-node-location "
             "--subnodes -v|--variable= --version -w|--where --vi-keys -x|--debug=", operands="data")
 CD = prog(SAFE, "changes the working directory", "-L -P -e -@", operands="data")
-SYSINFO = prog(SAFE, "prints information", None, operands="data")
+# -- system information: procps (Linux) and BSD/macOS spellings; options that read a file are `read` --
+UPTIME = prog(SAFE, "prints how long the system has run", "-p|--pretty -s|--since -h|--help -V|--version",
+              operands="none")
+FREE = prog(SAFE, "prints memory usage", "-b|--bytes -k|--kibi -m|--mebi -g|--gibi --tebi --pebi --kilo --mega "
+            "--giga --tera --peta -h|--human --si -l|--lohi -L|--line -t|--total -v|--committed -c|--count= "
+            "-s|--seconds= -w|--wide --help -V|--version", operands="none")
+TTY = prog(SAFE, "prints the terminal's name", "-s|--silent|--quiet " + _HV, operands="none")
+LOCALE = prog(SAFE, "prints locale settings", "-a|--all-locales -m|--charmaps -c|--category-name "
+              "-k|--keyword-name -v|--verbose -?|--help --usage -V|--version", operands="data")
+LSB_RELEASE = prog(SAFE, "prints the distribution's release", "-v|--version -i|--id -d|--description "
+                   "-r|--release -c|--codename -a|--all -s|--short -h|--help", operands="none")
+GETCONF = prog(SAFE, "prints configuration values", "-a|--all -v= " + _HV, operands="data")
+PSTREE = prog(SAFE, "prints the process tree", "-a|--arguments -c|--compact-not -C|--color= -g|--show-pgids "
+              "-h|--highlight-all -H|--highlight-pid= -l|--long -n|--numeric-sort -N|--ns-sort= -p|--show-pids "
+              "-s|--show-parents -S|--ns-changes -t|--thread-names -T|--hide-threads -u|--uid-changes "
+              "-U|--unicode -A|--ascii -G|--vt100 -V|--version -w= -d= -f -m", operands="data")
+PGREP = prog(SAFE, "finds processes by name", "-d|--delimiter= -l|--list-name -a|--list-full -v|--inverse "
+             "-w|--lightweight -c|--count -f|--full -g|--pgroup= -G|--group= -i|--ignore-case -n|--newest "
+             "-o|--oldest -O|--older= -P|--parent= -s|--session= -t|--terminal= -u|--euid= -U|--uid= -x|--exact "
+             "-F|--pidfile=:read -L|--logpidfile -r|--runstates= -A|--ignore-ancestors --cgroup= --ns= --nslist= "
+             "-j= -M=:read -N=:read -S -q -h|--help -V|--version", operands="data")
+# lsof's own option syntax: optional values attached (`-i:8080`, `-sTCP:LISTEN`); a value given as the next
+# word reads as an operand, which lsof only looks up. -k and -m name kernel files it reads; -D manages a
+# device cache file it writes (where it is compiled in).
+LSOF = prog(SAFE, "lists open files", "-? -h -a -A=:read -b -c= -C -d= -D?:mut -e= -E -f? -F? -g? -i? -K? "
+            "-k=:read -l -L? -m=:read -M -n -N -o? -O -p= -P -Q -r? -R -s? -S? -t -T? -u= -U -v -V -w -x? "
+            "-X -z? -Z?", operands="data", plus="")
+SW_VERS = prog(SAFE, "prints the macOS version", "-productName -productVersion -productVersionExtra "
+               "-buildVersion", operands="none", single_dash_long=True)
+LOGNAME = prog(SAFE, "prints the login name", _HV, operands="none")
+W = prog(SAFE, "prints who is logged in and what they run", "-h|--no-header -u|--no-current -s|--short "
+         "-f|--from -o|--old-style -i|--ip-addr -p|--pids -d -n -M=:read -N=:read --help -V|--version",
+         operands="data")
+VM_STAT = prog(SAFE, "prints virtual memory statistics", "-c=", operands="data")
+# man-db's whatis and apropos: -C reads a configuration file (a secret named there is read), the rest choose
+# what is searched in the installed page indexes
+WHATIS = prog(SAFE, "searches the manual page names and descriptions",
+              "-d|--debug -v|--verbose -r|--regex -w|--wildcard -e|--exact -a|--and -l|--long -s|--sections|--section= "
+              "-m|--systems= -M|--manpath= -L|--locale= -C|--config-file=:read -? --usage " + _HV, operands="data")
+# who and users read a login-records file named as their operand (`who am i` reads nothing)
+WHO = prog(SAFE, "prints who is logged in", "-a|--all -b|--boot -d|--dead -H|--heading --ips -l|--login --lookup "
+          "-m -p|--process -q|--count -r|--runlevel -s|--short -t|--time -T|-w|--mesg|--message|--writable "
+          "-u|--users " + _HV, operands="read")
+USERS = prog(SAFE, "prints who is logged in", _HV, operands="read")
 ARCH = prog(SAFE, "prints the machine architecture", None, operands="data", handler="arch")
 HOSTNAME = prog(SAFE, "prints the host name", "-a|--alias -A|--all-fqdns -b|--boot:danger -d|--domain "
                 "-f|--fqdn|--long -F|--file=:danger -i|--ip-address -I|--all-ip-addresses -s|--short -y|--yp|--nis "
@@ -317,7 +361,8 @@ PATCH = prog(MUTATING, "patches files", "-b|--backup -B|--prefix=:write-prefix -
              "-i|--input=:read -l|--ignore-whitespace -m|--merge? -n|--normal -N|--forward "
              "-o|--output=:write -p|--strip= -r|--reject-file=:write -R|--reverse -s|--quiet|--silent "
              "-t|--batch -T|--set-time -u|--unified -v|--version -V|--version-control= --verbose "
-             "-Y|--basename-prefix= -z|--suffix= -Z|--set-utc --binary --posix --backup-if-mismatch "
+             "-Y|--basename-prefix=:backup-name -z|--suffix=:backup-name -Z|--set-utc --binary --posix "
+             "--backup-if-mismatch "
              "--no-backup-if-mismatch --read-only= --follow-symlinks --quoting-style= --reject-format= "
              "--help", operands="write", handler="patch")
 COMPRESS = prog(MUTATING, "compresses or decompresses files in place",
@@ -379,7 +424,7 @@ CURL = prog(NETWORK, "transfers data over the network",
             "--create-dirs --create-file-mode= --crlf -d|--data=:curl-data --data-ascii=:curl-data "
             "--data-binary=:curl-data --data-raw= --data-urlencode=:curl-data --digest --disable-eprt "
             "--disable-epsv --disallow-username-in-url --dns-servers= --doh-url= -D|--dump-header=:write "
-            "--egd-file=:read --engine= --etag-compare=:read --etag-save=:write --expect100-timeout= "
+            "--egd-file=:read --engine=:exec --etag-compare=:read --etag-save=:write --expect100-timeout= "
             "-f|--fail --fail-early --fail-with-body --false-start -F|--form=:curl-form "
             "--form-escape --form-string= --ftp-account= --ftp-alternative-to-user= --ftp-create-dirs "
             "--ftp-method= --ftp-pasv -P|--ftp-port= --ftp-pret --ftp-skip-pasv-ip --ftp-ssl-ccc "
@@ -398,7 +443,7 @@ CURL = prog(NETWORK, "transfers data over the network",
             "--pass= --path-as-is --pinnedpubkey= --post301 --post302 --post303 --preproxy= "
             "-#|--progress-bar --proto= --proto-default= --proto-redir= -x|--proxy= --proxy-anyauth "
             "--proxy-basic --proxy-cacert=:read --proxy-capath= --proxy-cert=:read --proxy-cert-type= "
-            "--proxy-ciphers= --proxy-crlfile=:read --proxy-digest --proxy-header= --proxy-insecure "
+            "--proxy-ciphers= --proxy-crlfile=:read --proxy-digest --proxy-header=:curl-header --proxy-insecure "
             "--proxy-key=:read --proxy-key-type= --proxy-negotiate --proxy-ntlm --proxy-pass= "
             "--proxy-pinnedpubkey= --proxy-service-name= --proxy-ssl-allow-beast --proxy-ssl-auto-client-cert "
             "--proxy-tls13-ciphers= --proxy-tlsauthtype= --proxy-tlspassword= --proxy-tlsuser= "
@@ -467,7 +512,7 @@ SFTP = prog(DANGEROUS, "reads commands from a batch file or its input, which run
             "-o=:ssh-option -P= -R= -S=:exec -s=:exec -X=", operands="data", permute=False)
 RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "-v|--verbose --info= --debug= --stderr= -q|--quiet --no-motd -c|--checksum -a|--archive:recursive "
-             "--no-OPTION -r|--recursive -R|--relative --no-implied-dirs -b|--backup --backup-dir=:writedir "
+             "--no-OPTION -r|--recursive -R|--relative --no-implied-dirs -b|--backup --backup-dir=:rsync-dest-dir "
              "--suffix= -u|--update --inplace --append --append-verify -d|--dirs --mkpath -l|--links "
              "-L|--copy-links --copy-unsafe-links --safe-links --munge-links -k|--copy-dirlinks "
              "-K|--keep-dirlinks -H|--hard-links -p|--perms -E|--executability --chmod= -A|--acls "
@@ -479,18 +524,18 @@ RSYNC = prog(NETWORK, "syncs files, possibly over the network",
              "--delete:danger --delete-before:danger --delete-during:danger --delete-delay:danger "
              "--delete-after:danger --delete-excluded:danger --ignore-missing-args --delete-missing-args:danger "
              "--ignore-errors --force --max-delete= --max-size= --min-size= --max-alloc= --partial "
-             "--partial-dir= --delay-updates -m|--prune-empty-dirs --numeric-ids --usermap= --groupmap= "
+             "--partial-dir=:rsync-dest-dir --delay-updates -m|--prune-empty-dirs --numeric-ids --usermap= --groupmap= "
              "--chown= --timeout= --contimeout= -I|--ignore-times --size-only -@|--modify-window= "
-             "-T|--temp-dir=:writedir -y|--fuzzy --compare-dest=:read --copy-dest=:read --link-dest=:link-dir "
+             "-T|--temp-dir=:rsync-dest-dir -y|--fuzzy --compare-dest=:read --copy-dest=:read --link-dest=:link-dir "
              "-z|--compress "
              "--compress-choice|--zc= --compress-level|--zl= --skip-compress= -C|--cvs-exclude "
-             "-f|--filter= -F --exclude= --exclude-from=:read --include= --include-from=:read "
+             "-f|--filter=:rsync-filter -F --exclude= --exclude-from=:read --include= --include-from=:read "
              "--files-from=:names-read -0|--from0 --old-args -s|--secluded-args|--protect-args --trust-sender "
              "--copy-as= --address= --port= --sockopts= --blocking-io --outbuf= --stats -8|--8-bit-output "
              "-h|--human-readable --progress -P -i|--itemize-changes -M|--remote-option= --out-format= "
              "--log-file=:write --log-file-format= --password-file=:read --early-input=:read --list-only "
              "--bwlimit= --stop-after= --stop-at= --fsync --write-batch=:write --only-write-batch=:write "
-             "--read-batch=:read --protocol= --iconv= --checksum-seed= -4|--ipv4 -6|--ipv6 -V|--version "
+             "--read-batch=:applies --protocol= --iconv= --checksum-seed= -4|--ipv4 -6|--ipv6 -V|--version "
              "--help --no-o --no-g --no-p --no-t --no-r --no-l --no-D --no-H", operands="data",
              handler="remote-copy")
 NC = prog(NETWORK, "opens network connections",

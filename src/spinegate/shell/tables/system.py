@@ -50,7 +50,7 @@ WRAPPERS: dict[str, Program] = {
     "flock": prog(MUTATING, "takes a lock and runs the program that follows",
                   "-s|--shared -x|-e|--exclusive -u|--unlock -n|--nb|--nonblock -w|--timeout= -E|--conflict-exit-code= "
                   "-o|--close -F|--no-fork --verbose -c|--command=:sh " + _HV, operands="command", permute=False,
-                  command_at=1),
+                  command_at=1, handler="flock"),
 }
 
 PRIVILEGED: dict[str, Program] = {
