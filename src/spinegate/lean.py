@@ -7,10 +7,10 @@ posture, and one receipt differs from the next only in its ids, time,
 counters and the arguments' hash. `LeanPath` keeps a `Plan` per
 (plugin, function) with everything else worked out once, learnt from a
 decision the general path made, and decides such a call in one short
-function: the manifest's integrity (the file watcher's flag; the
-manifest's own fields, the entry's and the lookup index against what was
-verified at load), the arguments' canonical hash, the native sealer, one
-append, the counters, the `Decision`.
+function: the manifest's integrity (the file watcher's flag; the whole
+object against its snapshot from load, as the general path compares it: a
+change to any entry, not only this one, denies), the arguments' canonical
+hash, the native sealer, one append, the counters, the `Decision`.
 
 Anything else returns None and the gate takes its general path, which
 decides and words everything: a raised flag or a changed field (it then
@@ -85,10 +85,8 @@ class Plan:
     watch: ManifestWatch
     manifest: Manifest
     entry: FunctionEntry
-    manifest_fields: dict[str, Any]  # the manifest's and the entry's fields as verified at load,
-    entry_fields: dict[str, Any]  # and the lookup index: what the decision reads of the manifest
-    index: dict[Any, int]
-    index_size: int
+    entry_fields: dict[str, Any]  # the entry's fields and the lookup index as verified at load (compared
+    index: dict[Any, int]  # first, cheaply; then the whole manifest against its snapshot, as the general path)
     position: int
     posture: Posture
     posture_text: str
@@ -146,10 +144,10 @@ class LeanPath:
             if file_watch is None or file_watch.changed:
                 return None
         manifest, entry, index = plan.manifest, plan.entry, plan.index
-        if (manifest.__dict__ != plan.manifest_fields or entry.__dict__ != plan.entry_fields
+        if (entry.__dict__ != plan.entry_fields
                 or manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
-                or len(index) != plan.index_size or index.get(plan.key) != plan.position):
-            return None
+                or index.get(plan.key) != plan.position or not manifest.unchanged()):
+            return None  # anything changed in memory, this entry or another: the general path denies
         digest = _arguments_digest(call.arguments)
         if digest is NOT_HANDLED:
             return None
@@ -301,7 +299,7 @@ class LeanPath:
         posture = gate.session.posture
         plan = Plan(
             rules=gate._rules, posture=posture, posture_text=posture.value, watch=watch, manifest=watch.manifest,
-            entry=entry, manifest_fields=state[0], entry_fields=state[1], index=state[2], index_size=state[3],
+            entry=entry, entry_fields=state[1], index=state[2],
             key=entry.key, position=state[4], tool=tool, rule=ruling.rule, prefix=prefix, effect=effect,
             effect_text=effect.value,
             reversibility=REVERSIBILITY[effect], risk_delta=gate.risk.delta(effect),

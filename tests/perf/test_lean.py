@@ -393,3 +393,32 @@ def test_lean_outcomes_are_taken(gates: Callable[..., Gate]) -> None:
     receipt = gate.record_outcome(decision, output="x")
     assert receipt._head is not None  # sealed natively, with no dict built
     assert dict(receipt)["action"]["description"].startswith("outcome of Files.Read for decision receipt ")
+
+
+@pytest.mark.parametrize("where", ["other entry", "paths", "shell"])
+def test_any_in_memory_change_denies_on_the_lean_path_too(gates: Callable[..., Gate], tmp_path: Path,
+                                                          where: str) -> None:
+    """The general path denies every call once anything in the manifest changed in memory; so must the lean one."""
+    entries = [*ENTRIES, {"plugin": "Sh", "function": "Run", "effect_class": "SHELL_MUTATING",
+                          "command_argument": "cmd"}]
+    m = write_manifest(tmp_path / "m2.json", entries)
+    raw = json.loads(m.read_text())
+    raw["paths"] = {"writable_roots": ["/tmp"]}
+    raw["shell"] = {"deny": ["rm"]}
+    m.write_text(json.dumps(raw))
+    seal_manifest(m)
+    gate = gates(manifest=m)
+    counter = Counting(gate)
+    read = ToolCall(plugin="Files", function="Read")
+    for _ in range(3):
+        assert gate.check(read).approved
+    assert counter.taken == 1
+    manifest = gate.manifest
+    if where == "other entry":
+        object.__setattr__(manifest.lookup("Files", "Delete"), "allowed", True)
+    elif where == "paths":
+        object.__setattr__(manifest.paths, "writable_roots", ("/",))
+    else:
+        object.__setattr__(manifest.shell, "deny", ())
+    d = gate.check(read)
+    assert not d.approved and d.reason == "MANIFEST_INTEGRITY_FAILURE"
