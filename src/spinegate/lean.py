@@ -148,7 +148,10 @@ class LeanPath:
                 or manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
                 or index.get(plan.key) != plan.position or not manifest.unchanged()):
             return None  # anything changed in memory, this entry or another: the general path denies
-        digest = _arguments_digest(call.arguments)
+        try:
+            digest = _arguments_digest(call.arguments)
+        except Exception:  # noqa: BLE001 - arguments no receipt can hash (an int past the digit limit): the
+            return None  # general path denies them, in words
         if digest is NOT_HANDLED:
             return None
         text, args_sha256 = digest

@@ -422,3 +422,19 @@ def test_any_in_memory_change_denies_on_the_lean_path_too(gates: Callable[..., G
         object.__setattr__(manifest.shell, "deny", ())
     d = gate.check(read)
     assert not d.approved and d.reason == "MANIFEST_INTEGRITY_FAILURE"
+
+
+@pytest.mark.parametrize("arguments", [{"n": 10**5000}, {"n": [-(10**4400)]}])
+def test_arguments_no_receipt_can_hash_deny_on_the_lean_path_too(gates: Callable[..., Gate],
+                                                                arguments: dict[str, Any]) -> None:
+    """An int past the interpreter's digit limit: the general path denies; the lean path must not raise."""
+    lean, general = gates("lean"), gates("general", lean=False)
+    counter = Counting(lean)
+    read = ToolCall(plugin="Files", function="Read")
+    for _ in range(3):
+        assert lean.check(read).approved
+    assert counter.taken == 1
+    call = ToolCall(plugin="Files", function="Read", arguments=arguments)
+    a, b = lean.check(call), general.check(call)
+    assert not b.approved and b.reason is not None
+    assert (a.verdict, a.reason, a.rule) == (b.verdict, b.reason, b.rule)
