@@ -175,8 +175,8 @@ class LeanPath:
         emitter = gate.emitter
         store = gate.store
         with recorder.lock:
-            if recorder.closed or plan.posture is not session.posture:
-                return None
+            if recorder.closed or plan.posture is not session.posture or plan.rules is not gate._rules:
+                return None  # closed, or the posture or manifest changed (a reload) since the checks above
             steps = session.steps + 1
             commands = session.commands + plan.is_command
             writes = session.writes + plan.is_write
