@@ -404,7 +404,12 @@ class JsonlFile:
             assert writer is not None  # made by _open
             writer.begin()
             try:
-                end = os.fstat(fd).st_size
+                st = os.fstat(fd)
+                if st.st_nlink == 0:  # deleted while open: what is appended now reaches no file anyone reads
+                    raise ReceiptWriteError(
+                        "the receipt log was deleted while the gate had it open", path=self.location,
+                        fix="restore the log from a copy if one exists, then open the gate again")
+                end = st.st_size
                 if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
                     self._quick = False
                     self._broken = "another writer left a torn line at the end of the log"

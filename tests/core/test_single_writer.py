@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import spinegate.log_lock as log_lock
+from spinegate.errors import ReceiptWriteError
 from spinegate.jsonl_store import JsonlFile, JsonlReceiptStore
 from spinegate.verify import verify_path
 from spinegate.watch import watcher_kind
@@ -280,3 +281,20 @@ def test_a_knock_heard_while_the_holder_decides_to_keep_the_lock_is_not_lost(tmp
     finally:
         writer.forget()
         os.close(fd)
+
+
+@pytest.mark.parametrize("single_writer", [True, False])
+def test_a_log_deleted_under_its_writer_stops_the_writes(tmp_path: Path, single_writer: bool) -> None:
+    """Lines appended to a deleted log reach no file anyone can read: refused, so the gate denies."""
+    log = tmp_path / "r.jsonl"
+    store = JsonlFile(log, single_writer=single_writer)
+    store.append(line(1))
+    assert store.only_writer is single_writer
+    log.unlink()
+    deadline = time.monotonic() + 5
+    while store.only_writer:  # the watcher hears the unlink (the link count is an attribute)
+        assert time.monotonic() < deadline, "the deletion was not heard"
+        time.sleep(0.001)
+    with pytest.raises(ReceiptWriteError, match="deleted"):
+        store.append(line(2))
+    store.close()
