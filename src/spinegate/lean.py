@@ -67,6 +67,7 @@ if native is not None:
         "would_have", "decided_by", "escalation_receipt_id"))
     _make_receipt: Any = native.SlotBuilder(Receipt, ("_data", "_line", "_head"))
     _arguments_digest: Any = native.arguments_digest
+    _same_state: Any = native.same_state
 
 
 def _arguments_hash(arguments: Any) -> str:
@@ -85,8 +86,10 @@ class Plan:
     watch: ManifestWatch
     manifest: Manifest
     entry: FunctionEntry
-    entry_fields: dict[str, Any]  # the entry's fields and the lookup index as verified at load (compared
-    index: dict[Any, int]  # first, cheaply; then the whole manifest against its snapshot, as the general path)
+    owners: tuple[Any, ...]  # every model object of the manifest, and their fields and the lookup index
+    verified: tuple[dict[str, Any], ...]  # as verified at load: compared by identity (natively), else by
+    index: dict[Any, int]  # equality (`Manifest.unchanged`), the whole manifest as the general path compares it
+    verified_index: dict[Any, int]
     position: int
     posture: Posture
     posture_text: str
@@ -144,9 +147,9 @@ class LeanPath:
             if file_watch is None or file_watch.changed:
                 return None
         manifest, entry, index = plan.manifest, plan.entry, plan.index
-        if (entry.__dict__ != plan.entry_fields
-                or manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
-                or index.get(plan.key) != plan.position or not manifest.unchanged()):
+        if (manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
+                or index.get(plan.key) != plan.position
+                or not (_same_state(plan.owners, plan.verified, index, plan.verified_index) or manifest.unchanged())):
             return None  # anything changed in memory, this entry or another: the general path denies
         try:
             digest = _arguments_digest(call.arguments)
@@ -293,6 +296,7 @@ class LeanPath:
         state = watch.manifest.decided_by(entry)
         if state is None:
             return
+        private: Any = watch.manifest.__pydantic_private__
         tool = gate._recorder.tool_name(call)
         rule = ruling.rule if len(ruling.rule) <= REASON_LIMIT else bounded(ruling.rule, REASON_LIMIT)
         prefix = f"approved {tool}: {rule}; args_sha256="
@@ -302,7 +306,8 @@ class LeanPath:
         posture = gate.session.posture
         plan = Plan(
             rules=gate._rules, posture=posture, posture_text=posture.value, watch=watch, manifest=watch.manifest,
-            entry=entry, entry_fields=state[1], index=state[2],
+            entry=entry, owners=tuple(private["_owners"]), verified=tuple(private["_snapshot"][:-1]), index=state[2],
+            verified_index=private["_snapshot"][-1],
             key=entry.key, position=state[4], tool=tool, rule=ruling.rule, prefix=prefix, effect=effect,
             effect_text=effect.value,
             reversibility=REVERSIBILITY[effect], risk_delta=gate.risk.delta(effect),
