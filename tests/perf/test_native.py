@@ -417,12 +417,12 @@ def test_same_state_compares_attribute_dicts_by_identity(native: Any) -> None:
         def __init__(self, **fields: Any) -> None:
             self.__dict__.update(fields)
 
-    shared = ("a", "b")
+    shared = ("a", "b")  # a constant: the same object wherever the literal appears
     a, b = Model(x=1, names=shared), Model(y=None)
     verified = (dict(a.__dict__), dict(b.__dict__))
     index = {("P", "f"): 0}
     assert native.same_state((a, b), verified, index, dict(index)) is True
-    a.names = tuple(["a", "b"])  # equal, another object: not proven the same (the caller compares by equality)
+    a.names = tuple("ab")  # equal, another object: not proven the same (the caller compares by equality)
     assert native.same_state((a, b), verified, index, dict(index)) is False
     a.names = shared
     b.z = 1  # a field added
