@@ -95,7 +95,9 @@ _MAN = {"nroff", "groff", "troff", "tbl", "preconv", "col", "grotty", "grops", "
 HELPERS = {
     "egrep": {"grep"}, "fgrep": {"grep"}, "zcat": {"gzip"}, "bzcat": {"bzip2"}, "xzcat": {"xz"}, "gunzip": {"gzip"},
     "man": _MAN,
-    "lsb_release": {"getopt", "cut", "tr", "sed", "grep", "head", "python3"},
+    "lsb_release": {"getopt", "cut", "tr", "sed", "grep", "head", "python3", "cat"},
+    # locale decompresses the installed character maps it lists (`locale -m` reads /usr/share/i18n/charmaps/*.gz)
+    "locale": {"gzip"},
     # npm, npx and the other node package managers are scripts that node runs
     "npm": {"node"}, "npx": {"node"}, "yarn": {"node"}, "pnpm": {"node"},
     # git's shell-script commands (submodule) and `git help`, which runs man

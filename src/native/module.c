@@ -334,6 +334,52 @@ static PyTypeObject SlotBuilderType = {
     .tp_call = SlotBuilder_tp_call,
 };
 
+/* -- unchanged: objects' attribute dictionaries against a snapshot, by identity ------------------- */
+
+/* A dictionary equal to `expected` key for key, in the same order, every key and value the very same
+ * object: 1; anything else 0 (the caller then compares by equality, the slow and exact way). */
+static int same_items(PyObject *d, PyObject *expected) {
+    if (!PyDict_Check(d) || !PyDict_Check(expected) || PyDict_GET_SIZE(d) != PyDict_GET_SIZE(expected)) {
+        return 0;
+    }
+    Py_ssize_t i = 0, j = 0;
+    PyObject *k1, *v1, *k2, *v2;
+    while (PyDict_Next(d, &i, &k1, &v1)) {
+        if (!PyDict_Next(expected, &j, &k2, &v2) || k1 != k2 || v1 != v2) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* same_state(objects, dicts, index, expected_index) -> bool: True when each object's __dict__ holds
+ * exactly what the matching snapshot dict holds (same keys, same objects, same order), and so does
+ * the index. False proves nothing (an equal value that is another object): compare by equality then. */
+static PyObject *native_same_state(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4 || !PyTuple_Check(args[0]) || !PyTuple_Check(args[1])
+        || PyTuple_GET_SIZE(args[0]) != PyTuple_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "same_state(objects tuple, dicts tuple, index, expected index)");
+        return NULL;
+    }
+    if (!same_items(args[2], args[3])) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(args[0]);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyObject_GenericGetDict(PyTuple_GET_ITEM(args[0], i), NULL); /* the instance's own */
+        if (d == NULL) {
+            PyErr_Clear();
+            Py_RETURN_FALSE;
+        }
+        int same = same_items(d, PyTuple_GET_ITEM(args[1], i));
+        Py_DECREF(d);
+        if (!same) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 /* -- the module --------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -344,6 +390,9 @@ static PyMethodDef methods[] = {
     {"sha256_hex", native_sha256_hex, METH_O, "sha256_hex(bytes or str) -> lowercase hex (str as UTF-8)."},
     {"receipt_id", native_receipt_id, METH_NOARGS, "receipt_id() -> a random version 4 UUID, as text."},
     {"timestamp", native_timestamp, METH_NOARGS, "timestamp() -> the current UTC time, as receipts write it."},
+    {"same_state", (PyCFunction)(void (*)(void))native_same_state, METH_FASTCALL,
+     "same_state(objects, dicts, index, expected_index) -> True when each object's __dict__ (and the index) "
+     "holds the very same keys and values, in order, as its snapshot; False: compare by equality."},
     {"scan_receipt", (PyCFunction)(void (*)(void))native_scan_receipt, METH_FASTCALL,
      "scan_receipt(line) -> the chain fields of a schema-valid receipt line whose hash matches, else None."},
     {NULL, NULL, 0, NULL},

@@ -27,7 +27,7 @@ from .canonical import canonical_json
 from .checkpoints import Commitment, checkpoint_hash, receipt_leaf, receipt_like, signature_ok, well_formed
 from .jsonl_store import checkpoint_path_for, find_torn_tail, read_checkpoint_lines, session_records
 from .keys import PublicKey, key_id, load_public_key
-from .log_lines import json_objects
+from .log_lines import StreamedLog, json_objects
 from .merkle import inclusion_proof, leaf_hash, verify_inclusion
 from .reasons import (
     CHECKPOINT_CHAIN_BROKEN,
@@ -133,12 +133,13 @@ def _is_regular(p: str) -> bool:
 class _Verification:
     """One run of `verify_checkpoints`: reads the checkpoints, then streams the log once."""
 
-    def __init__(self, log_path: str, keys: dict[str, Ed25519PublicKey], cpath: str) -> None:
-        self.log_path = log_path
+    def __init__(self, log: str | StreamedLog, keys: dict[str, Ed25519PublicKey], cpath: str) -> None:
+        self.log = log
+        self.log_path = log.name if isinstance(log, StreamedLog) else log
         self.keys = keys
         kids = list(keys)
         self.cpath = cpath
-        self.report = CheckpointReport(log_path, cpath, kids[0], kids, {kid: KeySignatures() for kid in kids})
+        self.report = CheckpointReport(self.log_path, cpath, kids[0], kids, {kid: KeySignatures() for kid in kids})
         self.sessions: dict[str, _SessionCheck] = {}
         self.wrong_key_sessions: set[str] = set()
         self.session_keys: dict[str, str] = {}  # session -> the key that signed its first authentic checkpoint
@@ -155,8 +156,19 @@ class _Verification:
 
     # -- the checkpoint file -----------------------------------------------------------
 
+    def read_checkpoints(self) -> None:
+        """Authenticate every checkpoint and check each session's chain."""
+        if isinstance(self.log, StreamedLog):  # the ledger's checkpoint table: always there, rows never torn
+            for n, cp in self.log.checkpoint_lines():
+                self.authenticate(n, cp)
+        else:
+            self.read_checkpoint_file()
+        for sid, st in self.sessions.items():
+            _check_chain(sid, st.checkpoints, self.fail)
+            self.queue_anchors(sid, st)
+
     def read_checkpoint_file(self) -> None:
-        """Authenticate every checkpoint and check each session's chain (nothing read unless a regular file)."""
+        """Authenticate every checkpoint of the checkpoint file (nothing read unless it is a regular file)."""
         cpath = self.cpath
         if not os.path.exists(cpath):
             self.fail(CHECKPOINT_FILE_MISSING, "no checkpoint file next to the log: nothing signed to check against")
@@ -174,9 +186,6 @@ class _Verification:
                       "`spinegate recover` moves it aside", line=lines + 1)
         for n, cp in read_checkpoint_lines(cpath):
             self.authenticate(n, cp)
-        for sid, st in self.sessions.items():
-            _check_chain(sid, st.checkpoints, self.fail)
-            self.queue_anchors(sid, st)
 
     def authenticate(self, n: int, cp: Any) -> None:
         """Count one checkpoint line, and keep it for its session if it is well formed and signed by the key."""
@@ -231,7 +240,7 @@ class _Verification:
     def stream_log(self) -> bool:
         """One pass over the log, comparing each session with its checkpoints as they come; True if any receipt."""
         seen_any = False
-        for n, data, line in json_objects(self.log_path):
+        for n, data, line in json_objects(self.log):
             if not receipt_like(data) or not isinstance(data.get("session_id"), str):
                 continue
             computed = self.receipt_hash_of(data, line, n)
@@ -356,17 +365,22 @@ class _Verification:
             report.unclosed.append(sid)
 
 
-def verify_checkpoints(log_path: str | os.PathLike[str], public_key: PublicKey | Sequence[PublicKey],
+def verify_checkpoints(log_path: str | os.PathLike[str] | StreamedLog, public_key: PublicKey | Sequence[PublicKey],
                        checkpoints_path: str | os.PathLike[str] | None = None) -> CheckpointReport:
-    """Check a JSONL log against its signed checkpoints, in one streaming pass over the log.
+    """Check a JSONL log (or a `StreamedLog`: the ledger) against its signed checkpoints, in one streaming pass.
 
     `public_key` is one trusted key (a PEM file or a loaded key) or several.
+    A streamed log brings its own checkpoints (`checkpoints_path` is then ignored).
     Run it together with the chain verification (`verify_path`): this pass
     checks what the chain cannot, namely that the log still holds exactly the
     receipts the key holders signed, up to each session's last checkpoint.
     """
-    path = os.fspath(log_path)
-    cpath = os.fspath(checkpoints_path) if checkpoints_path is not None else checkpoint_path_for(path)
+    if isinstance(log_path, StreamedLog):
+        log: str | StreamedLog = log_path
+        cpath = log_path.checkpoints_name
+    else:
+        log = os.fspath(log_path)
+        cpath = os.fspath(checkpoints_path) if checkpoints_path is not None else checkpoint_path_for(log)
     given = [public_key] if isinstance(public_key, (str, os.PathLike, Ed25519PublicKey)) else list(public_key)
     if not given:
         raise ValueError("verify_checkpoints needs at least one public key")
@@ -374,8 +388,8 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public_key: PublicKey |
     for one in given:
         pub = load_public_key(one)
         keys.setdefault(key_id(pub), pub)
-    run = _Verification(path, keys, cpath)
-    run.read_checkpoint_file()
+    run = _Verification(log, keys, cpath)
+    run.read_checkpoints()
     run.settle(run.stream_log())
     return run.report
 

@@ -67,13 +67,9 @@ Lines = Iterator[tuple[int, str]]
 
 
 def export_receipts(source: str | os.PathLike[str], to: str | os.PathLike[str], *, since: datetime | None = None,
-                    until: datetime | None = None, verbatim: bool = False) -> ExportResult:
+                    until: datetime | None = None) -> ExportResult:
     """Write the receipts (and checkpoints) of `source` to `to` and `to`.checkpoints.jsonl.
 
-    `verbatim` writes each stored line as it is instead of canonically (for
-    verifying a ledger through the file verifier, which must see exactly what
-    is stored); a line holding a newline then has it replaced by NUL, which
-    keeps it one line and never valid JSON.
     Raises ReceiptLogError for an unreadable source or a line that is not a
     JSON object, and FileExistsError when `to` (or its checkpoint file) exists.
     """
@@ -91,20 +87,20 @@ def export_receipts(source: str | os.PathLike[str], to: str | os.PathLike[str], 
         result.source = display_dsn(src)
         with snapshot(src) as conn:
             where, args = session_window(since, until)
-            _write(out, ledger_lines(conn, "receipts", where, args), result, verbatim, receipts=True)
-            _write(cps_out, ledger_lines(conn, "checkpoints", where, args), result, verbatim, receipts=False)
+            _write(out, ledger_lines(conn, "receipts", where, args), result, receipts=True)
+            _write(cps_out, ledger_lines(conn, "checkpoints", where, args), result, receipts=False)
         return result
     path = Path(src)
     window = since is not None or until is not None
     if path.is_dir():
         begun = _sessions_begun(_directory_lines(path), since, until, src) if window else None
-        _write(out, _directory_lines(path, begun), result, verbatim, receipts=True)
+        _write(out, _directory_lines(path, begun), result, receipts=True)
         return result
     begun = _sessions_begun(_jsonl_lines(src, None), since, until, src) if window else None
-    _write(out, _jsonl_lines(src, result, begun), result, verbatim, receipts=True)
+    _write(out, _jsonl_lines(src, result, begun), result, receipts=True)
     sidecar = checkpoint_path_for(src)
     if os.path.isfile(sidecar):
-        _write(cps_out, _jsonl_lines(sidecar, None, begun), result, verbatim, receipts=False)
+        _write(cps_out, _jsonl_lines(sidecar, None, begun), result, receipts=False)
     return result
 
 
@@ -180,8 +176,7 @@ def _parse_object(text: str, where: str, n: int, *, strict: bool = True) -> dict
 # Writing
 
 
-def _write(out: str, lines: Iterable[tuple[int, str]], result: ExportResult, verbatim: bool, *,
-           receipts: bool) -> None:
+def _write(out: str, lines: Iterable[tuple[int, str]], result: ExportResult, *, receipts: bool) -> None:
     """Write `lines` to a temporary file beside `out`, make it durable, then link it into place (never over one)."""
     directory = os.path.dirname(os.path.abspath(out))
     fd, temp = tempfile.mkstemp(prefix=".spinegate-export-", dir=directory)
@@ -189,11 +184,11 @@ def _write(out: str, lines: Iterable[tuple[int, str]], result: ExportResult, ver
     sessions: set[str] = set()
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            wrote = _copy(lines, fh, result, verbatim, sessions)
+            wrote = _copy(lines, fh, result, sessions)
             fh.flush()
             os.fsync(fh.fileno())
-        if wrote == 0 and not receipts and not verbatim:
-            return  # no checkpoints: no checkpoint file (a verbatim copy keeps an empty one: "none signed")
+        if wrote == 0 and not receipts:
+            return  # no checkpoints: no checkpoint file
         os.link(temp, out)  # fails if `out` appeared meanwhile: nothing is overwritten
     finally:
         os.unlink(temp)
@@ -203,21 +198,16 @@ def _write(out: str, lines: Iterable[tuple[int, str]], result: ExportResult, ver
         result.checkpoints, result.checkpoints_path = wrote, out
 
 
-def _copy(lines: Iterable[tuple[int, str]], fh: IO[str], result: ExportResult, verbatim: bool,
-          sessions: set[str]) -> int:
+def _copy(lines: Iterable[tuple[int, str]], fh: IO[str], result: ExportResult, sessions: set[str]) -> int:
     wrote = 0
     for n, text in lines:
-        if verbatim:
-            fh.write(text.replace("\n", "\0").replace("\r", "\0") + "\n")
-            data = _parse_object(text, result.source, n, strict=False)
-        else:
-            data = _parse_object(text, result.source, n)
-            assert data is not None
-            line = canonical_json(data)
-            if line != text:
-                result.respelled += 1
-            fh.write(line + "\n")
-        if data is not None and isinstance(data.get("session_id"), str):
+        data = _parse_object(text, result.source, n)
+        assert data is not None
+        line = canonical_json(data)
+        if line != text:
+            result.respelled += 1
+        fh.write(line + "\n")
+        if isinstance(data.get("session_id"), str):
             sessions.add(data["session_id"])
         wrote += 1
     return wrote

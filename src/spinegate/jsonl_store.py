@@ -18,6 +18,7 @@ continuing a named session reads the whole log (`last_receipt`,
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -403,7 +404,12 @@ class JsonlFile:
             assert writer is not None  # made by _open
             writer.begin()
             try:
-                end = os.fstat(fd).st_size
+                st = os.fstat(fd)
+                if st.st_nlink == 0:  # deleted while open: what is appended now reaches no file anyone reads
+                    raise ReceiptWriteError(
+                        "the receipt log was deleted while the gate had it open", path=self.location,
+                        fix="restore the log from a copy if one exists, then open the gate again")
+                end = st.st_size
                 if end != self._expected_end and end > 0 and os.pread(fd, 1, end - 1) != b"\n":
                     self._quick = False
                     self._broken = "another writer left a torn line at the end of the log"
@@ -575,6 +581,12 @@ class JsonlFile:
                 pass
 
     def __del__(self) -> None:  # pragma: no cover - best effort
+        """A store dropped without `close`: its deferred lines are appended (and made durable) before it goes."""
+        if getattr(self, "_deferred", None):
+            try:
+                self.sync_all()
+            except Exception as exc:  # noqa: BLE001 - say so: nothing else can be done here
+                log.warning("deferred receipts could not be written to %s: %s", self.location, exc)
         fd = getattr(self, "_fd", None)
         if fd is not None:
             try:
@@ -603,6 +615,24 @@ def flush_deferred(path: str | os.PathLike[str] | None = None) -> None:
 def _forked_child() -> None:
     for f in list(_open_files):
         f._after_fork()
+
+
+def _flush_at_exit() -> None:
+    """At interpreter exit: deferred lines of stores never closed reach the file (and the disk, with fsync).
+
+    The writer thread is a daemon, killed at exit without notice; a program
+    that records an outcome and returns, raises or calls sys.exit without
+    closing its gate would otherwise lose it (os._exit skips this, as it
+    skips every exit handler).
+    """
+    for f in list(_open_files):
+        try:
+            f.sync_all()
+        except Exception as exc:  # noqa: BLE001 - nothing more can be done at exit than to say so
+            log.warning("deferred receipts could not be written to %s at exit: %s", f.location, exc)
+
+
+atexit.register(_flush_at_exit)
 
 
 if hasattr(os, "register_at_fork"):

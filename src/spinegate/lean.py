@@ -7,10 +7,10 @@ posture, and one receipt differs from the next only in its ids, time,
 counters and the arguments' hash. `LeanPath` keeps a `Plan` per
 (plugin, function) with everything else worked out once, learnt from a
 decision the general path made, and decides such a call in one short
-function: the manifest's integrity (the file watcher's flag; the
-manifest's own fields, the entry's and the lookup index against what was
-verified at load), the arguments' canonical hash, the native sealer, one
-append, the counters, the `Decision`.
+function: the manifest's integrity (the file watcher's flag; the whole
+object against its snapshot from load, as the general path compares it: a
+change to any entry, not only this one, denies), the arguments' canonical
+hash, the native sealer, one append, the counters, the `Decision`.
 
 Anything else returns None and the gate takes its general path, which
 decides and words everything: a raised flag or a changed field (it then
@@ -67,6 +67,7 @@ if native is not None:
         "would_have", "decided_by", "escalation_receipt_id"))
     _make_receipt: Any = native.SlotBuilder(Receipt, ("_data", "_line", "_head"))
     _arguments_digest: Any = native.arguments_digest
+    _same_state: Any = native.same_state
 
 
 def _arguments_hash(arguments: Any) -> str:
@@ -85,10 +86,10 @@ class Plan:
     watch: ManifestWatch
     manifest: Manifest
     entry: FunctionEntry
-    manifest_fields: dict[str, Any]  # the manifest's and the entry's fields as verified at load,
-    entry_fields: dict[str, Any]  # and the lookup index: what the decision reads of the manifest
-    index: dict[Any, int]
-    index_size: int
+    owners: tuple[Any, ...]  # every model object of the manifest, and their fields and the lookup index
+    verified: tuple[dict[str, Any], ...]  # as verified at load: compared by identity (natively), else by
+    index: dict[Any, int]  # equality (`Manifest.unchanged`), the whole manifest as the general path compares it
+    verified_index: dict[Any, int]
     position: int
     posture: Posture
     posture_text: str
@@ -146,11 +147,14 @@ class LeanPath:
             if file_watch is None or file_watch.changed:
                 return None
         manifest, entry, index = plan.manifest, plan.entry, plan.index
-        if (manifest.__dict__ != plan.manifest_fields or entry.__dict__ != plan.entry_fields
-                or manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
-                or len(index) != plan.index_size or index.get(plan.key) != plan.position):
-            return None
-        digest = _arguments_digest(call.arguments)
+        if (manifest.__pydantic_private__["_index"] is not index  # type: ignore[index]
+                or index.get(plan.key) != plan.position
+                or not (_same_state(plan.owners, plan.verified, index, plan.verified_index) or manifest.unchanged())):
+            return None  # anything changed in memory, this entry or another: the general path denies
+        try:
+            digest = _arguments_digest(call.arguments)
+        except Exception:  # noqa: BLE001 - arguments no receipt can hash (an int past the digit limit): the
+            return None  # general path denies them, in words
         if digest is NOT_HANDLED:
             return None
         text, args_sha256 = digest
@@ -174,8 +178,8 @@ class LeanPath:
         emitter = gate.emitter
         store = gate.store
         with recorder.lock:
-            if recorder.closed or plan.posture is not session.posture:
-                return None
+            if recorder.closed or plan.posture is not session.posture or plan.rules is not gate._rules:
+                return None  # closed, or the posture or manifest changed (a reload) since the checks above
             steps = session.steps + 1
             commands = session.commands + plan.is_command
             writes = session.writes + plan.is_write
@@ -292,6 +296,7 @@ class LeanPath:
         state = watch.manifest.decided_by(entry)
         if state is None:
             return
+        private: Any = watch.manifest.__pydantic_private__
         tool = gate._recorder.tool_name(call)
         rule = ruling.rule if len(ruling.rule) <= REASON_LIMIT else bounded(ruling.rule, REASON_LIMIT)
         prefix = f"approved {tool}: {rule}; args_sha256="
@@ -301,7 +306,8 @@ class LeanPath:
         posture = gate.session.posture
         plan = Plan(
             rules=gate._rules, posture=posture, posture_text=posture.value, watch=watch, manifest=watch.manifest,
-            entry=entry, manifest_fields=state[0], entry_fields=state[1], index=state[2], index_size=state[3],
+            entry=entry, owners=tuple(private["_owners"]), verified=tuple(private["_snapshot"][:-1]), index=state[2],
+            verified_index=private["_snapshot"][-1],
             key=entry.key, position=state[4], tool=tool, rule=ruling.rule, prefix=prefix, effect=effect,
             effect_text=effect.value,
             reversibility=REVERSIBILITY[effect], risk_delta=gate.risk.delta(effect),

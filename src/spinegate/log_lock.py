@@ -92,6 +92,7 @@ class WriterLock:
         self.mutex = mutex
         self.held = False
         self._heard = -QUIET_SECONDS  # nobody heard yet: keep the lock from the first append on
+        self._state = threading.Lock()  # orders a knock (`_heard`) against `end` keeping the lock
         self._watch: Watch | None = watch_file(path, on_change=self._knocked, contents=False) if keep else None
 
     @property
@@ -109,15 +110,28 @@ class WriterLock:
         if self.held:
             return
         watch = self._watch
-        if watch is not None and watch.active and time.monotonic() - self._heard >= QUIET_SECONDS:
-            self.held = True
-            return
+        if watch is not None and watch.active:
+            with self._state:
+                if time.monotonic() - self._heard >= QUIET_SECONDS:
+                    self.held = True
+                    return
         unlock(self.fd)
 
     def _knocked(self) -> None:
-        """On the watcher thread: another writer (or anyone) touched the log's attributes."""
-        self._heard = time.monotonic()
-        if self.held:
+        """On the watcher thread: another writer (or anyone) touched the log's attributes.
+
+        The knock and `end`'s decision to keep the lock are ordered by
+        `_state` (a knock heard after `end` found the log quiet but before
+        it kept the lock would otherwise be lost, and the knocker left
+        blocked until the holder's next knock or close). `mutex` is taken
+        only to let a kept lock go: an append then never waits for the
+        file lock, so the watcher thread, which serves every watch of the
+        process, is never held up behind another process's lock.
+        """
+        with self._state:
+            self._heard = time.monotonic()
+            held = self.held
+        if held:
             with self.mutex:
                 if self.held:
                     self.held = False

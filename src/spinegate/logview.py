@@ -21,6 +21,7 @@ from typing import Any
 
 from .reasons import INVALID_JSON, TORN_LINE
 from .verify import (
+    BOM,
     Failure,
     VerifyReport,
     _ChainChecker,
@@ -75,10 +76,11 @@ def parse_line(raw: bytes) -> tuple[Any, str | None]:
 
 
 def _entry(raw: bytes, *, line: int | None, file: str | None = None, complete: bool = True,
-           expected_id: str | None = None) -> LogEntry:
+           expected_id: str | None = None, at_start: bool = False) -> LogEntry:
+    """`at_start`: the first line of a JSONL log, where verification reads past a UTF-8 byte-order mark."""
     if not complete:
         return LogEntry(raw, line, file, False, None, "the last line is incomplete (no newline)", expected_id)
-    data, problem = parse_line(raw)
+    data, problem = parse_line(raw[len(BOM):] if at_start and raw.startswith(BOM) else raw)
     return LogEntry(raw, line, file, True, data, problem, expected_id)
 
 
@@ -111,7 +113,7 @@ def iter_entries(path: str | os.PathLike[str]) -> Iterator[LogEntry]:
     with open(p, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             whole = raw.endswith(b"\n")
-            yield _entry(raw[:-1] if whole else raw, line=n, complete=whole)
+            yield _entry(raw[:-1] if whole else raw, line=n, complete=whole, at_start=n == 1)
 
 
 def session_of(entry: LogEntry) -> str | None:
@@ -157,10 +159,10 @@ def tail_entries(path: str | os.PathLike[str], count: int, *, session: str | Non
                 if fragment and session is None:  # a torn line belongs to no session anyone can name
                     found.append(_entry(fragment, line=None, complete=False))
             pending = pieces.pop(0) if start > 0 else b""
-            for raw in reversed(pieces):
+            for k in range(len(pieces) - 1, -1, -1):
                 if len(found) == count:
                     break
-                entry = _entry(raw, line=None)
+                entry = _entry(pieces[k], line=None, at_start=start == 0 and k == 0)
                 if session is None or session_of(entry) == session:
                     found.append(entry)
     found.reverse()

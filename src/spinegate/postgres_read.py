@@ -8,12 +8,17 @@ concurrent write. A database without the ledger's tables reads as empty.
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .canonical import canonical_json
 from .errors import ReceiptLogError
+from .jsonl_store import MAX_CHECKPOINT_LINE
+from .log_lines import StreamedLog
 from .postgres_schema import connect, display_dsn, driver, first_line
 from .store import StoredRecord
 
@@ -22,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Rows fetched from the server per round trip when streaming.
 FETCH_ROWS = 2000
+_CURSOR_NUMBERS = itertools.count(1)  # names server-side cursors apart
 
 
 @contextmanager
@@ -43,6 +49,8 @@ def snapshot(dsn: str) -> Iterator[psycopg.Connection[Any]]:
     finally:
         try:
             conn.rollback()
+        except psycopg.Error:
+            pass  # the connection is gone (the error that ended the read says why); nothing was written
         finally:
             conn.close()
 
@@ -53,8 +61,11 @@ def has_table(conn: psycopg.Connection[Any], table: str) -> bool:
 
 
 def stream(conn: psycopg.Connection[Any], query: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> Iterator[Any]:
-    """The rows of `query`, fetched FETCH_ROWS at a time through a server-side cursor."""
-    with conn.cursor(name="spinegate_read") as cur:
+    """The rows of `query`, fetched FETCH_ROWS at a time through a server-side cursor.
+
+    Each stream has its own cursor, so several may be open at once on `conn`.
+    """
+    with conn.cursor(name=f"spinegate_read_{next(_CURSOR_NUMBERS)}") as cur:
         cur.itersize = FETCH_ROWS
         cur.execute(query, args)
         yield from cur
@@ -97,3 +108,40 @@ def ledger_lines(conn: psycopg.Connection[Any], table: str, where: str = "TRUE",
     yield from stream(conn, f"SELECT position, line FROM spinegate.{table} WHERE {where} ORDER BY position",
                       args or {})
 
+
+
+def checkpoint_of_row(text: str) -> Any:
+    """A checkpoint row's parsed checkpoint, or None when it is not the canonical JSON the gate writes
+    (as `jsonl_store.read_checkpoint_lines` reads a checkpoint file's lines)."""
+    if len(text) > MAX_CHECKPOINT_LINE:
+        return None
+    try:
+        data = json.loads(text)
+        return data if canonical_json(data) == text else None
+    except (ValueError, RecursionError, TypeError):
+        return None
+
+
+def checkpoint_rows(conn: psycopg.Connection[Any], table: str, where: str = "TRUE",
+                    args: dict[str, Any] | None = None) -> Iterator[tuple[int, Any]]:
+    """(place in position order, parsed checkpoint or None) of the rows of a checkpoint `table` meeting `where`."""
+    for n, (_, text) in enumerate(ledger_lines(conn, table, where, args), start=1):
+        yield n, checkpoint_of_row(text)
+
+
+def receipt_line_bytes(text: str) -> bytes:
+    """A receipt row as a line of the log it would be in a file: a CR or LF inside it (never in a line the gate
+    wrote) becomes NUL, which keeps it one line and makes it invalid JSON."""
+    return text.replace("\n", "\0").replace("\r", "\0").encode("utf-8") + b"\n"
+
+
+def ledger_log(conn: psycopg.Connection[Any], location: str) -> StreamedLog:
+    """The ledger's receipts and checkpoints as a `StreamedLog`: every row, in position order, streamed again on
+    each pass from `conn`'s snapshot (a row's line number is its place in that order, its line in `export`)."""
+
+    def receipt_lines() -> Iterator[bytes]:
+        for _, text in ledger_lines(conn, "receipts"):
+            yield receipt_line_bytes(text)
+
+    return StreamedLog(location, f"{location} (checkpoints)", receipt_lines,
+                       lambda: checkpoint_rows(conn, "checkpoints"))

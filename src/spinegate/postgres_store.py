@@ -264,8 +264,13 @@ class Ledger:
 
     def _give_up(self, batch: list[_Row], exc: BaseException) -> None:
         """Deny the waiting calls; keep their rows first in the queue, and refuse new ones for a moment."""
-        error = ReceiptWriteError(f"the ledger cannot be reached: {first_line(exc)}", path=self.location,
-                                  fix="check the server and the network; calls are denied until it answers")
+        if isinstance(exc, driver().errors.LockNotAvailable):
+            error = ReceiptWriteError(f"the ledger is locked by another session: {first_line(exc)}",
+                                      path=self.location, fix="find the session holding a lock on the ledger's tables "
+                                      "(pg_locks); calls are denied until it lets go")
+        else:
+            error = ReceiptWriteError(f"the ledger cannot be reached: {first_line(exc)}", path=self.location,
+                                      fix="check the server and the network; calls are denied until it answers")
         with self._mutex:
             self._queue[:0] = [row.again() for row in batch]
             self._down_error = error
@@ -278,6 +283,7 @@ class Ledger:
             conn = connect(self.dsn)
             try:
                 ensure_schema(conn, self.location)
+                _bound_lock_waits(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -354,6 +360,20 @@ class Ledger:
         return errors
 
 
+#: How long a writer's statement waits on a lock another session holds on the ledger's tables (an owner's
+#: LOCK TABLE, a long migration) before the attempt fails and is retried like a lost connection (then denied),
+#: unless the URL, the role or the database sets its own `lock_timeout`.
+LOCK_TIMEOUT_MS = 5000
+
+
+def _bound_lock_waits(conn: psycopg.Connection[Any]) -> None:
+    """Give the writer's connection LOCK_TIMEOUT_MS as its lock_timeout when nothing else set one: no call waits
+    without end on a server that answers but is blocked."""
+    conn.execute("SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
+                 (f"{LOCK_TIMEOUT_MS}ms",))
+    conn.commit()
+
+
 def _forget_after_fork() -> None:
     """In a forked child: the parent's ledgers (their connections, a lock another thread held) are not its own."""
     Ledger._shared_lock = threading.Lock()
@@ -375,6 +395,9 @@ def _fix_for(exc: BaseException) -> str:
     psycopg = driver()
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return "grant the writer role INSERT and SELECT on the ledger's tables (docs/fleet.md)"
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return ("the server or database only reads (a standby, or default_transaction_read_only): point the URL at "
+                "the primary, writable database")
     return "check the server's log"
 
 

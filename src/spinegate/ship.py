@@ -140,7 +140,7 @@ def _lines(reader: LineReader) -> Iterator[tuple[int, str]]:
     except ReceiptLogError as exc:
         if exc.line is None:
             raise  # the log cannot be read at all
-        raise ShipError("not a valid receipt: the line is not UTF-8 text", path=reader.path, line=exc.line,
+        raise ShipError("not a valid receipt: the line is not UTF-8 text", path=reader.name, line=exc.line,
                         fix=_VERIFY_FIX) from None
 
 

@@ -136,10 +136,12 @@ def _text(value: Any) -> str:
 
 
 def _failed(span: Any, exc: BaseException) -> None:
-    """Mark the recording span failed with `exc`, and end it."""
+    """Mark the recording span failed with `exc` (status ERROR and, as the semantic conventions ask of a failed
+    operation, `error.type`: the exception's class), and end it."""
     try:
         from opentelemetry.trace import Status, StatusCode
 
+        span.set_attribute("error.type", f"{type(exc).__module__}.{type(exc).__qualname__}")
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
     finally:

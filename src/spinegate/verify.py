@@ -402,34 +402,58 @@ BLOCK_BYTES = 1 << 20
 
 
 def _scan_range(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
+    """Verify bytes [start, end) of the log file on their own (see the section comment)."""
+    return _scan_blocks(_file_blocks(path, start, end), path, start == 0, index, spill_dir, buckets)
+
+
+def _file_blocks(path: str, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) of a file, BLOCK_BYTES at a time."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            chunk = fh.read(min(BLOCK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+def _scan_blocks(blocks: Iterable[bytes], path: str, at_start: bool, index: int, spill_dir: str | None,
+                 buckets: int) -> _Range:
     """`_scan_lines`, with the cyclic garbage collector paused: the range makes one tuple per receipt and no
     cycles, and each collection would walk all of them again."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan_lines(path, start, end, index, spill_dir, buckets)
+        return _scan_lines(blocks, path, at_start, index, spill_dir, buckets)
     finally:
         if collecting:
             gc.enable()
 
 
-def _scan_lines(path: str, start: int, end: int, index: int, spill_dir: str | None, buckets: int) -> _Range:
-    """Verify lines [start, end) of the log on their own (see the section comment).
+def _scan_lines(blocks: Iterable[bytes], path: str, at_start: bool, index: int, spill_dir: str | None,
+                buckets: int) -> _Range:
+    """Verify the lines of one range of the log, given as consecutive byte blocks, on their own.
+
+    A block may end inside a line (the rest comes with the next one); the
+    range ends with its last block. `at_start`: the range starts the log (a
+    byte-order mark is tolerated on its first line). `path` names the log in
+    failures.
 
     The native extension takes every line it can check in full in one pass
     (parse, schema, canonical form, hash, the link to the session's previous
     receipt, the id for the duplicate check); each line it leaves (damaged,
     hostile or only unusual) is checked here by the general path, in order.
     """
-    out = _Range(index, nbytes=end - start)
+    out = _Range(index)
     failures = out.failures
     sessions = out.sessions
     spilled = spill_dir is not None and buckets > 1
     parts: list[list[tuple[int, str, str, int]]] = [[] for _ in range(buckets if spilled else 1)]
 
     def add_id(record: tuple[int, str, str, int]) -> None:
-        bucket = zlib.crc32(record[1].encode("utf-8", "surrogatepass")) % buckets if spilled else 0
-        parts[bucket].append(record)
+        parts[_bucket_of(record[1], buckets) if spilled else 0].append(record)
 
     def fail(line: int, phase: int, failure: Failure) -> None:
         out.failure_count += 1
@@ -437,8 +461,8 @@ def _scan_lines(path: str, start: int, end: int, index: int, spill_dir: str | No
             failures.append((line, phase, failure))
 
     def general(raw: bytes, n: int) -> None:
-        if raw[-2:-1] == b"\r" or (start == 0 and n == 1):
-            raw = _tolerate(raw, n, start == 0 and n == 1, path, out)
+        if raw[-2:-1] == b"\r" or (at_start and n == 1):
+            raw = _tolerate(raw, n, at_start and n == 1, path, out)
         # The raw bytes: valid UTF-8 parses as the decoded text would, and the
         # newline or a CR before it is JSON whitespace either way.
         data = parse_receipt_line(raw)
@@ -470,40 +494,38 @@ def _scan_lines(path: str, start: int, end: int, index: int, spill_dir: str | No
         problems.clear()
 
     n = 0
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        remaining = end - start
-        carry = b""
-        while True:
-            chunk = fh.read(min(BLOCK_BYTES, remaining)) if remaining > 0 else b""
-            remaining -= len(chunk)
-            block = carry + chunk if carry else chunk
-            last = remaining <= 0 or not chunk
-            if not last:  # whole lines only; the rest waits for the next block
-                cut = block.rfind(b"\n") + 1
-                carry, block = block[cut:], block[:cut]
-                if not block:
-                    continue
-            pos, size = 0, len(block)
-            while pos < size:
-                if scanner is not None:
-                    status, pos, n = scanner.feed(block, pos, n)
-                    if problems:
-                        broken_links()
-                    if status == 0:
-                        break
-                newline = block.find(b"\n", pos)
-                n += 1
-                if newline < 0:
-                    fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({size - pos} bytes, no "
-                                             "newline): a write was interrupted; `spinegate recover` moves it aside",
-                                             path, n))
-                    last = True
+    carry = b""
+    feed = iter(blocks)
+    chunk = next(feed, b"")
+    while True:
+        out.nbytes += len(chunk)
+        following = next(feed, b"") if chunk else b""
+        block = carry + chunk if carry else chunk
+        last = not following
+        if not last:  # whole lines only; the rest waits for the next block
+            cut = block.rfind(b"\n") + 1
+            carry, block = block[cut:], block[:cut]
+        pos, size = 0, len(block)
+        while pos < size:
+            if scanner is not None:
+                status, pos, n = scanner.feed(block, pos, n)
+                if problems:
+                    broken_links()
+                if status == 0:
                     break
-                general(block[pos:newline + 1], n)
-                pos = newline + 1
-            if last:
+            newline = block.find(b"\n", pos)
+            n += 1
+            if newline < 0:
+                fail(n, _P_READ, Failure(TORN_LINE, f"the last line is incomplete ({size - pos} bytes, no "
+                                         "newline): a write was interrupted; `spinegate recover` moves it aside",
+                                         path, n))
+                last = True
                 break
+            general(block[pos:newline + 1], n)
+            pos = newline + 1
+        if last:
+            break
+        chunk = following
     if scanner is not None:
         receipts, approvals, denials, outcomes, escalations, session_events = scanner.counts
         out.receipts += receipts
@@ -564,6 +586,11 @@ def _genesis_failure(seq: int, prev: str | None) -> tuple[str, str] | None:
         return BAD_GENESIS, (f"a session's first receipt must have sequence 1 and previous_receipt_hash null "
                              f"(found sequence {seq}, previous {prev!r})")
     return None
+
+
+def _bucket_of(receipt_id: str, buckets: int) -> int:
+    """The duplicate-id bucket a receipt id falls in."""
+    return zlib.crc32(receipt_id.encode("utf-8", "surrogatepass")) % buckets
 
 
 def _spill(parts: list[list[tuple[int, str, str, int]]], spill_dir: str, index: int) -> None:
@@ -785,3 +812,78 @@ def verify_jsonl(path: str | os.PathLike[str], *, workers: int | None = None, ch
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------
+# Verifying a log that is not a file: the PostgreSQL ledger's rows, streamed.
+
+#: Duplicate-id buckets of a streamed log longer than one range (its length is not known in advance):
+#: the duplicate check holds one bucket's receipt ids in memory at a time.
+STREAM_BUCKETS = 64
+
+
+class _StreamRanges:
+    """A stream of lines cut into consecutive ranges of about `chunk` bytes, each handed out as byte blocks."""
+
+    def __init__(self, lines: Iterable[bytes], chunk: int) -> None:
+        self._lines = iter(lines)
+        self._chunk = chunk
+        self._next: bytes | None = next(self._lines, None)
+
+    def finished(self) -> bool:
+        return self._next is None
+
+    def blocks(self) -> Iterator[bytes]:
+        """The next range: whole lines, joined into blocks of about BLOCK_BYTES."""
+        taken = 0
+        block: list[bytes] = []
+        size = 0
+        while self._next is not None and taken < self._chunk:
+            line = self._next
+            block.append(line)
+            size += len(line)
+            taken += len(line)
+            self._next = next(self._lines, None)
+            if size >= BLOCK_BYTES:
+                yield b"".join(block)
+                block, size = [], 0
+        if block:
+            yield b"".join(block)
+
+
+def verify_stream(lines: Iterable[bytes], name: str, *, chunk_bytes: int | None = None) -> VerifyReport:
+    """Verify a log read once, in order, from something that is not a file, in memory that does not grow with it.
+
+    `lines` are the log's lines as bytes, each ending in its newline (a last
+    one without is torn); `name` names the log in the report. The stream is
+    cut into ranges of about CHUNK_BYTES, each checked as `verify_jsonl`
+    checks a file's ranges; past the first range, receipt ids go to
+    STREAM_BUCKETS bucket files for the duplicate check (ids only, never
+    receipts). The report is the one `verify_jsonl` gives for a file holding
+    these bytes, under `name`. Memory grows with the number of sessions (one
+    chain head each), as for a file.
+    """
+    report = VerifyReport(name)
+    merger = _Merger(report, name)
+    ranges = _StreamRanges(lines, chunk_bytes or CHUNK_BYTES)
+    first = _scan_blocks(ranges.blocks(), name, True, 0, None, 1)
+    merger.add(first)
+    if ranges.finished():
+        merger.add_duplicates(*_duplicates([(0, first.ids or [])], name))
+        return merger.finish()
+    spill_dir = tempfile.mkdtemp(prefix="spinegate-verify-")
+    try:
+        parts: list[list[tuple[int, str, str, int]]] = [[] for _ in range(STREAM_BUCKETS)]
+        for record in first.ids or []:
+            parts[_bucket_of(record[1], STREAM_BUCKETS)].append(record)
+        _spill(parts, spill_dir, 0)
+        first.ids = None
+        index = 1
+        while not ranges.finished():
+            merger.add(_scan_blocks(ranges.blocks(), name, False, index, spill_dir, STREAM_BUCKETS))
+            index += 1
+        for bucket in range(STREAM_BUCKETS):
+            merger.add_duplicates(*_bucket_duplicates(spill_dir, bucket, merger.offsets, name))
+        return merger.finish()
+    finally:
+        shutil.rmtree(spill_dir, ignore_errors=True)

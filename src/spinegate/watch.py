@@ -5,8 +5,9 @@ notifications, inotify on Linux (through ctypes: libc's three calls) and
 kqueue on macOS (`select.kqueue`), and raises the `changed` flag of every
 `Watch` whose file was touched. Readers check the flag, a plain attribute:
 no system call, no lock. Where neither exists (another platform, the
-inotify watch limit reached) `watch_file` returns None and the caller falls
-back to a `stat` per check.
+inotify watch limit reached, a network or FUSE filesystem whose changes
+made elsewhere inotify never hears of) `watch_file` returns None and the
+caller falls back to a `stat` per check.
 
 The window: the kernel queues a notification before the write that causes
 it returns; the flag is raised once the watcher thread has read it, which
@@ -32,6 +33,7 @@ import ctypes.util
 import errno
 import logging
 import os
+import re
 import select
 import struct
 import sys
@@ -368,6 +370,50 @@ def watcher_kind() -> str:
     return watcher.kind if watcher is not None else "none"
 
 
+#: Linux filesystems whose changes all pass through this kernel, so that inotify sees each one. A
+#: network or FUSE filesystem (nfs, cifs, 9p, virtiofs, fuse.*, ...) changed from another machine or
+#: by its server reports nothing here: a watch there would keep saying "unchanged" forever, so such
+#: files (and any filesystem not listed) get no watch and are checked with a `stat` every time.
+LOCAL_FILESYSTEMS = frozenset({
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "zfs", "f2fs", "bcachefs", "jfs", "reiserfs",
+    "overlay", "vfat", "exfat", "ntfs3", "hfsplus", "nilfs2",
+})
+
+
+def _mount_table() -> list[tuple[str, str]]:
+    """(mount point, filesystem type) of each mount this process sees (Linux: /proc/self/mountinfo)."""
+    mounts: list[tuple[str, str]] = []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
+        for row in fh:
+            fields = row.split()
+            try:
+                fstype = fields[fields.index("-", 6) + 1]
+            except (ValueError, IndexError):
+                continue
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # \040 is a space
+            mounts.append((point, fstype))
+    return mounts
+
+
+def _on_local_filesystem(path: str) -> bool:
+    """True when every change to `path` is seen by this kernel's inotify (Linux); True elsewhere (kqueue)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    try:
+        mounts = _mount_table()
+    except OSError:
+        return False
+    for spelling in {os.path.abspath(path), os.path.realpath(path)}:
+        best, fstype = -1, None
+        for point, kind in mounts:  # the last mount on the longest matching point is the one in effect
+            inside = spelling == point or spelling.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= best:
+                best, fstype = len(point), kind
+        if fstype not in LOCAL_FILESYSTEMS:
+            return False
+    return True
+
+
 def watch_file(path: str | os.PathLike[str], *, on_change: Callable[[], None] | None = None,
                contents: bool = True) -> Watch | None:
     """Watch `path` (and the path to it); None where this process cannot watch files.
@@ -378,7 +424,7 @@ def watch_file(path: str | os.PathLike[str], *, on_change: Callable[[], None] | 
     watch misses nothing that happens after the read.
     """
     watcher = _watcher()
-    if watcher is None:
+    if watcher is None or not _on_local_filesystem(os.fspath(path)):
         return None
     watch = Watch(os.fspath(path), on_change)
     if not watcher.add(watch, contents=contents):

@@ -32,7 +32,7 @@ from .canonical import canonical_json
 from .checkpoints import Commitment, receipt_like, signature_ok, well_formed
 from .jsonl_store import checkpoint_path_for, read_checkpoint_lines
 from .keys import PublicKey, key_id, load_public_key
-from .log_lines import json_objects
+from .log_lines import StreamedLog, json_objects
 from .reasons import WITNESS_MISMATCH, WITNESS_ROLLBACK, WITNESS_SESSION_MISSING, WITNESS_UNREADABLE
 from .receipt_hash import recompute_receipt_hash
 from .verify import MAX_REPORTED, Failure, FailureList
@@ -67,7 +67,8 @@ class _Witnessed:
         self.matched: bool | None = None  # compared at the witnessed count: True / False; None: never reached
 
 
-def check_witness(log_path: str | os.PathLike[str], witness_lines: Iterable[tuple[int, Any]], witness: str, *,
+def check_witness(log_path: str | os.PathLike[str] | StreamedLog, witness_lines: Iterable[tuple[int, Any]],
+                  witness: str, *,
                   keys: Sequence[PublicKey] = (), checkpoints_path: str | os.PathLike[str] | None = None,
                   log_name: str | None = None) -> WitnessReport:
     """Compare a JSONL log (and its checkpoint file, if there is one) with the checkpoints its witness holds.
@@ -76,10 +77,11 @@ def check_witness(log_path: str | os.PathLike[str], witness_lines: Iterable[tupl
     the line is not canonical JSON), as `jsonl_store.read_checkpoint_lines`
     gives them; `witness` names the witness in messages. With `keys`, a
     witness line must be signed by one of them. `log_name` names the log in
-    messages (default: its path).
+    messages (default: its path). A `StreamedLog` (the ledger) brings its own
+    checkpoints (`checkpoints_path` is then ignored).
     """
-    path = os.fspath(log_path)
-    name = log_name or path
+    log = log_path if isinstance(log_path, StreamedLog) else os.fspath(log_path)
+    name = log_name or (log.name if isinstance(log, StreamedLog) else log)
     report = WitnessReport(name, witness)
     trusted: dict[str, Ed25519PublicKey] = {}
     for one in keys:
@@ -111,8 +113,13 @@ def check_witness(log_path: str | os.PathLike[str], witness_lines: Iterable[tupl
             known.latest, known.line = cp, n
     report.sessions = len(sessions)
 
-    in_checkpoint_file = _compare_checkpoint_file(path, checkpoints_path, sessions, fail)
-    for n, data, line in json_objects(path):
+    if isinstance(log, StreamedLog):
+        in_checkpoint_file = _compare_checkpoints(log.checkpoint_lines(), log.checkpoints_name, sessions, fail)
+    else:
+        cpath = _checkpoint_file(log, checkpoints_path)
+        in_checkpoint_file = set() if cpath is None else \
+            _compare_checkpoints(read_checkpoint_lines(cpath), cpath, sessions, fail)
+    for n, data, line in json_objects(log):
         w = sessions.get(data.get("session_id"))  # type: ignore[arg-type]
         if w is None or not receipt_like(data):
             continue
@@ -159,17 +166,12 @@ def _checkpoint_file(log_path: str, checkpoints_path: str | os.PathLike[str] | N
         return None
 
 
-def _compare_checkpoint_file(log_path: str, checkpoints_path: str | os.PathLike[str] | None,
-                             sessions: dict[str, _Witnessed], fail: Any) -> set[str]:
-    """The log's checkpoint file against the witness: each witnessed latest checkpoint there, and the same.
-
-    Returns the sessions the checkpoint file names (empty without one).
-    """
-    cpath = _checkpoint_file(log_path, checkpoints_path)
-    if cpath is None:
-        return set()  # no checkpoint file to compare (the receipts still are)
+def _compare_checkpoints(lines: Iterable[tuple[int, Any]], cpath: str, sessions: dict[str, _Witnessed],
+                         fail: Any) -> set[str]:
+    """The log's own checkpoints (`lines`, named `cpath`) against the witness: each witnessed latest checkpoint
+    there, and the same. Returns the sessions they name."""
     have: dict[str, int] = {}
-    for n, cp in read_checkpoint_lines(cpath):
+    for n, cp in lines:
         if not isinstance(cp, dict) or well_formed(cp) is not None:
             continue
         have.setdefault(cp["session_id"], 0)

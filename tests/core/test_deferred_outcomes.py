@@ -188,3 +188,45 @@ def test_memory_store_writes_deferred_outcomes_at_once(tmp_path: Path) -> None:
     gate.record_outcome(gate.check(READ), output="x", deferred=True)
     assert [json.loads(line)["action"]["operation"] for line in store.lines] == ["decision", "outcome"]
 
+
+
+@pytest.mark.parametrize("ending", ["return", "exception", "sys.exit"])
+def test_an_outcome_deferred_just_before_the_interpreter_exits_is_written(tmp_path: Path, ending: str) -> None:
+    """A program that never closes its gate (it returns, raises or exits right after the call) keeps its outcome."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "r.jsonl"
+    script = tmp_path / "agent.py"
+    script.write_text(
+        "import sys\n"
+        "import spinegate.jsonl_store as jsonl_store\n"
+        "from spinegate import Gate, ToolCall\n"
+        "jsonl_store.DEFER_SECONDS = 60.0  # the writer thread would not get to it before exit\n"
+        f"gate = Gate.open({str(SAMPLE)!r}, receipts={str(log)!r}, git={GIT!r})\n"
+        "call = ToolCall(plugin='Files', function='Read', arguments={'path': 'a.txt'})\n"
+        "gate.record_outcome(gate.check(call), output='x', deferred=True)\n"
+        + {"return": "", "exception": "raise RuntimeError('the agent failed')\n", "sys.exit": "sys.exit(3)\n"}[ending],
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == {"return": 0, "exception": 1, "sys.exit": 3}[ending], done.stderr
+    assert operations(log) == ["decision", "outcome"]
+    assert verify_path(log).ok
+
+
+def test_an_outcome_deferred_by_a_gate_dropped_unclosed_is_written(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import spinegate.jsonl_store as jsonl_store
+
+    monkeypatch.setattr(jsonl_store, "DEFER_SECONDS", 60.0)  # the writer thread would not get to it
+    log = tmp_path / "r.jsonl"
+
+    def agent() -> None:
+        gate = Gate.open(SAMPLE, receipts=log, git=GIT)
+        gate.record_outcome(gate.check(READ), output="x", deferred=True)
+
+    agent()
+    gc.collect()
+    assert operations(log) == ["decision", "outcome"]

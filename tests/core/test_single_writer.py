@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import spinegate.log_lock as log_lock
+from spinegate.errors import ReceiptWriteError
 from spinegate.jsonl_store import JsonlFile, JsonlReceiptStore
 from spinegate.verify import verify_path
 from spinegate.watch import watcher_kind
@@ -239,3 +240,61 @@ gate.close()
     gate.close()
     report = verify_path(log)
     assert report.ok and report.receipts == 800 and report.sessions == 2
+
+
+def test_a_knock_heard_while_the_holder_decides_to_keep_the_lock_is_not_lost(tmp_path: Path) -> None:
+    """The knock lands after `end()` found the log quiet and before it keeps the lock: the lock must still go.
+
+    The watcher thread's callback runs at that very point (the interpreter may switch threads between
+    any two bytecodes); had it read `held` as False and returned, the holder would keep the lock with
+    the knocker blocked in flock until the holder's next knock or close.
+    """
+    log = tmp_path / "r.jsonl"
+    log.write_text("")
+    knocker: list[threading.Thread] = []
+
+    class Racing(log_lock.WriterLock):
+        @property  # type: ignore[override]
+        def held(self) -> bool:
+            return bool(self.__dict__.get("_held_now", False))
+
+        @held.setter
+        def held(self, value: bool) -> None:
+            if value and not knocker:  # end() decided to keep the lock: the knock arrives now
+                t = threading.Thread(target=self._knocked, daemon=True)
+                knocker.append(t)
+                t.start()
+                t.join(0.3)  # as far as it gets while end() is still deciding
+            self.__dict__["_held_now"] = value
+
+    fd = os.open(log, os.O_RDWR | os.O_APPEND)
+    mutex = threading.Lock()
+    writer = Racing(fd, str(log), mutex)
+    try:
+        with mutex:
+            writer.begin()
+            writer.end()
+        assert knocker, "end() did not keep the lock"
+        knocker[0].join(5)
+        assert not knocker[0].is_alive()
+        assert not writer.held and not locked_by_someone(log), "the knock was lost: the lock is still kept"
+    finally:
+        writer.forget()
+        os.close(fd)
+
+
+@pytest.mark.parametrize("single_writer", [True, False])
+def test_a_log_deleted_under_its_writer_stops_the_writes(tmp_path: Path, single_writer: bool) -> None:
+    """Lines appended to a deleted log reach no file anyone can read: refused, so the gate denies."""
+    log = tmp_path / "r.jsonl"
+    store = JsonlFile(log, single_writer=single_writer)
+    store.append(line(1))
+    assert store.only_writer is single_writer
+    log.unlink()
+    deadline = time.monotonic() + 5
+    while store.only_writer:  # the watcher hears the unlink (the link count is an attribute)
+        assert time.monotonic() < deadline, "the deletion was not heard"
+        time.sleep(0.001)
+    with pytest.raises(ReceiptWriteError, match="deleted"):
+        store.append(line(2))
+    store.close()

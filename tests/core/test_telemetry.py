@@ -169,3 +169,16 @@ def test_no_span_is_made_until_a_provider_is_set(make_gate: Any, monkeypatch: py
         trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
         trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
         telemetry._cache = None
+
+
+def test_a_method_that_raises_leaves_a_failed_span_with_its_error_type(spans: InMemorySpanExporter) -> None:
+    @telemetry.traced_decision
+    def check() -> Any:
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        check()
+    span = _only(spans, telemetry.CHECK_SPAN)
+    assert span.status.status_code is trace.StatusCode.ERROR
+    assert span.attributes["error.type"] == "builtins.ValueError"
+    assert [e.name for e in span.events] == ["exception"]

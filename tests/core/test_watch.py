@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import spinegate.watch as watch_module
 from spinegate.watch import Watch, watch_file, watcher_kind
 
 
@@ -163,3 +165,23 @@ def test_a_watcher_whose_loop_ends_raises_every_flag_and_takes_no_new_watch(targ
     other = tmp_path / "other.json"
     other.write_text("{}", encoding="utf-8")
     assert not watcher.add(Watch(os.fspath(other), None), contents=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount types are read from /proc (Linux)")
+@pytest.mark.parametrize("fstype, watched", [("nfs4", False), ("cifs", False), ("fuse.sshfs", False),
+                                             ("9p", False), ("virtiofs", False), ("ext4", True), ("tmpfs", True)])
+def test_a_file_on_a_network_or_fuse_filesystem_is_not_watched(target: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               fstype: str, watched: bool) -> None:
+    """inotify hears no change made by another machine or a FUSE server: such a file is stat'ed per check."""
+    monkeypatch.setattr(watch_module, "_mount_table", lambda: [("/", "ext4"), (str(target.parent), fstype)])
+    watch = watch_file(target)
+    assert (watch is not None) is watched
+    if watch is not None:
+        watch.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount types are read from /proc (Linux)")
+def test_the_mount_table_of_this_process_is_read(target: Path) -> None:
+    table = watch_module._mount_table()
+    assert any(point == "/" for point, _ in table)
+    assert watch_module._on_local_filesystem("/proc/self/status") is False  # proc: not a local disk

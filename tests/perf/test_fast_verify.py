@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from spinegate import Gate, ToolCall
 from spinegate.errors import ReceiptFormatError
 from spinegate.receipt_hash import receipt_hash
 from spinegate.receipts import parse_receipt_line, validate_receipt
-from spinegate.verify import MAX_REPORTED, _verify_jsonl_serial, verify_jsonl, verify_path
+from spinegate.verify import MAX_REPORTED, _verify_jsonl_serial, verify_jsonl, verify_path, verify_stream
 
 
 def _validate_json(raw: str | bytes) -> dict[str, Any]:
@@ -120,6 +121,10 @@ def test_fast_in_process_equals_general(lines: list[str], tmp_path: Path, case: 
     for chunk in (1, 700, 5000):
         assert as_tuple(verify_jsonl(log, workers=1, chunk_bytes=chunk)) == expected
     assert as_tuple(verify_path(log)) == expected
+    # the same bytes streamed line by line (as the ledger's rows are): one range, and ranges with spilled ids
+    streamed = [m.group() for m in re.finditer(rb"[^\n]*\n|[^\n]+$", log.read_bytes())]  # "\n" ends a line, not "\r"
+    for chunk in (None, 1, 700):
+        assert as_tuple(verify_stream(iter(streamed), str(log), chunk_bytes=chunk)) == expected
 
 
 def test_worker_processes_equal_general(lines: list[str], tmp_path: Path) -> None:

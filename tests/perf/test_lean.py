@@ -393,3 +393,113 @@ def test_lean_outcomes_are_taken(gates: Callable[..., Gate]) -> None:
     receipt = gate.record_outcome(decision, output="x")
     assert receipt._head is not None  # sealed natively, with no dict built
     assert dict(receipt)["action"]["description"].startswith("outcome of Files.Read for decision receipt ")
+
+
+@pytest.mark.parametrize("where", ["other entry", "paths", "shell"])
+def test_any_in_memory_change_denies_on_the_lean_path_too(gates: Callable[..., Gate], tmp_path: Path,
+                                                          where: str) -> None:
+    """The general path denies every call once anything in the manifest changed in memory; so must the lean one."""
+    entries = [*ENTRIES, {"plugin": "Sh", "function": "Run", "effect_class": "SHELL_MUTATING",
+                          "command_argument": "cmd"}]
+    m = write_manifest(tmp_path / "m2.json", entries)
+    raw = json.loads(m.read_text())
+    raw["paths"] = {"writable_roots": ["/tmp"]}
+    raw["shell"] = {"deny": ["rm"]}
+    m.write_text(json.dumps(raw))
+    seal_manifest(m)
+    gate = gates(manifest=m)
+    counter = Counting(gate)
+    read = ToolCall(plugin="Files", function="Read")
+    for _ in range(3):
+        assert gate.check(read).approved
+    assert counter.taken == 1
+    manifest = gate.manifest
+    if where == "other entry":
+        object.__setattr__(manifest.lookup("Files", "Delete"), "allowed", True)
+    elif where == "paths":
+        object.__setattr__(manifest.paths, "writable_roots", ("/",))
+    else:
+        object.__setattr__(manifest.shell, "deny", ())
+    d = gate.check(read)
+    assert not d.approved and d.reason == "MANIFEST_INTEGRITY_FAILURE"
+
+
+@pytest.mark.parametrize("arguments", [{"n": 10**5000}, {"n": [-(10**4400)]}])
+def test_arguments_no_receipt_can_hash_deny_on_the_lean_path_too(gates: Callable[..., Gate],
+                                                                arguments: dict[str, Any]) -> None:
+    """An int past the interpreter's digit limit: the general path denies; the lean path must not raise."""
+    lean, general = gates("lean"), gates("general", lean=False)
+    counter = Counting(lean)
+    read = ToolCall(plugin="Files", function="Read")
+    for _ in range(3):
+        assert lean.check(read).approved
+    assert counter.taken == 1
+    call = ToolCall(plugin="Files", function="Read", arguments=arguments)
+    a, b = lean.check(call), general.check(call)
+    assert not b.approved and b.reason is not None
+    assert (a.verdict, a.reason, a.rule) == (b.verdict, b.reason, b.rule)
+
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("check"), st.integers(0, len(CALLS) - 1)),
+    st.tuples(st.just("outcome"), st.sampled_from(["ok", "error"])),
+    st.tuples(st.just("posture"), st.sampled_from(list(Posture))),
+    st.tuples(st.just("restore"), st.just(None)),
+), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_any_sequence_decides_and_writes_as_the_general_path(tmp_path_factory: pytest.TempPathFactory,
+                                                             settled: None, ops: list[tuple[str, Any]]) -> None:
+    """Checks, outcomes, posture changes and restores in any order: the same decisions and receipts either way."""
+    where = tmp_path_factory.mktemp("sequence")
+    manifest = write_manifest(where / "manifest.json")
+    lean = Gate.open(manifest, receipts=where / "lean.jsonl", git=GIT)
+    general = Gate.open(manifest, receipts=where / "general.jsonl", git=GIT)
+    general._lean = general._lean_outcomes = None
+    counter = Counting(lean)
+    try:
+        for gate in (lean, general):  # the manifest settles and is watched: plans are learnt from here on
+            for call in (CALLS[0], CALLS[2], CALLS[4], CALLS[0]):
+                gate.check(call)
+                gate.check(call)
+        last: list[Any] = [None, None]
+        for op, arg in ops:
+            for i, gate in enumerate((lean, general)):
+                if op == "check":
+                    last[i] = gate.check(CALLS[arg])
+                elif op == "outcome":
+                    if last[i] is None or not last[i].approved:
+                        continue
+                    gate.record_outcome(last[i], output="out" if arg == "ok" else None,
+                                        error="boom" if arg == "error" else None, deferred=True)
+                elif op == "posture":
+                    gate.set_posture(arg)
+                else:
+                    gate.restore_posture()
+            if op == "check":
+                a, b = last
+                assert (a.verdict, a.reason, a.rule, a.effect_class) == (b.verdict, b.reason, b.rule, b.effect_class)
+        lean.close()
+        general.close()
+        rows = []
+        for name in ("lean", "general"):
+            lines = (where / f"{name}.jsonl").read_text().splitlines()
+            rows.append([json.loads(x) for x in lines])
+            assert verify_path(where / f"{name}.jsonl").ok
+        assert len(rows[0]) == len(rows[1])
+        for x, y in zip(*rows, strict=True):
+            for data in (x, y):
+                for key in ("receipt_id", "timestamp", "session_id", "receipt_hash", "previous_receipt_hash",
+                            "proposal_id"):
+                    data.pop(key)
+                data["executor"].pop("instance_id")
+                data["budget_snapshot"].pop("runtime_elapsed_seconds")
+                data["action"]["description"] = data["action"]["description"].split(" for decision receipt ")[0]
+            assert x == y
+        assert counter.taken >= 1  # compared with the lean path in it
+    finally:
+        lean.close()
+        general.close()
+

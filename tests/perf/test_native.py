@@ -410,3 +410,29 @@ def test_the_forced_pure_python_run_is_pure() -> None:
                      git={"branch": "main", "commit_before": None, "commit_after": None})
     assert gate.emitter.sealer is None and gate._lean is None and gate._lean_outcomes is None
     assert gate.check(ToolCall(plugin="Files", function="Read")).receipt._head is None  # type: ignore[union-attr]
+
+
+def test_same_state_compares_attribute_dicts_by_identity(native: Any) -> None:
+    class Model:
+        def __init__(self, **fields: Any) -> None:
+            self.__dict__.update(fields)
+
+    shared = ("a", "b")  # a constant: the same object wherever the literal appears
+    a, b = Model(x=1, names=shared), Model(y=None)
+    verified = (dict(a.__dict__), dict(b.__dict__))
+    index = {("P", "f"): 0}
+    assert native.same_state((a, b), verified, index, dict(index)) is True
+    a.names = tuple("ab")  # equal, another object: not proven the same (the caller compares by equality)
+    assert native.same_state((a, b), verified, index, dict(index)) is False
+    a.names = shared
+    b.z = 1  # a field added
+    assert native.same_state((a, b), verified, index, dict(index)) is False
+    del b.z
+    assert native.same_state((a, b), verified, index, {("P", "f"): 1}) is False
+    assert native.same_state((a, b), verified, index, {}) is False
+    b.__dict__.pop("y")
+    b.y = None  # same keys and values, same order again
+    assert native.same_state((a, b), verified, index, dict(index)) is True
+    assert native.same_state((a, 5), verified, index, dict(index)) is False  # no __dict__
+    with pytest.raises(TypeError):
+        native.same_state((a,), verified, index, index)

@@ -90,6 +90,39 @@ class LogFactory:
         return log
 
 
+    def write_rotated(self, name: str = "fleet.jsonl") -> tuple[Path, Path]:
+        """A signed log whose first session is signed by `keys`, its second by a rotated key: (log, that key's .pub)."""
+        log = self.folder / name
+        priv, pub, _ = write_keypair(self.folder / f"{name}.rotated.key")
+        for s, key in enumerate((self.keys[0], Path(priv))):
+            with Gate.open(self.manifest, receipts=log, signing_key=key, checkpoint_every=2,
+                           clock=Clock(datetime(2026, 5, 2, 10 + s, 0, 0, tzinfo=UTC)), git=GIT) as gate:
+                for i in range(3):
+                    read = gate.check(ToolCall(plugin="Files", function="Read", arguments={"path": f"f{i}.txt"}))
+                    gate.record_outcome(read, output="ok")
+        return log, Path(pub)
+
+
+    def write_rolled_back(self, name: str = "witnessed.jsonl") -> tuple[Path, Path]:
+        """A signed log with a witness, put back to a copy taken before its second session: (log, witness).
+
+        On its own the log and its checkpoint file verify; against the witness a session is missing.
+        """
+        log, witness = self.folder / name, self.folder / f"{name}.witness"
+        cps = Path(str(log) + ".checkpoints.jsonl")
+        clock = Clock()
+        saved: tuple[bytes, bytes] | None = None
+        for _ in range(2):
+            with Gate.open(self.manifest, receipts=log, signing_key=self.keys[0], checkpoint_every=2,
+                           witness=witness, clock=clock, git=GIT) as gate:
+                for i in range(3):
+                    gate.check(ToolCall(plugin="Files", function="Read", arguments={"path": f"f{i}.txt"}))
+            saved = saved or (log.read_bytes(), cps.read_bytes())
+        log.write_bytes(saved[0])
+        cps.write_bytes(saved[1])
+        return log, witness
+
+
 def records(log: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
 

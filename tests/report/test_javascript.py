@@ -104,7 +104,7 @@ def _python_verdict(log: Path) -> dict[str, Any]:
     r = verify_path(log)
     f = r.first_failure
     return {"valid": r.ok, "receipts": r.receipts, "sessions": r.sessions, "approvals": r.approvals,
-            "denials": r.denials, "outcomes": r.outcomes,
+            "denials": r.denials, "outcomes": r.outcomes, "warnings": [[w.reason, w.line] for w in r.warnings],
             "first": None if f is None else {"reason": f.reason, "line": f.line,
                                              "sequence_number": None if f.sequence_number is None
                                              else str(f.sequence_number)}}
@@ -118,7 +118,7 @@ def _mutate(lines: list[bytes], rnd: random.Random) -> list[bytes]:
             break
         i = rnd.randrange(len(lines))
         op = rnd.choice(["delete", "duplicate", "swap", "edit_text", "edit_number", "rehash", "junk", "torn",
-                         "non_utf8", "crlf", "reorder_keys", "float_to_int", "hostile"])
+                         "non_utf8", "crlf", "bom", "reorder_keys", "float_to_int", "hostile"])
         if op == "delete":
             del lines[i]
         elif op == "duplicate":
@@ -135,6 +135,9 @@ def _mutate(lines: list[bytes], rnd: random.Random) -> list[bytes]:
             lines[i] = lines[i][:10] + b"\xff\xfe" + lines[i][10:]
         elif op == "crlf":
             lines[i] = lines[i] + b"\r"
+        elif op == "bom":  # read past at the start of the log only
+            at = 0 if rnd.random() < 0.7 else i
+            lines[at] = b"\xef\xbb\xbf" + lines[at]
         else:
             try:
                 r = json.loads(lines[i])
@@ -241,6 +244,9 @@ def _tamperings(log: Path, cps: Path) -> dict[str, Any]:
         "checkpoints_gone": lambda: cps.unlink(),
         "appended_after_final": append_after_final,
         "session_added": unsigned_session,
+        "crlf_lines": lambda: log.write_bytes(log.read_bytes().replace(b"\n", b"\r\n")),
+        "byte_order_mark": lambda: log.write_bytes(b"\xef\xbb\xbf" + log.read_bytes()),
+        "log_and_checkpoints_emptied": lambda: (log.write_bytes(b""), cps.write_bytes(b"")),
     }
 
 
@@ -272,9 +278,55 @@ def test_page_checkpoint_verdict_matches_spinegate_verify(tmp_path: Path) -> Non
                          "verified": py.verified_checkpoints, "covered": py.covered_receipts})
         data = gather(log, public_key=factory.keys[1])
         assert data.embedded is not None
-        jobs.append({"embedded": script_text(data.embedded), "key": base64.b64encode(raw).decode(),
+        jobs.append({"embedded": script_text(data.embedded), "keys": [base64.b64encode(raw).decode()],
                      "checkpoints": None if data.checkpoint_lines is None else script_text(data.checkpoint_lines)})
     got = run_harness({"checkpoints": jobs})["checkpoints"]
     for name, g, e in zip(names, got, expected):
         assert g == e, name
-    assert expected[0]["valid"] and not any(e["valid"] for e in expected[1:])
+    assert {n for n, e in zip(names, expected) if e["valid"]} == {"untouched", "crlf_lines", "byte_order_mark"}
+
+
+def test_page_checks_a_fleet_log_with_several_keys_as_spinegate_verify_does(tmp_path: Path) -> None:
+    """Sessions signed by rotated keys; each key alone, both, and a session re-signed by the other key."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from report_support import LogFactory
+
+    from spinegate import verify_checkpoints
+    from spinegate.canonical import canonical_json as spell
+    from spinegate.checkpoints import sign_checkpoint
+    from spinegate.keys import key_id, load_private_key, load_public_key
+
+    factory = LogFactory(tmp_path)
+    log, rotated = factory.write_rotated()
+    cps = Path(str(log) + ".checkpoints.jsonl")
+    forked = tmp_path / "forked.jsonl"
+    forked.write_bytes(log.read_bytes())
+    lines = [json.loads(x) for x in cps.read_bytes().splitlines()]
+    k = max(i for i, c in enumerate(lines) if c["session_id"] == lines[0]["session_id"])
+    unsigned = {n: v for n, v in lines[k].items() if n != "signature"}
+    unsigned["key_id"] = key_id(load_public_key(rotated))
+    lines[k] = sign_checkpoint(load_private_key(str(rotated)[: -len(".pub")]), unsigned)
+    Path(str(forked) + ".checkpoints.jsonl").write_text("".join(spell(c) + "\n" for c in lines), encoding="ascii")
+
+    def raw(pub: Path) -> str:
+        key = serialization.load_pem_public_key(pub.read_bytes())
+        return base64.b64encode(key.public_bytes(serialization.Encoding.Raw,
+                                                 serialization.PublicFormat.Raw)).decode()
+
+    cases = [(log, [factory.keys[1]]), (log, [rotated]), (log, [factory.keys[1], rotated]),
+             (log, [rotated, factory.keys[1], rotated]), (forked, [factory.keys[1], rotated])]
+    jobs, expected = [], []
+    for path, keys in cases:
+        py = verify_checkpoints(path, keys)
+        expected.append({"valid": py.ok, "reasons": [f.reason for f in py.failures],
+                         "verified": py.verified_checkpoints, "covered": py.covered_receipts})
+        data = gather(path, public_key=keys)
+        assert data.embedded is not None and data.checkpoint_lines is not None
+        jobs.append({"embedded": script_text(data.embedded), "keys": [raw(k) for k in keys],
+                     "checkpoints": script_text(data.checkpoint_lines)})
+    got = run_harness({"checkpoints": jobs})["checkpoints"]
+    assert got == expected
+    assert [e["valid"] for e in expected] == [False, False, True, True, False]
+    assert "CHECKPOINT_KEY_MISMATCH" in expected[-1]["reasons"]

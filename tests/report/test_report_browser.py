@@ -245,3 +245,82 @@ def test_large_log_is_summarised_with_the_command_lines_verdict(logs: LogFactory
     assert (v["data-verdict"], v["data-source"]) == ("valid", "command-line")
     assert "more than the 5 this page embeds" in v["text"]
     assert table_rows(dom) == [] and count(dom, "receipts") == 9
+
+
+def test_a_fleet_log_signed_by_rotated_keys_verifies_with_both_keys(logs: LogFactory) -> None:
+    log, rotated = logs.write_rotated()
+    dom = rendered(page_for(log, public_key=[logs.keys[1], rotated]))
+    v = verdict(dom)
+    assert (v["data-verdict"], v["data-source"], v["data-disagrees"]) == ("valid", "browser", "false")
+    box = dom.find(id="checkpoints")
+    assert box["data-status"] == "valid" and "2 keys" in box.get_text()
+    # With only one of the keys, the other key's session is not vouched for: as `spinegate verify` says.
+    v = verdict(rendered(page_for(log, public_key=logs.keys[1])))
+    assert (v["data-verdict"], v["data-reason"], v["data-disagrees"]) == ("invalid", "CHECKPOINT_KEY_MISMATCH", "false")
+
+
+def test_a_session_continued_under_another_key_is_caught_by_the_page(logs: LogFactory) -> None:
+    from spinegate.canonical import canonical_json as spell
+    from spinegate.checkpoints import sign_checkpoint
+    from spinegate.keys import key_id, load_private_key, load_public_key
+
+    log, rotated = logs.write_rotated()
+    cps = Path(str(log) + ".checkpoints.jsonl")
+    lines = [json.loads(x) for x in cps.read_bytes().splitlines()]
+    # The first session's last checkpoint, re-signed by the rotated key: authentic under a trusted key,
+    # but a session is signed by one key from its first checkpoint to its last.
+    k = max(i for i, c in enumerate(lines) if c["session_id"] == lines[0]["session_id"])
+    unsigned = {n: v for n, v in lines[k].items() if n != "signature"}
+    unsigned["key_id"] = key_id(load_public_key(rotated))
+    lines[k] = sign_checkpoint(load_private_key(str(rotated)[: -len(".pub")]), unsigned)
+    cps.write_text("".join(spell(c) + "\n" for c in lines), encoding="ascii")
+    code = verify_code(log, logs.keys[1], rotated)
+    v = verdict(rendered(page_for(log, public_key=[logs.keys[1], rotated])))
+    assert code == 1 and (v["data-verdict"], v["data-reason"], v["data-disagrees"]) == \
+        ("invalid", "CHECKPOINT_KEY_MISMATCH", "false")
+
+
+def verify_code(log: Path, *keys: Path) -> int:
+    from click.testing import CliRunner
+
+    from spinegate.cli import main
+
+    args = ["verify", str(log)] + [a for k in keys for a in ("--public-key", str(k))]
+    return CliRunner().invoke(main, args).exit_code
+
+
+def test_crlf_lines_and_a_byte_order_mark_are_warnings_as_in_verify(logs: LogFactory) -> None:
+    log = logs.write(sessions=1, calls=2, signed=True)
+    body = log.read_bytes().split(b"\n")
+    body[1] += b"\r"
+    body[3] += b"\r"
+    log.write_bytes(b"\xef\xbb\xbf" + b"\n".join(body))
+    dom = rendered(page_for(log, public_key=logs.keys[1]))
+    v = verdict(dom)
+    assert (v["data-verdict"], v["data-disagrees"]) == ("valid", "false")
+    assert "3 warnings" in v["text"] and "not JSON" not in v["text"]
+    assert dom.find(id="checkpoints")["data-status"] == "valid"
+    problems = dom.find(id="problems")
+    assert (problems["data-count"], problems["data-warnings"]) == ("0", "3")
+    assert [li.find("code").get_text() for li in problems.find_all("li")] == \
+        ["BYTE_ORDER_MARK", "LINE_ENDS_CRLF", "LINE_ENDS_CRLF"]
+    rows = table_rows(dom)
+    assert [r[0] for r in rows if "warning" in r[-1]] == ["1", "2", "4"]
+    strict = log.with_name("strict.html")
+    write_report(log, strict, public_key=logs.keys[1], strict=True)
+    v = verdict(rendered(strict))
+    assert (v["data-verdict"], v["data-reason"], v["data-line"], v["data-disagrees"]) == \
+        ("invalid", "BYTE_ORDER_MARK", "1", "false")
+
+
+def test_a_log_rolled_back_behind_its_witness_fails_with_witness(logs: LogFactory) -> None:
+    log, witness = logs.write_rolled_back()
+    v = verdict(rendered(page_for(log, public_key=logs.keys[1])))
+    assert (v["data-verdict"], v["data-source"]) == ("valid", "browser")  # on its own, it verifies
+    dom = rendered(page_for(log, public_key=logs.keys[1], witness=witness))
+    v = verdict(dom)
+    assert (v["data-verdict"], v["data-reason"], v["data-source"], v["data-disagrees"]) == \
+        ("invalid", "WITNESS_SESSION_MISSING", "browser+command-line", "false")
+    assert "does not re-check the witness" in v["text"]
+    assert dom.find(id="witness")["data-status"] == "invalid"
+    assert dom.find(id="checkpoints")["data-status"] == "valid"

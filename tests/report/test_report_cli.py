@@ -125,3 +125,61 @@ def test_an_existing_report_is_replaced_whole(logs: LogFactory, tmp_path: Path) 
     assert report(str(log), "--html", str(out))[0] == 0
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_several_public_keys_as_verify_takes_them(logs: LogFactory, tmp_path: Path) -> None:
+    log, rotated = logs.write_rotated()
+    out = tmp_path / "r.html"
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]))
+    assert code == 1 and "CHECKPOINT_KEY_MISMATCH" in stdout
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]),
+                             "--public-key", str(rotated))
+    assert code == 0 and "verify under 2 keys" in stdout
+    doc = json.loads(re.search(r'id="spinegate-report">(.*?)</script>', out.read_text(encoding="utf-8")).group(1))
+    assert [k["key_id"] for k in doc["public_keys"]] == doc["command_line"]["checkpoints"]["key_ids"]
+    assert len(doc["public_keys"]) == 2 and doc["public_key"] == doc["public_keys"][0]
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    for pub in (logs.keys[1], rotated):
+        (trusted / pub.name).write_bytes(pub.read_bytes())
+    (trusted / "notes.txt").write_text("not a key")
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(trusted))
+    assert code == 0 and "verify under 2 keys" in stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = report(str(log), "--html", str(tmp_path / "none.html"), "--public-key", str(empty))
+    assert code == 2 and "holds no .pub file" in err and not (tmp_path / "none.html").exists()
+
+
+def test_warnings_are_reported_and_fail_only_with_strict(logs: LogFactory, tmp_path: Path) -> None:
+    log = logs.write(sessions=1, calls=2)
+    log.write_bytes(log.read_bytes().replace(b"\n", b"\r\n"))
+    out = tmp_path / "r.html"
+    code, stdout, _ = report(str(log), "--html", str(out))
+    assert code == 0 and "6 warning(s), not failures: LINE_ENDS_CRLF at line(s) 1, 2, 3, 4, 5, 6" in stdout
+    assert "not JSON" not in stdout and "6 warnings (lines ending in CR LF" in out.read_text(encoding="utf-8")
+    code, stdout, _ = report(str(log), "--html", str(out), "--strict")
+    assert code == 1 and "counted as failures (--strict)" in stdout
+    assert 'data-verdict="invalid"' in out.read_text(encoding="utf-8")
+
+
+def test_witness_as_verify_takes_it(logs: LogFactory, tmp_path: Path) -> None:
+    log, witness = logs.write_rolled_back()
+    out = tmp_path / "r.html"
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]))
+    assert code == 0
+    code, stdout, _ = report(str(log), "--html", str(out), "--public-key", str(logs.keys[1]), "--witness", str(witness))
+    assert code == 1 and "WITNESS_SESSION_MISSING" in stdout and f"witness {witness}: INVALID" in stdout
+    before = witness.read_bytes()
+    code, _, err = report(str(log), "--html", str(witness), "--witness", str(witness))
+    assert code == 2 and "never overwrites them" in err and witness.read_bytes() == before
+    os.mkfifo(tmp_path / "fifo")
+    code, _, err = report(str(log), "--html", str(tmp_path / "w.html"), "--witness", str(tmp_path / "fifo"))
+    assert code == 2 and not (tmp_path / "w.html").exists(), err
+
+
+def test_an_unwritable_output_is_named_as_given(logs: LogFactory, tmp_path: Path) -> None:
+    log = logs.write(sessions=1, calls=1)
+    target = tmp_path / "no-such-folder" / "r.html"
+    code, _, err = report(str(log), "--html", str(target))
+    assert code == 2 and err.startswith(f"spinegate report: {target}: cannot write the page there"), err

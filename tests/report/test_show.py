@@ -174,3 +174,13 @@ def test_show_stops_quietly_when_the_reader_goes_away(logs: LogFactory) -> None:
                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert run.returncode == 0 and len(run.stdout.splitlines()) == 3
     assert "Traceback" not in run.stderr and "cannot read" not in run.stderr
+
+
+def test_a_byte_order_mark_at_the_start_is_read_past_as_verify_does(logs: LogFactory) -> None:
+    log = logs.write(sessions=1, calls=2)
+    log.write_bytes(b"\xef\xbb\xbf" + log.read_bytes())
+    for args in ([], ["--tail", "6"], ["--tail", "2"]):
+        code, out, _ = show(str(log), *args)
+        assert code == 0 and len(out) > 3 and not any(r.split()[:2].count("FAIL") for r in out[2:-1]), (args, out)
+    code, out, _ = show(str(log), "--json")
+    assert json.loads(out[0])["verified"] is True

@@ -1,18 +1,17 @@
 """`spinegate verify SOURCE [--public-key KEY]... [--witness W] [--strict]`: check a receipt store.
 
 SOURCE is a JSONL log, a per-session directory, or the PostgreSQL ledger (a
-`postgresql://` URL, streamed to a private temporary copy and verified the
-same way: every session, every row; a failure's line is the row's place in
-position order, which is its line in `spinegate export`).
+`postgresql://` URL): every session, every row, streamed from one read-only
+snapshot through server-side cursors in memory that does not grow with the
+ledger, and checked exactly as the JSONL log `spinegate export` would write
+from it (a failure's line is the row's place in position order, which is its
+line in that export).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +23,9 @@ from ..checkpoint_verify import CheckpointReport, verify_checkpoints
 from ..errors import KeyFileError, ReceiptLogError
 from ..jsonl_store import checkpoint_path_for
 from ..keys import load_public_keys
+from ..log_lines import StreamedLog
 from ..store import is_postgres_url
-from ..verify import Failure, VerifyReport, verify_path
+from ..verify import Failure, VerifyReport, verify_path, verify_stream
 from ..witness_check import WitnessReport, check_witness, witness_lines_of_file
 from ._common import EXIT_NO, EXIT_OK, check_input_path, fail
 
@@ -77,13 +77,13 @@ def command(source: str, as_json: bool, max_failures: int, public_keys: tuple[st
     except KeyFileError as exc:
         fail(str(exc), "pass the public key file `spinegate keygen` wrote (NAME.pub), or a directory of them")
     try:
-        with _as_files(source, ledger) as (log, cpath, name):
-            report = verify_path(log)
-            signed = verify_checkpoints(log, keys, checkpoints or cpath) if keys else None
-            witnessed = _check_witness(log, name, witness, witness_log, keys, checkpoints or cpath) \
-                if witness else None
-            if ledger:
-                _rename(report, signed, log, name, cpath)
+        with _opened(source, ledger) as log:
+            if isinstance(log, StreamedLog):
+                report = verify_stream(log.receipt_lines(), log.name)
+            else:
+                report = verify_path(log)
+            signed = verify_checkpoints(log, keys, checkpoints) if keys else None
+            witnessed = _check_witness(log, witness, witness_log, keys, checkpoints) if witness else None
     except (ReceiptLogError, KeyFileError) as exc:
         fail(str(exc), "check the source and its permissions")
     except OSError as exc:
@@ -103,66 +103,33 @@ def command(source: str, as_json: bool, max_failures: int, public_keys: tuple[st
 
 
 @contextmanager
-def _as_files(source: str, ledger: bool) -> Iterator[tuple[str, str | None, str]]:
-    """(log file, its checkpoint file, the name to report) for SOURCE; a ledger is copied to a private temp dir."""
+def _opened(source: str, ledger: bool) -> Iterator[str | StreamedLog]:
+    """SOURCE as the verifiers read it: a path, or the ledger streamed from one read-only snapshot."""
     if not ledger:
-        yield source, None, source
+        yield source
         return
-    from ..export import export_receipts
+    from ..postgres_read import ledger_log, snapshot
     from ..postgres_schema import display_dsn
 
-    directory = tempfile.mkdtemp(prefix="spinegate-verify-")
-    try:
-        log = os.path.join(directory, "ledger.jsonl")
-        export_receipts(source, log, verbatim=True)
-        yield log, checkpoint_path_for(log), display_dsn(source)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with snapshot(source) as conn:
+        yield ledger_log(conn, display_dsn(source))
 
 
-def _check_witness(log: str, name: str, witness: str, witness_log: str | None, keys: list[Any],
+def _check_witness(log: str | StreamedLog, witness: str, witness_log: str | None, keys: list[Any],
                    cpath: str | None) -> WitnessReport:
+    name = log.name if isinstance(log, StreamedLog) else log
     if is_postgres_url(witness):
-        from ..postgres_read import ledger_lines, snapshot
+        from ..postgres_read import checkpoint_rows, snapshot
         from ..postgres_schema import display_dsn
         from ..witness import witness_log_name
 
         log_name = witness_log or witness_log_name(name)
         with snapshot(witness) as conn:
-            lines = ((n, _canonical_or_none(text)) for n, text in
-                     ledger_lines(conn, "witness", "log_name = %(log)s", {"log": log_name}))
+            lines = checkpoint_rows(conn, "witness", "log_name = %(log)s", {"log": log_name})
             return check_witness(log, lines, f"{display_dsn(witness)} (witness of {log_name})", keys=keys,
-                                 checkpoints_path=cpath, log_name=name)
+                                 checkpoints_path=cpath)
     check_input_path(Path(witness), kind="file")
-    return check_witness(log, witness_lines_of_file(witness), witness, keys=keys, checkpoints_path=cpath,
-                         log_name=name)
-
-
-def _canonical_or_none(text: str) -> Any:
-    from ..canonical import canonical_json
-
-    try:
-        data = json.loads(text)
-        return data if canonical_json(data) == text else None
-    except (ValueError, RecursionError, TypeError):
-        return None
-
-
-def _rename(report: VerifyReport, signed: CheckpointReport | None, log: str, name: str, cpath: str | None) -> None:
-    """Report a ledger's failures under its URL, not the temporary copy's path."""
-    def fix(f: Failure) -> Failure:
-        if f.file == log:
-            return dataclasses.replace(f, file=name)
-        if cpath is not None and f.file == cpath:
-            return dataclasses.replace(f, file=f"{name} (checkpoints)")
-        return f
-
-    report.path = name
-    report.failures = [fix(f) for f in report.failures]
-    report.warnings = [fix(f) for f in report.warnings]
-    if signed is not None:
-        signed.path, signed.checkpoints_path = name, f"{name} (checkpoints)"
-        signed.failures = [fix(f) for f in signed.failures]
+    return check_witness(log, witness_lines_of_file(witness), witness, keys=keys, checkpoints_path=cpath)
 
 
 def _document(report: VerifyReport, signed: CheckpointReport | None, witnessed: WitnessReport | None,

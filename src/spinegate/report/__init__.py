@@ -20,10 +20,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..jsonl_store import checkpoint_path_for
-from .gather import DEFAULT_MAX_EMBEDDED, ReportData, gather
+from .gather import DEFAULT_MAX_EMBEDDED, PublicKeys, ReportData, gather, report_ok
 from .render import load_assets, render_page
 
-__all__ = ["DEFAULT_MAX_EMBEDDED", "ReportData", "ReportOutputError", "render_report", "write_report"]
+__all__ = ["DEFAULT_MAX_EMBEDDED", "PublicKeys", "ReportData", "ReportOutputError", "render_report", "report_ok",
+           "write_report"]
 
 
 class ReportOutputError(ValueError):
@@ -37,11 +38,13 @@ def _generator() -> str:
         return "spinegate"
 
 
-def render_report(log: str | os.PathLike[str], *, public_key: str | os.PathLike[str] | None = None,
+def render_report(log: str | os.PathLike[str], *, public_key: PublicKeys | None = None,
                   checkpoints: str | os.PathLike[str] | None = None, max_embedded: int = DEFAULT_MAX_EMBEDDED,
+                  strict: bool = False, witness: str | os.PathLike[str] | None = None,
                   generated_at: datetime | None = None) -> tuple[str, ReportData]:
-    """(the page's HTML, what it shows) for `log`."""
-    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded)
+    """(the page's HTML, what it shows) for `log`; `public_key` is one trusted key or several."""
+    data = gather(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded, strict=strict,
+                  witness=witness)
     page = render_page(data, load_assets(), generated_at=generated_at or datetime.now(UTC),
                        generator=_generator())
     return page, data
@@ -60,11 +63,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_output(out: Path, log: Path, checkpoints: Path | None) -> None:
-    guarded = [log, Path(checkpoint_path_for(log))] + ([checkpoints] if checkpoints is not None else [])
+def _check_output(out: Path, log: Path, others: list[Path]) -> None:
+    guarded = [log, Path(checkpoint_path_for(log)), *others]
     if any(_same_file(out, g) or out.resolve() == g.resolve() for g in guarded):
-        raise ReportOutputError(f"{out}: that is the log or its checkpoint file; a report never overwrites them "
-                                "(choose another --html path)")
+        raise ReportOutputError(f"{out}: that is the log, its checkpoint file or its witness; a report never "
+                                "overwrites them (choose another --html path)")
     if out.exists() and not out.is_file():
         raise ReportOutputError(f"{out}: exists and is not a regular file (a directory, pipe or device)")
     if log.is_dir() and out.resolve().is_relative_to(log.resolve()):
@@ -72,19 +75,23 @@ def _check_output(out: Path, log: Path, checkpoints: Path | None) -> None:
 
 
 def write_report(log: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                 public_key: str | os.PathLike[str] | None = None, checkpoints: str | os.PathLike[str] | None = None,
-                 max_embedded: int = DEFAULT_MAX_EMBEDDED, generated_at: datetime | None = None) -> ReportData:
+                 public_key: PublicKeys | None = None, checkpoints: str | os.PathLike[str] | None = None,
+                 max_embedded: int = DEFAULT_MAX_EMBEDDED, strict: bool = False,
+                 witness: str | os.PathLike[str] | None = None, generated_at: datetime | None = None) -> ReportData:
     """Write the report for `log` to `out` (replaced atomically: a reader never sees half a page).
 
     Raises ReportOutputError for an output path that would overwrite the log
     or is not a file, OSError when the log cannot be read or the page written.
     """
     out_path, log_path = Path(out), Path(log)
-    _check_output(out_path, log_path, Path(checkpoints) if checkpoints is not None else None)
+    _check_output(out_path, log_path, [Path(p) for p in (checkpoints, witness) if p is not None])
     page, data = render_report(log, public_key=public_key, checkpoints=checkpoints, max_embedded=max_embedded,
-                               generated_at=generated_at)
+                               strict=strict, witness=witness, generated_at=generated_at)
     folder = out_path.parent if str(out_path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the page asked for, not the temporary file beside it
+        raise OSError(exc.errno, f"cannot write the page there: {exc.strerror or exc}", os.fspath(out_path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(page)

@@ -9,6 +9,7 @@ so the parsed values (and the hashes) are unchanged, and no `</script>` or
 base64 behind a marker that no JSON text starts with:
 
     !base64 B64                  a complete line that is not JSON, not UTF-8, or holds a carriage return
+                                 or a byte-order mark
     !torn B64                    the last line of the log, which has no newline (an interrupted write)
     !file B64(PATH) B64(BYTES)   one file of the per-session directory layout
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+
+from ..verify import BOM
 
 BASE64_MARK = "!base64 "
 TORN_MARK = "!torn "
@@ -39,12 +42,13 @@ def embed_line(raw: bytes, *, is_json: bool, complete: bool = True) -> tuple[str
     """(the embedded form of one JSONL line, whether it went in as JSON text).
 
     `is_json`: the line is UTF-8 and Python's JSON parser accepts it. A
-    carriage return would become a line break in the HTML parser, so a line
-    holding one goes in as base64 too.
+    carriage return would become a line break in the HTML parser, and the
+    HTML parser may drop a leading byte-order mark, so such a line goes in as
+    base64 too (the page warns about both, as `spinegate verify` does).
     """
     if not complete:
         return TORN_MARK + _b64(raw), False
-    if not is_json or b"\r" in raw:
+    if not is_json or b"\r" in raw or raw.startswith(BOM):
         return BASE64_MARK + _b64(raw), False
     return escape_markup(raw.decode("utf-8")), True
 

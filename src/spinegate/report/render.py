@@ -81,6 +81,16 @@ def _failure_text(f: dict[str, Any]) -> tuple[str, str]:
     return ", ".join(where), f"{f['reason']}: {f['detail']}"
 
 
+def _warnings_text(count: int, warnings: list[dict[str, Any]]) -> str:
+    """One sentence on the warnings (CR LF endings, a byte-order mark): what they are, where, why not failures."""
+    lines = ", ".join(str(w["line"]) for w in warnings[:20] if w.get("line") is not None)
+    more = " ..." if count > 20 else ""
+    return (f"{_n(count)} warning{'s' if count != 1 else ''} (lines ending in CR LF as written on Windows, or a "
+            f"UTF-8 byte-order mark at the start): the receipts' values and hashes are unchanged, so the log "
+            f"still verifies (`spinegate verify --strict` and `spinegate report --strict` count them as "
+            f"failures); line{'s' if count != 1 else ''} {lines}{more}")
+
+
 def _tiles(data: ReportData) -> str:
     k = data.kinds
     tiles = (("receipts", "receipts", data.verify.receipts), ("sessions", "sessions", len(data.sessions)),
@@ -95,7 +105,9 @@ def _checkpoint_block(data: ReportData) -> tuple[str, str, str]:
     """(status, css class, inner HTML) of the signed-checkpoint card as the command line saw it."""
     cp = data.checkpoints
     if cp is not None:
-        text = f"<p>{_e(cp.summary())}</p><p>Key id {_e(cp.key_id)}: trust this only if it is the key you expect.</p>"
+        ids = ", ".join(cp.key_ids or [cp.key_id])
+        text = (f"<p>{_e(cp.summary())}</p><p>Key id{'s' if len(cp.key_ids) > 1 else ''} {_e(ids)}: trust this only "
+                f"if {'they are the keys' if len(cp.key_ids) > 1 else 'it is the key'} you expect.</p>")
         if data.embedded is not None:
             text += "<p class=\"muted\">This page checks the signatures itself when its script runs.</p>"
         return ("command-line-valid" if cp.ok else "command-line-invalid"), ("cp-good" if cp.ok else "cp-bad"), text
@@ -113,6 +125,8 @@ def _checkpoint_block(data: ReportData) -> tuple[str, str, str]:
 
 def report_document(data: ReportData, *, generated_at: str, generator: str) -> dict[str, Any]:
     """The JSON the page reads from `<script id="spinegate-report">`."""
+    keys = [{"raw": base64.b64encode(raw).decode("ascii"), "key_id": kid}
+            for raw, kid in zip(data.public_keys_raw, data.key_ids, strict=True)]
     return {
         "format": "spinegate-report/1",
         "generator": generator,
@@ -121,8 +135,8 @@ def report_document(data: ReportData, *, generated_at: str, generator: str) -> d
         "embedded": data.embedded is not None,
         "max_embedded": data.max_embedded,
         "command_line": command_line_verdict(data),
-        "public_key": None if data.public_key_raw is None else {
-            "raw": base64.b64encode(data.public_key_raw).decode("ascii"), "key_id": data.key_id},
+        "public_keys": keys,
+        "public_key": keys[0] if keys else None,  # the first key, as format 1 has always had it
         "checkpoint_file": data.checkpoint_file,
         "checkpoint_file_exists": data.checkpoint_file_exists,
         "non_json_lines": data.non_json_lines,
@@ -133,9 +147,14 @@ def render_page(data: ReportData, assets: Assets, *, generated_at: datetime, gen
     """The whole HTML page."""
     doc = report_document(data, generated_at=generated_at.isoformat(), generator=generator)
     cli = doc["command_line"]
-    failures = cli["failures"] + (cli["checkpoints"]["failures"] if cli["checkpoints"] else [])
+    failures = cli["failures"] + (cli["checkpoints"]["failures"] if cli["checkpoints"] else []) + \
+        (cli["witness"]["failures"] if cli["witness"] else [])
     valid = cli["valid"]
-    count = cli["failure_count"] + (cli["checkpoints"]["failure_count"] if cli["checkpoints"] else 0)
+    if data.strict:  # warnings count as failures, as with `spinegate verify --strict`
+        failures = failures + cli["warnings"]
+    count = cli["failure_count"] + (cli["checkpoints"]["failure_count"] if cli["checkpoints"] else 0) + \
+        (cli["witness"]["failure_count"] if cli["witness"] else 0) + \
+        (cli["warning_count"] if data.strict else 0)
     if valid:
         title = "Valid, says the command line"
         detail = f"{_n(cli['receipts'])} receipts in {_n(cli['sessions'])} sessions verify."
@@ -151,10 +170,16 @@ def render_page(data: ReportData, assets: Assets, *, generated_at: datetime, gen
     else:
         notes.append("<li>This is the verdict recorded when the report was written; the page replaces it with its "
                      "own check when its script runs.</li>")
+    if cli["warning_count"] and not data.strict:
+        notes.append(f'<li class="warn">{_e(_warnings_text(cli["warning_count"], cli["warnings"]))}</li>')
     if data.non_json_lines:
         shown = ", ".join(map(str, data.non_json_lines[:20])) + (" ..." if len(data.non_json_lines) > 20 else "")
         notes.append(f'<li class="warn">Lines that are not JSON, embedded byte for byte (base64): {_e(shown)}</li>')
     cp_status, cp_class, cp_text = _checkpoint_block(data)
+    if data.witness is not None:
+        cp_text += (f'<p id="witness" data-status="{"valid" if data.witness.ok else "invalid"}">'
+                    f"{_e(data.witness.summary())} (the command line's verdict: the page does not re-check the "
+                    "witness).</p>")
     problem_items = "".join(
         f'<li><span class="where">{_e(w)}</span> {_e(t)}</li>' for w, t in map(_failure_text, failures[:100]))
     receipts = script_text(data.embedded) if data.embedded is not None else "\n"

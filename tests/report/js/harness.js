@@ -2,8 +2,8 @@
 // so that they can compare it with Python on many generated inputs:
 //   {"canonical": ["<json text>", ...]}  -> {"canonical": [{"text": ...} | {"error": ...}, ...]}
 //   {"verify": [{"embedded": "<element text>", "format": "jsonl"}, ...]}
-//       -> {"verify": [{"valid", "receipts", "sessions", "approvals", "denials", "outcomes", "first"}, ...]}
-//   {"checkpoints": [{"embedded": "...", "checkpoints": "<element text>" | null, "key": "<base64 raw key>"}, ...]}
+//       -> {"verify": [{"valid", "receipts", "sessions", "approvals", "denials", "outcomes", "first", "warnings"}, ...]}
+//   {"checkpoints": [{"embedded": "...", "checkpoints": "<element text>" | null, "keys": ["<base64 raw key>", ...]}, ...]}
 //       -> {"checkpoints": [{"valid", "reasons": [...], "verified", "covered"}, ...]}
 "use strict";
 const path = require("node:path");
@@ -36,6 +36,7 @@ async function main() {
       out.verify.push({
         valid: r.valid, receipts: r.receipts, sessions: r.sessions, approvals: r.approvals, denials: r.denials,
         outcomes: r.outcomes, failures: r.failures.length,
+        warnings: r.warnings.map((w) => [w.reason, w.line]),
         first: f ? { reason: f.reason, line: f.line === undefined ? null : f.line,
           sequence_number: f.sequenceNumber === undefined ? null : String(f.sequenceNumber) } : null,
       });
@@ -45,7 +46,7 @@ async function main() {
     out.checkpoints = [];
     for (const job of request.checkpoints) {
       const cps = job.checkpoints === null ? null : V.entriesFromEmbedded(job.checkpoints);
-      const r = await V.verifyCheckpoints(V.entriesFromEmbedded(job.embedded), cps, V.base64Bytes(job.key), { subtle });
+      const r = await V.verifyCheckpoints(V.entriesFromEmbedded(job.embedded), cps, job.keys.map(V.base64Bytes), { subtle });
       out.checkpoints.push({ valid: r.valid, reasons: r.failures.map((f) => f.reason), verified: r.verifiedCheckpoints,
         covered: Number(r.coveredReceipts) });
     }

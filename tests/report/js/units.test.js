@@ -103,3 +103,21 @@ describe("WebCrypto feature checks", () => {
     assert.equal(await V.ed25519Available(undefined), typeof globalThis.crypto !== "undefined");
   });
 });
+
+describe("warnings and several keys, as spinegate verify", () => {
+  it("reads past a byte-order mark on line 1 and a CR before the newline, with warnings", async () => {
+    const enc = (s) => V.bytesBase64(new TextEncoder().encode(s));
+    const bom = V.bytesBase64(new Uint8Array([0xef, 0xbb, 0xbf, 0x6e, 0x75, 0x6c, 0x6c]));
+    const entries = V.entriesFromEmbedded("\n!base64 " + bom + "\n!base64 " + enc("null\r") + "\n!base64 " + bom + "\n");
+    const r = await V.verifyEntries(entries, { subtle });
+    assert.deepEqual(r.warnings.map((w) => [w.reason, w.line]), [["BYTE_ORDER_MARK", 1], ["LINE_ENDS_CRLF", 2]]);
+    // The values are read (null is not a receipt: a schema failure, not a parse failure), except line 3,
+    // whose byte-order mark is not at the start of the log.
+    assert.deepEqual(r.failures.map((f) => [f.reason, f.line]),
+      [["SCHEMA_VIOLATION", 1], ["SCHEMA_VIOLATION", 2], ["INVALID_JSON", 3]]);
+  });
+
+  it("refuses to check checkpoints without a key", async () => {
+    await assert.rejects(V.verifyCheckpoints([], null, [], { subtle }), /at least one public key/);
+  });
+});

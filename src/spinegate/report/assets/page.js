@@ -78,6 +78,7 @@
       verdict: r ? verdict || "unknown" : "unreadable",
       reason,
       ok: item.failures.length === 0,
+      warned: item.warnings !== undefined && item.warnings.length > 0,
     };
   }
 
@@ -91,11 +92,17 @@
   function describeFailure(f) {
     const parts = [];
     if (f.in === "checkpoints") parts.push("checkpoint file" + (f.line ? " line " + f.line : ""));
+    else if (f.in === "witness") parts.push((f.file || "witness") + (f.line ? " line " + f.line : ""));
     else if (f.file) parts.push(f.file);
     else if (f.line) parts.push("line " + f.line);
     if (f.sessionId !== undefined && f.sessionId !== null) parts.push("session " + f.sessionId);
     if (f.sequenceNumber !== undefined && f.sequenceNumber !== null) parts.push("sequence " + f.sequenceNumber);
     return { where: parts.join(", "), what: f.reason + ": " + f.detail };
+  }
+
+  /** Whether a failure is at a line (or file) of the log, which the table can show. */
+  function inLog(f) {
+    return f.in !== "checkpoints" && f.in !== "witness";
   }
 
   function fromCli(f) {
@@ -112,7 +119,7 @@
     section.setAttribute("data-disagrees", state.disagrees ? "true" : "false");
     if (state.first) {
       section.setAttribute("data-reason", state.first.reason);
-      if (state.first.line !== undefined && state.first.line !== null && state.first.in !== "checkpoints") {
+      if (state.first.line !== undefined && state.first.line !== null && inLog(state.first)) {
         section.setAttribute("data-line", String(state.first.line));
       }
     } else {
@@ -126,9 +133,9 @@
       const d = describeFailure(state.first);
       const where = el("strong", {}, "First failure: " + d.where);
       detail.append(where, " \u2014 " + d.what);
-      if (state.first.line && state.first.in !== "checkpoints") {
+      if (state.first.line && inLog(state.first)) {
         detail.append(" ", el("a", { href: "#line-" + state.first.line }, "show the receipt"));
-      } else if (state.first.file) {
+      } else if (state.first.file && inLog(state.first)) {
         detail.append(" ", el("a", { href: "#file-" + encodeURIComponent(state.first.file) }, "show the receipt"));
       }
     } else {
@@ -138,8 +145,15 @@
     notes.replaceChildren(...state.notes.map((n) => el("li", { class: n.level || "" }, n.text)));
   }
 
+  /** The command line's findings against the witness (the page does not re-check a witness). */
+  function witnessFailures(cli) {
+    return cli.witness ? cli.witness.failures.map((f) => Object.assign(fromCli(f), { in: "witness", file: f.file })) : [];
+  }
+
   function cliSummary(cli) {
-    const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0);
+    const n = cli.failure_count + (cli.checkpoints ? cli.checkpoints.failure_count : 0) +
+      (cli.witness ? cli.witness.failure_count : 0) +
+      (cli.strict ? cli.warning_count : 0);
     return cli.valid ? "valid" : "INVALID (" + fmt(n) + " problem" + (n === 1 ? "" : "s") + ")";
   }
 
@@ -174,14 +188,15 @@
     const box = $("checkpoints");
     box.setAttribute("data-status", status);
     box.className = "card checkpoints " + (level ? "cp-" + level : "");
-    $("checkpoints-text").replaceChildren(...lines.map((l) => el("p", {}, l)));
+    const witness = $("witness"); // the command line's witness verdict stays: the page does not re-check it
+    $("checkpoints-text").replaceChildren(...lines.map((l) => el("p", {}, l)), ...(witness ? [witness] : []));
   }
 
   function checkpointLines(cp, where) {
     const lines = [];
     const n = cp.failures.length;
     lines.push((n ? "INVALID: " + fmt(n) + " problem" + (n === 1 ? "" : "s") + ". " : "Valid. ") +
-      fmt(cp.verifiedCheckpoints) + " of " + fmt(cp.checkpoints) + " checkpoints verify under key " + cp.keyId +
+      fmt(cp.verifiedCheckpoints) + " of " + fmt(cp.checkpoints) + " checkpoints verify under " + keysText(cp) +
       ", covering " + fmt(cp.coveredReceipts) + " receipts in " + fmt(cp.sessions) + " session" +
       (cp.sessions === 1 ? "" : "s") + " (" + where + ").");
     const tail = Array.from(cp.uncovered.values()).reduce((a, b) => a + b, 0n);
@@ -193,25 +208,44 @@
       lines.push(fmt(cp.unclosed.length) + " session" + (cp.unclosed.length === 1 ? "" : "s") + " without a final " +
         "checkpoint (still open, crashed, or cut back together with their last checkpoints).");
     }
-    lines.push("Trust this only if the key id is the one you expect: whoever can edit this file can also swap the key.");
+    lines.push(cp.keyIds.length > 1
+      ? "Trust this only if the key ids are the ones you expect: whoever can edit this file can also swap the keys."
+      : "Trust this only if the key id is the one you expect: whoever can edit this file can also swap the key.");
     return lines;
   }
 
-  function showProblems(failures, source) {
+  /** `key <id>` for one key; for several (a fleet that rotated keys), each key with what it signed. */
+  function keysText(cp) {
+    if (cp.keyIds.length === 1) return "key " + cp.keyIds[0];
+    return fmt(cp.keyIds.length) + " keys: " + cp.keyIds.map((kid) => {
+      const signed = cp.signedBy.get(kid);
+      const k = signed.sessions.size;
+      return "key " + kid + " (" + fmt(signed.checkpoints) + " checkpoints, " + fmt(k) + " session" + (k === 1 ? "" : "s") + ")";
+    }).join(", ");
+  }
+
+  function showProblems(failures, source, warnings) {
     const list = $("problem-list");
     const box = $("problems");
+    const warned = warnings || [];
     box.setAttribute("data-count", String(failures.length));
-    $("problems-source").textContent = failures.length ? source : "No problems found (" + source + ").";
-    list.replaceChildren(...failures.slice(0, 500).map((f) => {
+    box.setAttribute("data-warnings", String(warned.length));
+    $("problems-source").textContent = failures.length ? source : "No problems found (" + source + ")" +
+      (warned.length ? "; " + fmt(warned.length) + " warning" + (warned.length === 1 ? "" : "s") + " below." : ".");
+    const shown = failures.slice(0, 500).concat(warned.slice(0, Math.max(0, 500 - failures.length))
+      .map((w) => Object.assign({ warning: true }, w)));
+    list.replaceChildren(...shown.map((f) => {
       const d = describeFailure(f);
-      const li = el("li", {}, el("span", { class: "where" }, d.where), " ", el("code", {}, f.reason), " ", f.detail);
-      if (f.in !== "checkpoints" && (f.line || f.file)) {
+      const li = el("li", f.warning ? { class: "warn", "data-warning": "true" } : {}, el("span", { class: "where" }, d.where),
+        " ", el("code", {}, f.reason), " ", (f.warning ? "(warning) " : "") + f.detail);
+      if (inLog(f) && (f.line || f.file)) {
         const href = f.file ? "#file-" + encodeURIComponent(f.file) : "#line-" + f.line;
         li.append(" ", el("a", { href }, "show"));
       }
       return li;
     }));
-    if (failures.length > 500) list.append(el("li", {}, "\u2026 and " + fmt(failures.length - 500) + " more"));
+    const hidden = failures.length + warned.length - shown.length;
+    if (hidden > 0) list.append(el("li", {}, "\u2026 and " + fmt(hidden) + " more"));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -290,8 +324,9 @@
 
     function rowElement(r) {
       const tr = el("tr", { class: (r.ok ? "" : "fail ") + "v-" + r.verdict, "data-anchor": r.anchor });
-      const check = r.ok ? el("span", { class: "ok" }, "\u2713") : el("span", { class: "bad" }, "\u2717 " +
-        r.item.failures.map((f) => f.reason).join(", "));
+      const check = !r.ok ? el("span", { class: "bad" }, "\u2717 " + r.item.failures.map((f) => f.reason).join(", "))
+        : r.warned ? el("span", { class: "warn" }, "\u2713 warning: " + r.item.warnings.map((w) => w.reason).join(", "))
+          : el("span", { class: "ok" }, "\u2713");
       tr.append(
         el("td", { class: "num" }, r.line !== undefined ? String(r.line) : r.where),
         el("td", { class: "mono" }, shortTime(r.time)),
@@ -335,7 +370,8 @@
       (r.seq !== null ? " \u00b7 sequence " + r.seq : "");
     $("detail-failures").replaceChildren(...(r.item.failures.length
       ? r.item.failures.map((f) => el("li", { class: "bad" }, f.reason + ": " + f.detail))
-      : [el("li", { class: "ok" }, "Verifies: schema, hash recomputed in this browser, chain link.")]));
+      : [el("li", { class: "ok" }, "Verifies: schema, hash recomputed in this browser, chain link.")]),
+    ...(r.item.warnings || []).map((w) => el("li", { class: "warn" }, "warning " + w.reason + ": " + w.detail)));
     let body;
     if (r.item.value !== null) {
       body = C.pretty(r.item.value);
@@ -360,7 +396,9 @@
     const cli = report.command_line;
     document.body.setAttribute("data-state", "verifying");
     const cliFailures = cli.failures.map(fromCli)
-      .concat(cli.checkpoints ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : []);
+      .concat(cli.checkpoints ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [])
+      .concat(cli.strict ? cli.warnings.map(fromCli) : [])
+      .concat(witnessFailures(cli));
 
     const cliOnly = (why, title) => {
       setVerdict({
@@ -392,7 +430,7 @@
     const links = chain.items.filter((it) => it.computedHash !== null).length;
     notes.push({ text: "Checked in this browser: " + fmt(entries.length) + " lines read, " + fmt(links) +
       " receipt hashes recomputed (canonical form in JavaScript, SHA-256 by WebCrypto), every chain link checked." });
-    const rawLines = entries.filter((e) => e.kind === "bytes" && e.file === undefined).length;
+    const rawLines = chain.items.filter((it) => it.problem && it.entry.file === undefined).length;
     if (rawLines) {
       notes.push({ text: fmt(rawLines) + " line" + (rawLines === 1 ? " is" : "s are") +
         " not JSON and embedded byte for byte (base64): reported below.", level: "warn" });
@@ -400,8 +438,8 @@
 
     let cp = null;
     let cpMode = "none";
-    if (report.public_key) {
-      const raw = V.base64Bytes(report.public_key.raw);
+    if (report.public_keys.length) {
+      const raw = report.public_keys.map((k) => V.base64Bytes(k.raw));
       if (await V.ed25519Available(subtle)) {
         let cpEntries = null;
         if (report.checkpoint_file === "present") cpEntries = V.entriesFromEmbedded(readScript("spinegate-checkpoints") || "");
@@ -434,13 +472,28 @@
       const byLine = new Map(chain.items.filter((it) => it.entry.line !== undefined).map((it) => [it.entry.line, it]));
       for (const f of cp.failures) if (f.in === "log" && byLine.has(f.line)) byLine.get(f.line).failures.push(f);
     }
-    const rows = chain.items.map(rowOf);
     const cpFailures = cpMode === "browser" ? cp.failures
       : cpMode === "command-line" ? cli.checkpoints.failures.map((f) => Object.assign(fromCli(f), { in: "checkpoints" })) : [];
     const cpValid = cpMode === "none" ? true : cpMode === "browser" ? cp.valid : cli.checkpoints.valid;
-    const valid = chain.valid && cpValid;
-    const failures = chain.failures.concat(cpFailures);
-    const disagrees = chain.valid !== cli.chain_valid || (cpMode === "browser" && cli.checkpoints && cp.valid !== cli.checkpoints.valid);
+    // Warnings (CR LF endings, a byte-order mark) change no value; with --strict they count as failures.
+    const strict = cli.strict === true;
+    if (strict) for (const it of chain.items) it.failures.push(...it.warnings);
+    const rows = chain.items.map(rowOf);
+    const witnessValid = !cli.witness || cli.witness.valid;
+    const valid = chain.valid && cpValid && witnessValid && !(strict && chain.warnings.length);
+    const failures = chain.failures.concat(cpFailures, strict ? chain.warnings : [], witnessFailures(cli));
+    if (cli.witness) {
+      notes.push({ level: cli.witness.valid ? "" : "bad", text: "Witness: the command line's verdict, recorded when " +
+        "the report was written (this page does not re-check the witness): " + cli.witness.summary + "." });
+    }
+    if (chain.warnings.length && !strict) {
+      const n = chain.warnings.length;
+      notes.push({ level: "warn", text: fmt(n) + " warning" + (n === 1 ? "" : "s") + " (lines ending in CR LF as " +
+        "written on Windows, or a UTF-8 byte-order mark at the start): the receipts' values and hashes are unchanged, " +
+        "so the log still verifies; `spinegate verify --strict` counts them as failures. Listed under Problems." });
+    }
+    const disagrees = chain.valid !== cli.chain_valid || chain.warnings.length !== cli.warning_count ||
+      (cpMode === "browser" && cli.checkpoints && cp.valid !== cli.checkpoints.valid);
     if (disagrees) {
       notes.unshift({ level: "bad", text: "This page's own check disagrees with the command line's verdict (" + cliSummary(cli) +
         ") recorded when the report was written: the embedded log was changed after the report was made, or one of the " +
@@ -450,7 +503,7 @@
     }
     const nFail = failures.length;
     setVerdict({
-      valid, source: cpMode === "command-line" ? "browser+command-line" : "browser", disagrees,
+      valid, source: cpMode === "command-line" || cli.witness ? "browser+command-line" : "browser", disagrees,
       first: failures[0] || null,
       title: valid ? "Valid: every receipt verifies" + (cpMode !== "none" ? " and matches its signed checkpoints" : "")
         : "Invalid: " + fmt(nFail) + " problem" + (nFail === 1 ? "" : "s") + " found",
@@ -459,7 +512,7 @@
       notes,
     });
     showCounts(rows, chain);
-    showProblems(failures, "found by this page's own check");
+    showProblems(failures, "found by this page's own check", strict ? [] : chain.warnings);
     const table = makeTable(rows);
     const follow = () => {
       const fragment = location.hash.slice(1);

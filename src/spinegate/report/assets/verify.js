@@ -36,6 +36,11 @@
     SEQUENCE_REGRESSION: "SEQUENCE_REGRESSION",
     CHAIN_BROKEN: "CHAIN_BROKEN",
   };
+  // What changes no receipt's values is a warning, as in `spinegate verify` (failures with --strict).
+  const WARNINGS = {
+    LINE_ENDS_CRLF: "LINE_ENDS_CRLF",
+    BYTE_ORDER_MARK: "BYTE_ORDER_MARK",
+  };
 
   // ------------------------------------------------------------------------------------------
   // Entries
@@ -201,12 +206,29 @@
 
   const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-  /** {value} or {problem} for one entry's bytes or text, as Python's json.loads would read it. */
+  const BOM = [0xef, 0xbb, 0xbf];
+
+  /** Whether a line of a JSONL log (not a file of the directory layout) starts the log with a byte-order mark. */
+  function startsWithBom(entry) {
+    return entry.file === undefined && entry.line === 1 && entry.bytes !== undefined && entry.bytes.length >= 3 &&
+      BOM.every((b, k) => entry.bytes[k] === b);
+  }
+
+  /** Whether a line of a JSONL log ended in CR LF (its embedded bytes end in the CR). */
+  function endsInCr(entry) {
+    return entry.file === undefined && entry.bytes !== undefined && entry.bytes.length > 0 &&
+      entry.bytes[entry.bytes.length - 1] === 0x0d;
+  }
+
+  /**
+   * {value} or {problem} for one entry's bytes or text, as Python's json.loads would read it. A
+   * byte-order mark at the start of a JSONL log is read past, as `spinegate verify` does.
+   */
   function readEntry(entry) {
     let text = entry.text;
     if (text === undefined) {
       try {
-        text = strictUtf8.decode(entry.bytes);
+        text = strictUtf8.decode(startsWithBom(entry) ? entry.bytes.subarray(3) : entry.bytes);
       } catch (e) {
         return { problem: "not UTF-8 text" };
       }
@@ -244,7 +266,7 @@
     const opts = options || {};
     const subtle = opts.subtle || globalThis.crypto.subtle;
     const directory = opts.format === "directory";
-    const items = entries.map((entry) => ({ entry, value: null, computedHash: null, failures: [] }));
+    const items = entries.map((entry) => ({ entry, value: null, computedHash: null, failures: [], warnings: [] }));
 
     // Read, validate and hash every entry first (hashing runs concurrently), then walk the chain.
     const tornAt = items.findIndex((it) => it.entry.kind === "torn");
@@ -261,7 +283,7 @@
       it.computedHash = await C.sha256Hex(C.receiptHashInput(it.value), subtle);
     });
 
-    const report = { receipts: 0, sessions: 0, approvals: 0, denials: 0, outcomes: 0, failures: [], items };
+    const report = { receipts: 0, sessions: 0, approvals: 0, denials: 0, outcomes: 0, failures: [], warnings: [], items };
     const heads = new Map();
     const seen = new Set();
     const place = (e) => (e.file !== undefined ? { file: e.file } : { line: e.line });
@@ -277,12 +299,26 @@
       report.failures.push(f);
     }
 
+    function warn(it, reason, detail) {
+      const w = Object.assign({ reason, detail }, place(it.entry));
+      it.warnings.push(w);
+      report.warnings.push(w);
+    }
+
     for (const it of items) {
       const e = it.entry;
       if (e.kind === "torn") {
         fail(it, REASONS.TORN_LINE, "the last line is incomplete (" + e.bytes.length + " bytes, no newline): " +
           "a write was interrupted");
         break;
+      }
+      if (!directory && endsInCr(e)) {
+        warn(it, WARNINGS.LINE_ENDS_CRLF, "the line ends in CR LF (as written on Windows); the receipt's values and " +
+          "hash are unchanged");
+      }
+      if (!directory && startsWithBom(e)) {
+        warn(it, WARNINGS.BYTE_ORDER_MARK, "the log starts with a UTF-8 byte-order mark, read past; the receipt's " +
+          "values and hash are unchanged");
       }
       if (it.problem) {
         if (directory) report.receipts++;
@@ -542,19 +578,27 @@
   /**
    * Check a log against its signed checkpoints, as `spinegate verify --public-key` does.
    * `logEntries` are the log's entries (JSONL), `checkpointEntries` the checkpoint file's lines
-   * (null when there is no checkpoint file), `publicKeyRaw` the 32-byte Ed25519 public key.
-   * Returns {valid, keyId, checkpoints, verifiedCheckpoints, sessions, coveredReceipts,
-   * uncovered, unclosed, failures}.
+   * (null when there is no checkpoint file), `publicKeys` the trusted 32-byte Ed25519 public
+   * keys (one Uint8Array, or a list of them: fleets rotate keys; a session is signed by one).
+   * Returns {valid, keyId (the first key's), keyIds, signedBy (key id -> {checkpoints, sessions}),
+   * checkpoints, verifiedCheckpoints, sessions, coveredReceipts, uncovered, unclosed, failures}.
    */
-  async function verifyCheckpoints(logEntries, checkpointEntries, publicKeyRaw, options) {
+  async function verifyCheckpoints(logEntries, checkpointEntries, publicKeys, options) {
     const opts = options || {};
     const subtle = opts.subtle || globalThis.crypto.subtle;
-    const keyId = C.toHex(await sha256(publicKeyRaw, subtle));
-    const key = await subtle.importKey("raw", publicKeyRaw, { name: "Ed25519" }, false, ["verify"]);
+    const keys = new Map(); // key id -> CryptoKey, in the order given, each key once
+    for (const raw of publicKeys instanceof Uint8Array ? [publicKeys] : publicKeys) {
+      const kid = C.toHex(await sha256(raw, subtle));
+      if (!keys.has(kid)) keys.set(kid, await subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]));
+    }
+    if (!keys.size) throw new Error("verifyCheckpoints needs at least one public key");
+    const keyIds = Array.from(keys.keys());
     const report = {
-      keyId, checkpoints: 0, verifiedCheckpoints: 0, sessions: 0, coveredReceipts: 0n,
+      keyId: keyIds[0], keyIds, signedBy: new Map(keyIds.map((k) => [k, { checkpoints: 0, sessions: new Set() }])),
+      checkpoints: 0, verifiedCheckpoints: 0, sessions: 0, coveredReceipts: 0n,
       uncovered: new Map(), unclosed: [], failures: [],
     };
+    const sessionKeys = new Map(); // session -> the key that signed its first authentic checkpoint
     const fail = (reason, detail, where) => report.failures.push(Object.assign({ reason, detail }, where || {}));
     const sessions = new Map();
     const session = (sid) => {
@@ -584,13 +628,17 @@
         }
         const sid = cp.get("session_id");
         Object.assign(at, { sessionId: sid, sequenceNumber: cp.get("sequence_number") });
-        if (cp.get("key_id") !== keyId) {
-          if (await signatureOk(key, cp, subtle)) {
+        const kid = cp.get("key_id");
+        const key = keys.get(kid);
+        if (key === undefined) {
+          let edited = false;
+          for (const other of keys.values()) if (!edited && (await signatureOk(other, cp, subtle))) edited = true;
+          if (edited) {
             fail(CP.SIGNATURE_INVALID, "the key_id field was edited", at);
           } else if (!wrongKey.has(sid)) {
             wrongKey.add(sid);
-            fail(CP.KEY_MISMATCH, "signed by key " + cp.get("key_id").slice(0, 16) + "..., not by the given key " +
-              keyId.slice(0, 16) + "...", at);
+            fail(CP.KEY_MISMATCH, "signed by key " + kid.slice(0, 16) + "..., not by the given key" +
+              (keys.size > 1 ? "s " : " ") + keyIds.map((k) => k.slice(0, 16) + "...").join(", "), at);
           }
           continue;
         }
@@ -598,7 +646,17 @@
           fail(CP.SIGNATURE_INVALID, "checkpoint " + cp.get("index") + ": the signature does not verify: forged or edited", at);
           continue;
         }
+        if (!sessionKeys.has(sid)) sessionKeys.set(sid, kid);
+        const first = sessionKeys.get(sid);
+        if (first !== kid) {
+          // The gate never continues a session with another key: one was used to extend the other's session.
+          fail(CP.KEY_MISMATCH, "checkpoint " + cp.get("index") + " is signed by key " + kid.slice(0, 16) + "..., but " +
+            "the session's checkpoints before it by key " + first.slice(0, 16) + "...: a session is signed by one key", at);
+          continue;
+        }
         report.verifiedCheckpoints++;
+        report.signedBy.get(kid).checkpoints++;
+        report.signedBy.get(kid).sessions.add(sid);
         session(sid).checkpoints.push([line, cp]);
       }
       for (const [sid, st] of sessions) {
@@ -619,8 +677,10 @@
     let seenAny = false;
     for (const e of logEntries) {
       if (e.kind === "torn" || e.file !== undefined) break;
-      // As Python reads the line: decoded leniently, trailing carriage returns dropped.
-      const text = e.kind === "text" ? e.text : lenientUtf8.decode(e.bytes).replace(/\r+$/, "");
+      // As Python reads the line: decoded leniently, trailing carriage returns and a byte-order mark
+      // at the start of the log dropped.
+      let text = e.kind === "text" ? e.text : lenientUtf8.decode(e.bytes).replace(/\r+$/, "");
+      if (e.line === 1 && text.startsWith("\ufeff")) text = text.slice(1);
       let data;
       try {
         data = C.parse(text);
@@ -697,9 +757,12 @@
         }
       }
     }
-    if (seenAny && report.verifiedCheckpoints === 0 &&
-        !report.failures.some((f) => f.reason === CP.FILE_MISSING || f.reason === CP.KEY_MISMATCH)) {
-      fail(CP.NO_CHECKPOINTS, "the log holds receipts but no checkpoint verifies under this key", { in: "checkpoints" });
+    if (report.verifiedCheckpoints === 0 && !report.failures.some((f) => f.reason === CP.FILE_MISSING ||
+        f.reason === CP.FILE_INVALID || f.reason === CP.KEY_MISMATCH)) {
+      // Even with no receipt: an emptied log with an emptied checkpoint file proves nothing was signed.
+      fail(CP.NO_CHECKPOINTS, (seenAny ? "the log holds receipts, but" : "the log holds no receipts, and") +
+        " no checkpoint verifies under the given key" + (keys.size > 1 ? "s" : "") + ": nothing signed vouches for it",
+        { in: "checkpoints" });
     }
     report.valid = report.failures.length === 0;
     return report;
@@ -780,6 +843,7 @@
 
   return {
     REASONS,
+    WARNINGS,
     CHECKPOINT_REASONS: CP,
     entriesFromText,
     entriesFromEmbedded,
