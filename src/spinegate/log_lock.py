@@ -95,11 +95,6 @@ class WriterLock:
         self._state = threading.Lock()  # orders a knock (`_heard`) against `end` keeping the lock
         self._watch: Watch | None = watch_file(path, on_change=self._knocked, contents=False) if keep else None
 
-    @property
-    def can_keep(self) -> bool:
-        """True when this process can hear other writers (and so may keep the lock)."""
-        return self._watch is not None and self._watch.active
-
     def begin(self) -> None:
         """Before an append (under `mutex`): take the lock unless it is kept."""
         if not self.held:

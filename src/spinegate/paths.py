@@ -223,13 +223,14 @@ class PathPolicy:
                                              context.project)
         self.restricted: tuple[str, ...] = DEFAULT_RESTRICTED + tuple(p for p in restricted if p not in
                                                                        DEFAULT_RESTRICTED)
-        self._patterns = _Patterns.of(self.restricted, home=self._resolve(self.home, "/"))
+        self.home_dir = home_dir = self._resolve(self.home, "/")  # resolved; a `~/` pattern of any list starts here
+        self._patterns = _Patterns.of(self.restricted, home=home_dir)
         self.protected: tuple[str, ...] = protected_patterns()
-        self._protected = _Patterns.of(self.protected)
+        self._protected = _Patterns.of(self.protected, home=home_dir)
         self.protected_files: tuple[str, ...] = tuple(dict.fromkeys(
             self._resolve(f, cwd) for f in context.protected_files if isinstance(f, str) and f))
         self.secrets: tuple[str, ...] = DEFAULT_SECRETS
-        self._secrets = _Patterns.of(self.secrets)
+        self._secrets = _Patterns.of(self.secrets, home=home_dir)
         self.readable_secrets: tuple[str, ...] = tuple(readable_secrets)
         self._readable = tuple(self._readable_glob(g) for g in self.readable_secrets)
         roots = tuple(writable_roots) if writable_roots is not None else (".",)
@@ -336,7 +337,7 @@ class PathPolicy:
         for f in self.protected_files:
             if f.casefold().startswith(folded):
                 return f
-        for anchor in (self.project_dir, self._resolve(self.home, "/")):
+        for anchor in (self.project_dir, self.home_dir):
             if (anchor.casefold().rstrip("/") + "/").startswith(folded):
                 return f"{anchor} (it holds the project's or the user's protected files)"
         return self.parent_of_pattern(normalised)
